@@ -1,0 +1,80 @@
+// Opens the database the configuration names: a real PostgreSQL through DATABASE_URL, or the
+// embedded PGlite served on a Unix socket in DATA_DIR.
+import postgres, { type Options, type Sql } from "postgres";
+import type { Config } from "../config.ts";
+import { type ChangeFeed, localChangeFeed, postgresChangeFeed } from "./changes.ts";
+import { EMBEDDED_PORT, type EmbeddedDatabase, embeddedSocketPath, isSocketServed, startEmbeddedDatabase } from "./embedded.ts";
+
+export type DatabaseMode = "postgres" | "embedded";
+
+export interface Database {
+  sql: Sql;
+  mode: DatabaseMode;
+  changes: ChangeFeed;
+  close(): Promise<void>;
+}
+
+type DatabaseConfig = Pick<Config, "databaseUrl" | "dataDir" | "dbPoolMax" | "dbConnectTimeoutSeconds">;
+
+function baseOptions(config: DatabaseConfig): Options<{}> {
+  return {
+    connect_timeout: config.dbConnectTimeoutSeconds,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: { application_name: "lumotist" },
+  };
+}
+
+/** The pool options for the embedded database: PGlite runs one query at a time, so one connection. */
+function embeddedOptions(config: DatabaseConfig): Options<{}> {
+  return {
+    ...baseOptions(config),
+    host: embeddedSocketPath(config.dataDir).replace(/\/[^/]+$/, ""),
+    port: EMBEDDED_PORT,
+    username: "postgres",
+    database: "postgres",
+    max: 1,
+  };
+}
+
+/**
+ * The server's database. With the embedded database this process becomes its owner, and refuses to
+ * start if another process already serves it.
+ */
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  if (config.databaseUrl) {
+    const options = { ...baseOptions(config), max: config.dbPoolMax };
+    const sql = postgres(config.databaseUrl, options);
+    return {
+      sql,
+      mode: "postgres",
+      changes: postgresChangeFeed(sql, config.databaseUrl, options),
+      close: () => sql.end({ timeout: 5 }),
+    };
+  }
+  const embedded = await startEmbeddedDatabase(config.dataDir);
+  return embeddedDatabase(embedded, config);
+}
+
+function embeddedDatabase(embedded: EmbeddedDatabase | undefined, config: DatabaseConfig): Database {
+  const sql = postgres(embeddedOptions(config));
+  return {
+    sql,
+    mode: "embedded",
+    changes: localChangeFeed(),
+    async close() {
+      await sql.end({ timeout: 5 });
+      await embedded?.stop();
+    },
+  };
+}
+
+/**
+ * A database for a command-line tool (the importer): DATABASE_URL, or the embedded database through
+ * the socket of the server that owns it, or, when no server runs, the embedded database itself.
+ */
+export async function openDatabaseForTool(config: DatabaseConfig): Promise<Database> {
+  if (config.databaseUrl) return openDatabase(config);
+  if (await isSocketServed(embeddedSocketPath(config.dataDir))) return embeddedDatabase(undefined, config);
+  return openDatabase(config);
+}
