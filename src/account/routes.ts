@@ -1,0 +1,103 @@
+// /account/*: registration, login, logout, profile, deletion and profile pictures.
+import { Elysia } from "elysia";
+import { authPlugin } from "../auth/plugin.ts";
+import type { Auth } from "../auth/service.ts";
+import { clientAddress } from "../http/throttle.ts";
+import { picturesByGroup } from "./pictures.ts";
+import {
+  FieldFailure,
+  LoggedIn,
+  LoginBody,
+  LoginFailure,
+  PicturesResponse,
+  ProfileResponse,
+  RegisterBody,
+  Registered,
+  SetPictureBody,
+  Success,
+  throttledResponse,
+  unauthorized,
+  unavailable,
+} from "./schemas.ts";
+import type { Accounts } from "./service.ts";
+
+const tags = ["account"];
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+/** The paths whose field errors come wrapped as {"success": false, "errors": {…}} (login's are bare). */
+export const ENVELOPED_FIELD_ERRORS = new Set(["/account/register", "/account/set_picture", "/acount/set_picture"]);
+
+export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolean) {
+  const picturesBody = JSON.stringify({ success: true, data: picturesByGroup });
+
+  return new Elysia({ name: "account", prefix: "/account" })
+    .use(authPlugin(auth))
+    .onAfterHandle(({ set }) => {
+      set.headers["cache-control"] = "no-store";
+    })
+    .post("/register", ({ body, request, server }) => accounts.register(body, clientAddress(request, server, trustProxy)), {
+      body: RegisterBody,
+      response: { 200: Registered, 400: FieldFailure, ...throttledResponse, ...unavailable },
+      detail: { summary: "Create an account and get its first token", tags },
+    })
+    .post("/login", ({ body, request, server }) => accounts.login(body.username, body.password, clientAddress(request, server, trustProxy)), {
+      body: LoginBody,
+      response: { 200: LoggedIn, 400: LoginFailure, ...throttledResponse, ...unavailable },
+      detail: {
+        summary: "Get a new token for a username and password",
+        description: "Every login issues a new token, valid for TOKEN_TTL (30 days by default).",
+        tags,
+      },
+    })
+    .post("/logout", async ({ session }) => (await auth.revoke(session), { success: true as const }), {
+      auth: true,
+      response: { 200: Success, ...unauthorized, ...unavailable },
+      detail: { summary: "Revoke the token used for this request", tags },
+    })
+    .post("/logoutall", async ({ session }) => (await auth.revokeAll(session.userId), { success: true as const }), {
+      auth: true,
+      response: { 200: Success, ...unauthorized, ...unavailable },
+      detail: { summary: "Revoke every token of the user", tags },
+    })
+    .get("/profile", async ({ session }) => new Response(await accounts.profileBody(session), { headers: JSON_HEADERS }), {
+      auth: true,
+      response: { 200: ProfileResponse, ...unauthorized, ...unavailable },
+      detail: { summary: "The user's profile", tags },
+    })
+    .post("/delete", ({ session }) => accounts.deleteAccount(session), {
+      auth: true,
+      response: { 200: Success, ...unauthorized, ...unavailable },
+      detail: { summary: "Delete the user, their tokens and everything they own", tags },
+    })
+    .delete("/delete", ({ session }) => accounts.deleteAccount(session), {
+      auth: true,
+      response: { 200: Success, ...unauthorized, ...unavailable },
+      detail: { summary: "Delete the user (same as POST)", tags },
+    })
+    .get("/get_pictures", () => new Response(picturesBody, { headers: JSON_HEADERS }), {
+      auth: true,
+      response: { 200: PicturesResponse, ...unauthorized },
+      detail: { summary: "The profile pictures to choose from", tags },
+    })
+    .post("/set_picture", ({ session, body }) => accounts.setPicture(session, body.id), {
+      auth: true,
+      body: SetPictureBody,
+      response: { 200: Success, 400: FieldFailure, ...unauthorized, ...unavailable },
+      detail: { summary: "Choose a profile picture", tags },
+    });
+}
+
+/** The misspelt path of the later original document, served too and left out of OpenAPI. */
+export function misspeltSetPictureRoute(accounts: Accounts, auth: Auth) {
+  return new Elysia({ name: "account-misspelt" })
+    .use(authPlugin(auth))
+    .onAfterHandle(({ set }) => {
+      set.headers["cache-control"] = "no-store";
+    })
+    .post("/acount/set_picture", ({ session, body }) => accounts.setPicture(session, body.id), {
+      auth: true,
+      body: SetPictureBody,
+      response: { 200: Success, 400: FieldFailure, ...unauthorized, ...unavailable },
+      detail: { hide: true },
+    });
+}

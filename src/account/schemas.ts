@@ -1,0 +1,125 @@
+// Request and response schemas of the account routes: they validate input and document the API.
+import { t } from "elysia";
+import { messages } from "../http/errors.ts";
+import { EMAIL_MAX, PASSWORD_MAX, USERNAME_MAX } from "./validation.ts";
+
+const fieldErrors = t.Record(t.String(), t.Array(t.String()), {
+  description: "Each failing field with its messages",
+  examples: [{ username: ["user with this username already exists."], email: ["user with this email already exists."] }],
+});
+
+export const Detail = t.Object(
+  { detail: t.String() },
+  { examples: [{ detail: "Invalid token." }], description: "An error" },
+);
+
+export const Success = t.Object({ success: t.Literal(true) }, { examples: [{ success: true }] });
+
+export const FieldFailure = t.Object(
+  { success: t.Literal(false), errors: fieldErrors },
+  { examples: [{ success: false, errors: { username: ["user with this username already exists."] } }] },
+);
+
+const token = t.String({ pattern: "^[0-9a-f]{64}$", description: "64 hex characters; send it as `Authorization: Token <key>`" });
+
+export const RegisterBody = t.Object(
+  {
+    username: t.String({ maxLength: USERNAME_MAX, description: "1–32 letters, digits, _ or -; unique ignoring case" }),
+    email: t.String({ maxLength: EMAIL_MAX, description: "A valid address, unique ignoring case" }),
+    password: t.String({ maxLength: PASSWORD_MAX, description: "At least 8 characters (PASSWORD_MIN_LENGTH)" }),
+  },
+  { examples: [{ username: "test", email: "test@test.com", password: "correct horse" }] },
+);
+
+export const Registered = t.Object(
+  {
+    success: t.Literal(true),
+    token,
+    user: t.Object({ id: t.Integer(), username: t.String(), email: t.String() }),
+  },
+  {
+    examples: [
+      {
+        success: true,
+        token: "22c1455447b5ee0310cab3f194e3f5559d06f95ec512df15f3751cd58c514d4f",
+        user: { id: 18, username: "test", email: "test@test.com" },
+      },
+    ],
+  },
+);
+
+export const LoginBody = t.Object(
+  {
+    username: t.String({ maxLength: 1024, description: "Matched ignoring case" }),
+    password: t.String({ maxLength: PASSWORD_MAX }),
+  },
+  { examples: [{ username: "test", password: "correct horse" }] },
+);
+
+export const LoggedIn = t.Object(
+  { success: t.Literal(true), token, expiry: t.String({ format: "date-time", description: "When the token expires (UTC)" }) },
+  {
+    examples: [
+      { success: true, token: "9f8bdef7e4d3f886e41979f2a09a191e33c95c1fb97aa72e094ecf94405e9809", expiry: "2021-01-07T03:46:41.006Z" },
+    ],
+  },
+);
+
+export const LoginFailure = t.Record(t.String(), t.Array(t.String()), {
+  examples: [{ non_field_errors: ["Unable to log in with provided credentials."] }, { username: ["This field is required."] }],
+});
+
+export const ProfileResponse = t.Object(
+  {
+    success: t.Literal(true),
+    data: t.Object({
+      id: t.Integer(),
+      username: t.String(),
+      email: t.String(),
+      created: t.String({ pattern: "^\\d{2}-\\d{2}-\\d{4}$", description: "Registration date (UTC), DD-MM-YYYY" }),
+      picture: t.String({ description: "The chosen picture's URL, or the default picture's" }),
+    }),
+  },
+  {
+    examples: [
+      {
+        success: true,
+        data: {
+          id: 2,
+          username: "test1",
+          email: "test@test.com1",
+          created: "09-01-2021",
+          picture: "https://www.anime-planet.com/images/characters/erza-scarlet.jpg",
+        },
+      },
+    ],
+  },
+);
+
+const Picture = t.Object({ id: t.Integer(), name: t.String(), picture: t.String() });
+
+export const PicturesResponse = t.Object(
+  { success: t.Literal(true), data: t.Object({ male: t.Array(Picture), female: t.Array(Picture) }) },
+  {
+    examples: [
+      {
+        success: true,
+        data: {
+          male: [{ id: 1, name: "Ryuzaki", picture: "https://www.anime-planet.com/images/characters/l-lawliet.jpg" }],
+          female: [{ id: 6, name: "Mikasa", picture: "https://www.anime-planet.com/images/characters/mikasa-ackerman.jpg" }],
+        },
+      },
+    ],
+  },
+);
+
+export const SetPictureBody = t.Object(
+  {
+    id: t.Union([t.Integer(), t.String()], { description: "A picture id from get_pictures: a number or a string of digits", error: messages.invalidPicture }),
+  },
+  { examples: [{ id: 7 }] },
+);
+
+export const unauthorized = { 401: Detail };
+export const throttledResponse = { 429: Detail };
+export const unavailable = { 503: Detail };

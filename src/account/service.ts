@@ -1,0 +1,147 @@
+// What the account routes do, apart from HTTP: registration, login, profiles, pictures, deletion.
+import { LRUCache } from "lru-cache";
+import type { Sql } from "postgres";
+import type { Auth, IssuedToken, Session } from "../auth/service.ts";
+import type { Passwords } from "../auth/passwords.ts";
+import type { Config } from "../config.ts";
+import type { ChangeFeed } from "../db/changes.ts";
+import { violatedUniqueConstraint } from "../db/errors.ts";
+import { HttpError, messages, type FieldErrors } from "../http/errors.ts";
+import type { Throttle } from "../http/throttle.ts";
+import { findPicture, parsePictureId } from "./pictures.ts";
+import * as queries from "./queries.ts";
+import { caseFolded, registrationProblems, type Registration } from "./validation.ts";
+
+const TOPIC_USER_CHANGED = "user.changed";
+
+const UNIQUE_CONSTRAINT_FIELDS: Record<string, [field: string, message: string]> = {
+  users_username_key_unique: ["username", messages.usernameTaken],
+  users_email_key_unique: ["email", messages.emailTaken],
+};
+
+export const fieldFailure = (errors: FieldErrors) => new HttpError(400, { success: false, errors });
+const badCredentials = () => new HttpError(400, { non_field_errors: [messages.badCredentials] });
+
+export interface AccountThrottles {
+  loginFailuresPerUsername: Throttle;
+  loginFailuresPerAddress: Throttle;
+  registrationsPerAddress: Throttle;
+}
+
+type AccountConfig = Pick<Config, "passwordMinLength" | "defaultPictureUrl" | "tokenCacheSize">;
+
+export class Accounts {
+  /** Serialized profile bodies by user id: GET /account/profile needs no database on a hit. */
+  private readonly profiles: LRUCache<number, string>;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly auth: Auth,
+    private readonly passwords: Passwords,
+    private readonly changes: ChangeFeed,
+    private readonly throttles: AccountThrottles,
+    private readonly config: AccountConfig,
+  ) {
+    this.profiles = new LRUCache({ max: config.tokenCacheSize });
+    changes.on(TOPIC_USER_CHANGED, (userId) => this.profiles.delete(userId as number));
+    changes.onResync(() => this.profiles.clear());
+  }
+
+  async register(input: Registration, clientAddress: string) {
+    this.throttles.registrationsPerAddress.assertAllowed(clientAddress);
+    this.throttles.registrationsPerAddress.record(clientAddress);
+    const registration = { ...input, username: input.username.trim(), email: input.email.trim() };
+    const usernameKey = caseFolded(registration.username);
+    const emailKey = caseFolded(registration.email);
+
+    const errors = registrationProblems(registration, this.config.passwordMinLength);
+    const taken = await queries.findTakenUsernameOrEmail(this.sql, usernameKey, emailKey);
+    if (taken.username && !errors.username) errors.username = [messages.usernameTaken];
+    if (taken.email && !errors.email) errors.email = [messages.emailTaken];
+    if (Object.keys(errors).length) throw fieldFailure(errors);
+
+    const passwordHash = await this.passwords.hash(registration.password);
+    const { id, issued } = await this.createUser({ ...registration, usernameKey, emailKey, passwordHash });
+    return { success: true as const, token: issued.token, user: { id, username: registration.username, email: registration.email } };
+  }
+
+  /** The user and their first token commit together; a lost race on a unique field is that field's error. */
+  private async createUser(user: queries.NewUser): Promise<{ id: number; issued: IssuedToken }> {
+    try {
+      return await this.sql.begin(async (tx) => {
+        const { id } = await queries.insertUser(tx, user);
+        return { id, issued: await this.auth.issue(id, tx) };
+      });
+    } catch (error) {
+      const field = UNIQUE_CONSTRAINT_FIELDS[violatedUniqueConstraint(error) ?? ""];
+      if (field) throw fieldFailure({ [field[0]]: [field[1]] });
+      throw error;
+    }
+  }
+
+  async login(username: string, password: string, clientAddress: string) {
+    const blank: FieldErrors = {};
+    if (username.trim() === "") blank.username = [messages.blank];
+    if (password === "") blank.password = [messages.blank];
+    if (Object.keys(blank).length) throw new HttpError(400, blank);
+
+    const usernameKey = caseFolded(username.trim());
+    this.throttles.loginFailuresPerUsername.assertAllowed(usernameKey);
+    this.throttles.loginFailuresPerAddress.assertAllowed(clientAddress);
+
+    const user = await queries.findCredentialsByUsername(this.sql, usernameKey);
+    const valid = user ? await this.passwords.verify(password, user.password_hash) : await this.passwords.verifyAgainstDecoy(password);
+    if (!user || !valid) {
+      this.throttles.loginFailuresPerUsername.record(usernameKey);
+      this.throttles.loginFailuresPerAddress.record(clientAddress);
+      throw badCredentials();
+    }
+    const issued = await this.auth.issue(user.id);
+    return { success: true as const, token: issued.token, expiry: issued.expiresAt.toISOString() };
+  }
+
+  /** The serialized body of GET /account/profile. */
+  async profileBody(session: Session): Promise<string> {
+    const trusted = this.changes.trusted;
+    const cached = trusted ? this.profiles.get(session.userId) : undefined;
+    if (cached) return cached;
+    const profile = await queries.findProfileById(this.sql, session.userId);
+    // The token outlived its user only if the user was deleted a moment ago.
+    if (!profile) throw new HttpError(401, { detail: "Invalid token." }, { "WWW-Authenticate": "Token" });
+    const body = JSON.stringify({ success: true, data: this.profileData(profile) });
+    if (trusted) this.profiles.set(session.userId, body);
+    return body;
+  }
+
+  private profileData(profile: queries.Profile) {
+    const picture = profile.picture_id === null ? undefined : findPicture(profile.picture_id);
+    return {
+      id: profile.id,
+      username: profile.username,
+      email: profile.email,
+      created: formatCreated(profile.created_at),
+      picture: picture?.picture ?? this.config.defaultPictureUrl,
+    };
+  }
+
+  async setPicture(session: Session, rawId: unknown) {
+    const id = parsePictureId(rawId);
+    if (id === undefined || !findPicture(id)) throw fieldFailure({ id: [messages.invalidPicture] });
+    await queries.updatePicture(this.sql, session.userId, id);
+    await this.changes.announce(TOPIC_USER_CHANGED, session.userId);
+    return { success: true as const };
+  }
+
+  async deleteAccount(session: Session) {
+    await queries.deleteUser(this.sql, session.userId);
+    await this.changes.announce(TOPIC_USER_CHANGED, session.userId);
+    await this.auth.userTokensRevoked(session.userId);
+    return { success: true as const };
+  }
+}
+
+/** DD-MM-YYYY, in UTC. */
+function formatCreated(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(date.getUTCDate())}-${pad(date.getUTCMonth() + 1)}-${date.getUTCFullYear()}`;
+}

@@ -1,0 +1,66 @@
+// Field rules for accounts beyond what the request schema checks (presence, type, length): the
+// username's characters, the email's form, the password's minimum length.
+import { messages, type FieldErrors } from "../http/errors.ts";
+
+export const USERNAME_MAX = 32;
+export const EMAIL_MAX = 254;
+export const PASSWORD_MAX = 1024;
+
+const USERNAME_PATTERN = /^[\p{L}\p{M}\p{Nd}_-]+$/u;
+const EMAIL_LOCAL_PATTERN =
+  /^(?:[-!#$%&'*+/=?^_`{}|~0-9a-z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*|"(?:[\x01-\x08\x0b\x0c\x0e-\x1f\x21\x23-\x5b\x5d-\x7f]|\\[\x01-\x09\x0b\x0c\x0e-\x7f])*")$/i;
+const EMAIL_DOMAIN_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z0-9-]{2,63})$/i;
+
+/** Uniqueness and login ignore case: both compare this folded form. */
+export function caseFolded(text: string): string {
+  return text.normalize("NFC").toLowerCase();
+}
+
+/** Usernames are stored as typed (trimmed, as Django REST Framework trims). */
+export function usernameProblem(username: string): string | undefined {
+  if (username.length === 0) return messages.blank;
+  if ([...username].length > USERNAME_MAX) return messages.maxLength(USERNAME_MAX);
+  if (!USERNAME_PATTERN.test(username)) return messages.usernameCharacters;
+}
+
+export function emailProblem(email: string): string | undefined {
+  if (email.length === 0) return messages.blank;
+  if (email.length > EMAIL_MAX) return messages.maxLength(EMAIL_MAX);
+  const at = email.lastIndexOf("@");
+  if (at <= 0 || at === email.length - 1) return messages.email;
+  const local = email.slice(0, at);
+  if (!EMAIL_LOCAL_PATTERN.test(local) || !EMAIL_DOMAIN_PATTERN.test(asciiDomain(email.slice(at + 1)))) return messages.email;
+}
+
+/** International domain names are checked in their punycode form, as Django does. */
+function asciiDomain(domain: string): string {
+  if (/^[\x00-\x7f]*$/.test(domain)) return domain;
+  try {
+    return new URL(`http://${domain}`).hostname;
+  } catch {
+    return "";
+  }
+}
+
+export function passwordProblem(password: string, minLength: number): string | undefined {
+  if (password.length === 0) return messages.blank;
+  if (password.length > PASSWORD_MAX) return messages.maxLength(PASSWORD_MAX);
+  if (password.length < minLength) return messages.passwordTooShort(minLength);
+}
+
+export interface Registration {
+  username: string;
+  email: string;
+  password: string;
+}
+
+export function registrationProblems(input: Registration, passwordMinLength: number): FieldErrors {
+  const errors: FieldErrors = {};
+  const username = usernameProblem(input.username);
+  const email = emailProblem(input.email);
+  const password = passwordProblem(input.password, passwordMinLength);
+  if (username) errors.username = [username];
+  if (email) errors.email = [email];
+  if (password) errors.password = [password];
+  return errors;
+}

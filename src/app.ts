@@ -1,0 +1,154 @@
+// Composes the feature plugins into one Elysia app. Building it does not listen: main.ts (or a
+// test) decides where it serves.
+import { cors } from "@elysiajs/cors";
+import { swagger } from "@elysiajs/swagger";
+import { Elysia, ValidationError } from "elysia";
+import { Accounts } from "./account/service.ts";
+import { ENVELOPED_FIELD_ERRORS, accountRoutes, misspeltSetPictureRoute } from "./account/routes.ts";
+import { Catalogue } from "./anime/catalogue.ts";
+import { animeRoutes } from "./anime/routes.ts";
+import { Passwords } from "./auth/passwords.ts";
+import { Auth } from "./auth/service.ts";
+import { TOKEN_SECURITY_SCHEME } from "./auth/plugin.ts";
+import type { Config } from "./config.ts";
+import type { Database } from "./db/connect.ts";
+import { isDatabaseUnreachable } from "./db/errors.ts";
+import { healthRoutes } from "./health/routes.ts";
+import { parseJsonObject } from "./http/body.ts";
+import { HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
+import { Throttle } from "./http/throttle.ts";
+import { fieldErrorsFrom } from "./http/validation.ts";
+import { type Logger, describeError } from "./log.ts";
+import packageJson from "../package.json";
+
+export interface AppServices {
+  auth: Auth;
+  accounts: Accounts;
+  catalogue: Catalogue;
+}
+
+export interface BuiltApp {
+  app: ReturnType<typeof composeApp>;
+  services: AppServices;
+}
+
+/** Builds every service and the app; loads the catalogue's id index before returning. */
+export async function buildApp(config: Config, db: Database, log: Logger): Promise<BuiltApp> {
+  const services = createServices(config, db);
+  await services.catalogue.load();
+  return { app: composeApp(config, db, services, log), services };
+}
+
+function createServices(config: Config, db: Database): AppServices {
+  const auth = new Auth(db.sql, db.changes, config);
+  const { throttle } = config;
+  const throttles = {
+    loginFailuresPerUsername: new Throttle(throttle.loginFailuresPerUsername, throttle.enabled),
+    loginFailuresPerAddress: new Throttle(throttle.loginFailuresPerAddress, throttle.enabled),
+    registrationsPerAddress: new Throttle(throttle.registrationsPerAddress, throttle.enabled),
+  };
+  const accounts = new Accounts(db.sql, auth, new Passwords(config), db.changes, throttles, config);
+  const catalogue = new Catalogue(db.sql, db.changes, config);
+  return { auth, accounts, catalogue };
+}
+
+const startTimes = new WeakMap<Request, number>();
+
+function composeApp(config: Config, db: Database, services: AppServices, log: Logger) {
+  const app = new Elysia({ name: "lumotist" })
+    .use(cors({ origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, allowedHeaders: ["authorization", "content-type"] }))
+    .use(openApi())
+    .onRequest(({ request, set }) => {
+      startTimes.set(request, performance.now());
+      set.headers["x-content-type-options"] = "nosniff";
+    })
+    .onParse(({ request }) => parseJsonObject(request, config.bodyLimitBytes))
+    .onError(({ code, error, request, path, set }) => {
+      const mapped = toHttpError(code, error, request.method, path, knownRoutes);
+      if (mapped.status >= 500 && mapped.status !== 503) log.error("unhandled error", { method: request.method, path, ...describeError(error) });
+      set.status = mapped.status;
+      Object.assign(set.headers, mapped.headers);
+      return mapped.body;
+    })
+    .onAfterResponse(({ request, path, set }) => {
+      const started = startTimes.get(request);
+      log.info("request", {
+        method: request.method,
+        path,
+        status: typeof set.status === "number" ? set.status : 200,
+        duration_ms: started === undefined ? undefined : Math.round((performance.now() - started) * 100) / 100,
+      });
+    })
+    .use(healthRoutes(db.sql))
+    .use(accountRoutes(services.accounts, services.auth, config.trustProxy))
+    .use(misspeltSetPictureRoute(services.accounts, services.auth))
+    .use(animeRoutes(services.catalogue));
+
+  const knownRoutes = routeMatcher(app.routes.map((route) => ({ method: route.method, path: route.path })));
+  return app;
+}
+
+function openApi() {
+  return swagger({
+    path: "/swagger",
+    documentation: {
+      info: {
+        title: "Lumotist API",
+        version: packageJson.version,
+        description:
+          "Accounts with token authentication and an anime catalogue. Anime data: anime-offline-database " +
+          "(manami-project), licensed ODbL 1.0 + DbCL 1.0.",
+      },
+      tags: [
+        { name: "account", description: "Registration, tokens, profile and pictures" },
+        { name: "anime", description: "The anime catalogue (data: anime-offline-database, ODbL 1.0 + DbCL 1.0)" },
+        { name: "health", description: "Liveness and readiness" },
+      ],
+      components: {
+        securitySchemes: {
+          [TOKEN_SECURITY_SCHEME]: {
+            type: "apiKey",
+            in: "header",
+            name: "Authorization",
+            description: "`Token <key>` (or `Bearer <key>`), the key from /account/register or /account/login",
+          },
+        },
+      },
+    },
+    exclude: ["/swagger", "/swagger/json", "/acount/set_picture"],
+  });
+}
+
+function toHttpError(code: unknown, error: unknown, method: string, path: string, routes: RouteMatcher): HttpError {
+  if (error instanceof HttpError) return error;
+  // A body parser's own error arrives wrapped by Elysia.
+  if ((error as { cause?: unknown })?.cause instanceof HttpError) return (error as { cause: HttpError }).cause;
+  if (error instanceof ValidationError) {
+    const fields = fieldErrorsFrom(error.all as never);
+    return new HttpError(400, ENVELOPED_FIELD_ERRORS.has(path) ? { success: false, errors: fields } : fields);
+  }
+  if (code === "NOT_FOUND") {
+    const allowed = routes.methodsFor(path);
+    return allowed.length ? methodNotAllowed(method, allowed) : notFound();
+  }
+  if (code === "PARSE") return new HttpError(400, { detail: "JSON parse error - could not read the body." });
+  if (isDatabaseUnreachable(error) || isDatabaseUnreachable((error as { cause?: unknown })?.cause)) return serviceUnavailable();
+  return internalError();
+}
+
+interface RouteMatcher {
+  methodsFor(path: string): string[];
+}
+
+/** Which methods a path has, to tell 405 from 404. */
+function routeMatcher(routes: { method: string; path: string }[]): RouteMatcher {
+  const patterns = routes.map(({ method, path }) => ({
+    method,
+    regex: new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}/?$`),
+  }));
+  return {
+    methodsFor(path) {
+      return [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// SQL for tokens. Digests are bytea; the token itself never reaches the database.
+import type { Sql } from "postgres";
+
+export interface TokenOwner {
+  user_id: number;
+  expires_at: Date;
+}
+
+export async function findLiveTokenOwner(sql: Sql, digest: Buffer): Promise<TokenOwner | undefined> {
+  const [row] = await sql<TokenOwner[]>`
+    select user_id, expires_at from tokens where digest = ${digest} and expires_at > now()`;
+  return row;
+}
+
+export async function insertToken(sql: Sql, digest: Buffer, userId: number, expiresAt: Date): Promise<void> {
+  await sql`insert into tokens (digest, user_id, expires_at) values (${digest}, ${userId}, ${expiresAt})`;
+}
+
+/** Deletes the user's oldest tokens beyond `keep`, returning their digests. */
+export async function deleteTokensBeyondNewest(sql: Sql, userId: number, keep: number): Promise<Buffer[]> {
+  const rows = await sql<{ digest: Buffer }[]>`
+    delete from tokens where digest in (
+      select digest from tokens where user_id = ${userId}
+      order by created_at desc, digest offset ${keep})
+    returning digest`;
+  return rows.map((row) => row.digest);
+}
+
+export async function deleteToken(sql: Sql, digest: Buffer): Promise<void> {
+  await sql`delete from tokens where digest = ${digest}`;
+}
+
+export async function deleteTokensOfUser(sql: Sql, userId: number): Promise<void> {
+  await sql`delete from tokens where user_id = ${userId}`;
+}
+
+export async function deleteExpiredTokens(sql: Sql): Promise<number> {
+  const result = await sql`delete from tokens where expires_at <= now()`;
+  return result.count;
+}

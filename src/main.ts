@@ -1,0 +1,106 @@
+// Reads the configuration, connects to the database, migrates, serves, and shuts down cleanly.
+//   bun src/main.ts          (what `bun run start` runs after installing dependencies)
+import type { Server } from "bun";
+import { buildApp, type AppServices } from "./app.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { type Database, openDatabase } from "./db/connect.ts";
+import { isDatabaseUnreachable } from "./db/errors.ts";
+import { migrate } from "./db/migrate.ts";
+import { loadSampleIfEmpty } from "./anime/import/importer.ts";
+import { type Logger, createLogger, describeError } from "./log.ts";
+
+export interface RunningServer {
+  url: URL;
+  server: Server;
+  db: Database;
+  services: AppServices;
+  /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT), closes the database. */
+  stop(): Promise<void>;
+}
+
+const EXPIRED_TOKEN_SWEEP_MS = 60 * 60 * 1000;
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const db = await openDatabase(config);
+  await untilDatabaseAnswers(() => migrate(db.sql), log);
+  if (config.loadSample) {
+    const report = await loadSampleIfEmpty(db.sql);
+    if (report) log.info("loaded the sample catalogue", { inserted: report.inserted });
+  }
+  await db.changes.start();
+  const { app, services } = await buildApp(config, db, log);
+  app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 });
+  const server = app.server!;
+  const sweep = setInterval(() => void services.auth.deleteExpiredTokens().catch(() => {}), EXPIRED_TOKEN_SWEEP_MS);
+  sweep.unref();
+  log.info("listening", { url: server.url.href, database: db.mode, anime: services.catalogue.size });
+
+  return {
+    url: server.url,
+    server,
+    db,
+    services,
+    async stop() {
+      clearInterval(sweep);
+      services.catalogue.stop();
+      const drained = server.stop(false);
+      const timeout = Bun.sleep(config.shutdownTimeoutMs).then(() => "timeout" as const);
+      if ((await Promise.race([drained, timeout])) === "timeout") {
+        log.warn("in-flight requests did not finish in time; closing them", { timeout_ms: config.shutdownTimeoutMs });
+        await server.stop(true);
+      }
+      await db.changes.stop();
+      await db.close();
+    },
+  };
+}
+
+/** Starting while the database is down waits for it, with backoff, instead of exiting. */
+async function untilDatabaseAnswers<T>(action: () => Promise<T>, log: Logger): Promise<T> {
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await action();
+    } catch (error) {
+      if (!isDatabaseUnreachable(error)) throw error;
+      log.warn("database unreachable; retrying", { retry_in_ms: delay, code: (error as { code?: string }).code });
+      await Bun.sleep(delay);
+    }
+  }
+}
+
+async function main() {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  const log = createLogger(config.logLevel);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, log);
+  } catch (error) {
+    log.error("could not start", describeError(error));
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal });
+    try {
+      await running.stop();
+      process.exit(0);
+    } catch (error) {
+      log.error("shutdown failed", describeError(error));
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+if (import.meta.main) await main();
