@@ -1,7 +1,6 @@
 // Composes the feature plugins into one Elysia app. Building it does not listen: main.ts (or a
 // test) decides where it serves.
 import { cors } from "@elysiajs/cors";
-import { swagger } from "@elysiajs/swagger";
 import { Elysia, ValidationError } from "elysia";
 import { Accounts } from "./account/service.ts";
 import { ENVELOPED_FIELD_ERRORS, accountRoutes, misspeltSetPictureRoute } from "./account/routes.ts";
@@ -9,17 +8,16 @@ import { Catalogue } from "./anime/catalogue.ts";
 import { animeRoutes } from "./anime/routes.ts";
 import { Passwords } from "./auth/passwords.ts";
 import { Auth } from "./auth/service.ts";
-import { TOKEN_SECURITY_SCHEME } from "./auth/plugin.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/connect.ts";
 import { isDatabaseUnreachable } from "./db/errors.ts";
+import { openApi } from "./docs/openapi.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { parseJsonObject } from "./http/body.ts";
 import { HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
 import { Throttle } from "./http/throttle.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
 import { type Logger, describeError } from "./log.ts";
-import packageJson from "../package.json";
 
 export interface AppServices {
   auth: Auth;
@@ -86,37 +84,6 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
 
   const knownRoutes = routeMatcher(app.routes.map((route) => ({ method: route.method, path: route.path })));
   return app;
-}
-
-function openApi() {
-  return swagger({
-    path: "/swagger",
-    documentation: {
-      info: {
-        title: "Lumotist API",
-        version: packageJson.version,
-        description:
-          "Accounts with token authentication and an anime catalogue. Anime data: anime-offline-database " +
-          "(manami-project), licensed ODbL 1.0 + DbCL 1.0.",
-      },
-      tags: [
-        { name: "account", description: "Registration, tokens, profile and pictures" },
-        { name: "anime", description: "The anime catalogue (data: anime-offline-database, ODbL 1.0 + DbCL 1.0)" },
-        { name: "health", description: "Liveness and readiness" },
-      ],
-      components: {
-        securitySchemes: {
-          [TOKEN_SECURITY_SCHEME]: {
-            type: "apiKey",
-            in: "header",
-            name: "Authorization",
-            description: "`Token <key>` (or `Bearer <key>`), the key from /account/register or /account/login",
-          },
-        },
-      },
-    },
-    exclude: ["/swagger", "/swagger/json", "/acount/set_picture"],
-  });
 }
 
 function toHttpError(code: unknown, error: unknown, method: string, path: string, routes: RouteMatcher): HttpError {
