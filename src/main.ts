@@ -11,7 +11,7 @@ import { type Logger, createLogger, describeError } from "./log.ts";
 
 export interface RunningServer {
   url: URL;
-  server: Server;
+  server: Server<unknown>;
   db: Database;
   services: AppServices;
   /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT), closes the database. */

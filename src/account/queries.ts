@@ -1,5 +1,5 @@
 // SQL for accounts. Usernames and emails are matched through their case-folded *_key columns.
-import type { Sql } from "postgres";
+import type { Queryable as Sql } from "../db/connect.ts";
 
 export interface NewUser {
   username: string;

@@ -14,7 +14,7 @@ const RANDOM_ATTEMPTS = 5;
 type CatalogueConfig = Pick<Config, "animeCacheSize" | "cataloguePollMs">;
 
 export class Catalogue {
-  private ids = new Int32Array(0);
+  private ids: Int32Array = new Int32Array(0);
   private version = -1;
   private readonly bodies: LRUCache<number, string>;
   private reloading: Promise<void> | undefined;

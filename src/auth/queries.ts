@@ -1,5 +1,5 @@
 // SQL for tokens. Digests are bytea; the token itself never reaches the database.
-import type { Sql } from "postgres";
+import type { Queryable as Sql } from "../db/connect.ts";
 
 export interface TokenOwner {
   user_id: number;

@@ -3,6 +3,7 @@
 // feed, on every other instance.
 import { LRUCache } from "lru-cache";
 import type { Sql } from "postgres";
+import type { Queryable } from "../db/connect.ts";
 import type { Config } from "../config.ts";
 import type { ChangeFeed } from "../db/changes.ts";
 import { invalidToken, notAuthenticated } from "../http/errors.ts";
@@ -76,15 +77,18 @@ export class Auth {
    * Issues a new token (every login gets its own) and revokes the user's oldest ones beyond the
    * per-user limit. Pass a transaction to make the token part of a larger change (registration).
    */
-  async issue(userId: number, sql: Sql = this.sql): Promise<IssuedToken> {
+  async issue(userId: number, sql: Queryable = this.sql): Promise<IssuedToken> {
     const token = newToken();
     const expiresAt = new Date(Date.now() + this.config.tokenTtlMs);
-    const evicted = await (sql === this.sql ? this.sql.begin((tx) => this.insert(tx, token, userId, expiresAt)) : this.insert(sql, token, userId, expiresAt));
+    const evicted =
+      sql === this.sql
+        ? await this.sql.begin((tx) => this.insert(tx, token, userId, expiresAt))
+        : await this.insert(sql, token, userId, expiresAt);
     if (evicted.length) await this.changes.announce(TOPIC_TOKENS_REVOKED, evicted.map((d) => d.toString("hex")));
     return { token, expiresAt };
   }
 
-  private async insert(sql: Sql, token: string, userId: number, expiresAt: Date): Promise<Buffer[]> {
+  private async insert(sql: Queryable, token: string, userId: number, expiresAt: Date): Promise<Buffer[]> {
     await queries.insertToken(sql, tokenDigest(token), userId, expiresAt);
     return queries.deleteTokensBeyondNewest(sql, userId, this.config.tokenLimitPerUser);
   }

@@ -83,7 +83,7 @@ export function postgresChangeFeed(sql: Sql, url: string, options: Options<{}>):
       trusted = false;
       if (!stopped) reconnect();
     },
-  } as Options<{}>);
+  } as unknown as Options<{}>);
 
   function receive(payload: string) {
     let envelope: Envelope;

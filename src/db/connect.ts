@@ -1,6 +1,6 @@
 // Opens the database the configuration names: a real PostgreSQL through DATABASE_URL, or the
 // embedded PGlite served on a Unix socket in DATA_DIR.
-import postgres, { type Options, type Sql } from "postgres";
+import postgres, { type Options, type Sql, type TransactionSql } from "postgres";
 import type { Config } from "../config.ts";
 import { type ChangeFeed, localChangeFeed, postgresChangeFeed } from "./changes.ts";
 import { EMBEDDED_PORT, type EmbeddedDatabase, embeddedSocketPath, isSocketServed, startEmbeddedDatabase } from "./embedded.ts";
@@ -78,3 +78,6 @@ export async function openDatabaseForTool(config: DatabaseConfig): Promise<Datab
   if (await isSocketServed(embeddedSocketPath(config.dataDir))) return embeddedDatabase(undefined, config);
   return openDatabase(config);
 }
+
+/** What query functions take: the pool, or a transaction inside sql.begin(). */
+export type Queryable = Sql | TransactionSql;
