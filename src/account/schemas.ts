@@ -115,7 +115,10 @@ export const PicturesResponse = t.Object(
 
 export const SetPictureBody = t.Object(
   {
-    id: t.Union([t.Integer(), t.String()], { description: "A picture id from get_pictures: a number or a string of digits", error: messages.invalidPicture }),
+    // String first: with Integer first, Elysia converts numeric-looking strings ("1e1", "0x3", "+7",
+    // "3.0") to numbers before the handler sees them, and they would pass as picture ids. Strings are
+    // left to parsePictureId, which takes only digits.
+    id: t.Union([t.String(), t.Integer()], { description: "A picture id from get_pictures: a number or a string of digits", error: messages.invalidPicture }),
   },
   { examples: [{ id: 7 }] },
 );
