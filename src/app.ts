@@ -46,7 +46,8 @@ function createServices(config: Config, db: Database): AppServices {
     registrationsPerAddress: new Throttle(throttle.registrationsPerAddress, throttle.enabled),
   };
   const accounts = new Accounts(db.sql, auth, new Passwords(config), db.changes, throttles, config);
-  const catalogue = new Catalogue(db.sql, db.changes, config);
+  // The embedded database has no LISTEN for other processes: poll for the importer's imports.
+  const catalogue = new Catalogue(db.sql, db.changes, config, db.mode === "embedded");
   return { auth, accounts, catalogue };
 }
 
