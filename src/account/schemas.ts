@@ -24,9 +24,12 @@ const token = t.String({ pattern: "^[0-9a-f]{64}$", description: "64 hex charact
 
 export const RegisterBody = t.Object(
   {
-    username: t.String({ maxLength: USERNAME_MAX, description: "1–32 letters, digits, _ or -; unique ignoring case" }),
-    email: t.String({ maxLength: EMAIL_MAX, description: "A valid address, unique ignoring case" }),
-    password: t.String({ maxLength: PASSWORD_MAX, description: "At least 8 characters (PASSWORD_MIN_LENGTH)" }),
+    // No maxLength on these three: the lengths are checked by registrationProblems (validation.ts), in
+    // characters, and with the other field rules, so that every failing field is listed at once.
+    // (TypeBox counts UTF-16 code units: 20 letters outside the BMP, 𠮷…, would be "over 32".)
+    username: t.String({ description: `1–${USERNAME_MAX} characters: letters, digits, _ or -; unique ignoring case` }),
+    email: t.String({ description: `A valid address of at most ${EMAIL_MAX} characters, unique ignoring case` }),
+    password: t.String({ description: `At least 8 characters (PASSWORD_MIN_LENGTH), at most ${PASSWORD_MAX}` }),
   },
   { examples: [{ username: "test", email: "test@test.com", password: "correct horse" }] },
 );

@@ -1,5 +1,5 @@
-// Field rules for accounts beyond what the request schema checks (presence, type, length): the
-// username's characters, the email's form, the password's minimum length.
+// Field rules for accounts beyond what the request schema checks (presence, type): blankness,
+// lengths (in characters), the username's characters, the email's form.
 import { messages, type FieldErrors } from "../http/errors.ts";
 
 export const USERNAME_MAX = 32;
@@ -45,7 +45,8 @@ function asciiDomain(domain: string): string {
 export function passwordProblem(password: string, minLength: number): string | undefined {
   if (password.length === 0) return messages.blank;
   if (password.length > PASSWORD_MAX) return messages.maxLength(PASSWORD_MAX);
-  if (password.length < minLength) return messages.passwordTooShort(minLength);
+  // In characters, not UTF-16 code units: four emoji are four characters, not eight.
+  if ([...password].length < minLength) return messages.passwordTooShort(minLength);
 }
 
 export interface Registration {
