@@ -18,6 +18,7 @@ export class Catalogue {
   private version = -1;
   private readonly bodies: LRUCache<number, string>;
   private reloading: Promise<void> | undefined;
+  private reloadAgain: Promise<void> | undefined;
   private pollTimer: Timer | undefined;
 
   constructor(
@@ -49,9 +50,22 @@ export class Catalogue {
     clearInterval(this.pollTimer);
   }
 
-  /** Reloads the index and drops cached bodies. Concurrent calls share one reload. */
+  /**
+   * Reloads the index and drops cached bodies. A call while a reload runs gets one more reload after
+   * it (shared by every such call): the running one may have read the table before the change that
+   * asked for this one.
+   */
   reload(): Promise<void> {
-    this.reloading ??= (async () => {
+    if (this.reloading) {
+      this.reloadAgain ??= this.reloading
+        .catch(() => {})
+        .then(() => {
+          this.reloadAgain = undefined;
+          return this.reload();
+        });
+      return this.reloadAgain;
+    }
+    this.reloading = (async () => {
       const version = await queries.findCatalogueVersion(this.sql);
       const ids = await queries.findAllAnimeIds(this.sql);
       this.ids = ids;
