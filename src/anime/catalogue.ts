@@ -19,6 +19,8 @@ export class Catalogue {
   private readonly bodies: LRUCache<number, string>;
   private reloading: Promise<void> | undefined;
   private reloadAgain: Promise<void> | undefined;
+  /** Bumped by every reload: a body read before one may predate the import, and is not cached. */
+  private generation = 0;
   private pollTimer: Timer | undefined;
 
   constructor(
@@ -70,6 +72,7 @@ export class Catalogue {
       const ids = await queries.findAllAnimeIds(this.sql);
       this.ids = ids;
       this.version = version;
+      this.generation++;
       this.bodies.clear();
     })().finally(() => (this.reloading = undefined));
     return this.reloading;
@@ -85,8 +88,9 @@ export class Catalogue {
     const trusted = this.changes.trusted;
     const cached = trusted ? this.bodies.get(id) : undefined;
     if (cached !== undefined) return cached;
+    const generation = this.generation;
     const body = await queries.findAnimeBodyById(this.sql, id);
-    if (body !== undefined && trusted) this.bodies.set(id, body);
+    if (body !== undefined && trusted && generation === this.generation) this.bodies.set(id, body);
     return body;
   }
 
