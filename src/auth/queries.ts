@@ -12,8 +12,18 @@ export async function findLiveTokenOwner(sql: Sql, digest: Buffer): Promise<Toke
   return row;
 }
 
+/**
+ * Run in a transaction, followed by deleteTokensBeyondNewest. The user's row lock queues concurrent
+ * logins of one user, so that each one's delete (a later statement, hence a later snapshot) counts
+ * every token the logins before it committed; without it each counted only the committed tokens and
+ * its own, and a burst of logins left the user more than TOKEN_LIMIT_PER_USER tokens. created_at is
+ * the time of the insert, taken under the lock, so that the token just issued is always the newest.
+ */
 export async function insertToken(sql: Sql, digest: Buffer, userId: number, expiresAt: Date): Promise<void> {
-  await sql`insert into tokens (digest, user_id, expires_at) values (${digest}, ${userId}, ${expiresAt})`;
+  await sql`select 1 from users where id = ${userId} for no key update`;
+  await sql`
+    insert into tokens (digest, user_id, created_at, expires_at)
+    values (${digest}, ${userId}, clock_timestamp(), ${expiresAt})`;
 }
 
 /** Deletes the user's oldest tokens beyond `keep`, returning their digests. */
