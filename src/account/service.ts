@@ -33,6 +33,8 @@ type AccountConfig = Pick<Config, "passwordMinLength" | "defaultPictureUrl" | "t
 export class Accounts {
   /** Serialized profile bodies by user id: GET /account/profile needs no database on a hit. */
   private readonly profiles: LRUCache<number, string>;
+  /** Counts invalidations: a profile read that one overtook must not be cached (see Auth). */
+  private invalidations = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -43,8 +45,14 @@ export class Accounts {
     private readonly config: AccountConfig,
   ) {
     this.profiles = new LRUCache({ max: config.tokenCacheSize });
-    changes.on(TOPIC_USER_CHANGED, (userId) => this.profiles.delete(userId as number));
-    changes.onResync(() => this.profiles.clear());
+    changes.on(TOPIC_USER_CHANGED, (userId) => {
+      this.invalidations++;
+      this.profiles.delete(userId as number);
+    });
+    changes.onResync(() => {
+      this.invalidations++;
+      this.profiles.clear();
+    });
   }
 
   async register(input: Registration, clientAddress: string) {
@@ -68,9 +76,9 @@ export class Accounts {
   /** The user and their first token commit together; a lost race on a unique field is that field's error. */
   private async createUser(user: queries.NewUser): Promise<{ id: number; issued: IssuedToken }> {
     try {
-      return await this.sql.begin(async (tx) => {
+      return await this.changes.transaction(async (tx, announce) => {
         const { id } = await queries.insertUser(tx, user);
-        return { id, issued: await this.auth.issue(id, tx) };
+        return { id, issued: await this.auth.issue(id, { tx, announce }) };
       });
     } catch (error) {
       const field = UNIQUE_CONSTRAINT_FIELDS[violatedUniqueConstraint(error) ?? ""];
@@ -103,13 +111,14 @@ export class Accounts {
   /** The serialized body of GET /account/profile. */
   async profileBody(session: Session): Promise<string> {
     const trusted = this.changes.trusted;
+    const invalidations = this.invalidations;
     const cached = trusted ? this.profiles.get(session.userId) : undefined;
     if (cached) return cached;
     const profile = await queries.findProfileById(this.sql, session.userId);
     // The token outlived its user only if the user was deleted a moment ago.
     if (!profile) throw new HttpError(401, { detail: "Invalid token." }, { "WWW-Authenticate": "Token" });
     const body = JSON.stringify({ success: true, data: this.profileData(profile) });
-    if (trusted) this.profiles.set(session.userId, body);
+    if (trusted && this.changes.trusted && invalidations === this.invalidations) this.profiles.set(session.userId, body);
     return body;
   }
 
@@ -127,15 +136,19 @@ export class Accounts {
   async setPicture(session: Session, rawId: unknown) {
     const id = parsePictureId(rawId);
     if (id === undefined || !findPicture(id)) throw fieldFailure({ id: [messages.invalidPicture] });
-    await queries.updatePicture(this.sql, session.userId, id);
-    await this.changes.announce(TOPIC_USER_CHANGED, session.userId);
+    await this.changes.transaction(async (tx, announce) => {
+      await queries.updatePicture(tx, session.userId, id);
+      await announce(TOPIC_USER_CHANGED, session.userId);
+    });
     return { success: true as const };
   }
 
   async deleteAccount(session: Session) {
-    await queries.deleteUser(this.sql, session.userId);
-    await this.changes.announce(TOPIC_USER_CHANGED, session.userId);
-    await this.auth.userTokensRevoked(session.userId);
+    await this.changes.transaction(async (tx, announce) => {
+      await queries.deleteUser(tx, session.userId);
+      await announce(TOPIC_USER_CHANGED, session.userId);
+      await this.auth.userTokensRevoked(announce, session.userId);
+    });
     return { success: true as const };
   }
 }

@@ -5,7 +5,7 @@ import { LRUCache } from "lru-cache";
 import type { Sql } from "postgres";
 import type { Queryable } from "../db/connect.ts";
 import type { Config } from "../config.ts";
-import type { ChangeFeed } from "../db/changes.ts";
+import type { Announce, ChangeFeed } from "../db/changes.ts";
 import { invalidToken, notAuthenticated } from "../http/errors.ts";
 import * as queries from "./queries.ts";
 import { newToken, readAuthorization, tokenDigest } from "./tokens.ts";
@@ -33,6 +33,12 @@ type AuthConfig = Pick<Config, "tokenTtlMs" | "tokenLimitPerUser" | "tokenCacheS
 
 export class Auth {
   private readonly cache: LRUCache<string, CachedToken>;
+  /**
+   * Counts invalidations. A lookup only caches what it read if none happened meanwhile: a read that
+   * began before a revocation committed but returned after its notification was applied would
+   * otherwise cache the revoked token as live, on this instance, until the token expires.
+   */
+  private invalidations = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -42,7 +48,10 @@ export class Auth {
     this.cache = new LRUCache({ max: config.tokenCacheSize });
     changes.on(TOPIC_TOKENS_REVOKED, (digests) => this.forgetDigests(digests as string[]));
     changes.on(TOPIC_USER_TOKENS_REVOKED, (userId) => this.forgetUser(userId as number));
-    changes.onResync(() => this.cache.clear());
+    changes.onResync(() => {
+      this.invalidations++;
+      this.cache.clear();
+    });
   }
 
   /** The session behind an Authorization header, or the contract's 401. */
@@ -59,6 +68,7 @@ export class Auth {
   private async findLiveOwner(digest: Buffer): Promise<number | undefined> {
     const key = digest.toString("hex");
     const useCache = this.changes.trusted;
+    const invalidations = this.invalidations;
     const cached = useCache ? this.cache.get(key) : undefined;
     if (cached) {
       if (cached.expiresAt > Date.now()) return cached.userId;
@@ -69,43 +79,46 @@ export class Auth {
     if (!owner) return undefined;
     const expiresAt = owner.expires_at.getTime();
     // The entry never outlives the token: lru-cache drops it at the token's expiry.
-    if (useCache) this.cache.set(key, { userId: owner.user_id, expiresAt }, { ttl: Math.max(1, expiresAt - Date.now()) });
+    if (useCache && this.changes.trusted && invalidations === this.invalidations) {
+      this.cache.set(key, { userId: owner.user_id, expiresAt }, { ttl: Math.max(1, expiresAt - Date.now()) });
+    }
     return owner.user_id;
   }
 
   /**
    * Issues a new token (every login gets its own) and revokes the user's oldest ones beyond the
-   * per-user limit. Pass a transaction to make the token part of a larger change (registration).
+   * per-user limit. Pass a transaction (and its announce, from ChangeFeed.transaction) to make the
+   * token part of a larger change (registration).
    */
-  async issue(userId: number, sql: Queryable = this.sql): Promise<IssuedToken> {
+  async issue(userId: number, within?: { tx: Queryable; announce: Announce }): Promise<IssuedToken> {
     const token = newToken();
     const expiresAt = new Date(Date.now() + this.config.tokenTtlMs);
-    const evicted =
-      sql === this.sql
-        ? await this.sql.begin((tx) => this.insert(tx, token, userId, expiresAt))
-        : await this.insert(sql, token, userId, expiresAt);
-    if (evicted.length) await this.changes.announce(TOPIC_TOKENS_REVOKED, evicted.map((d) => d.toString("hex")));
+    const insert = async (tx: Queryable, announce: Announce) => {
+      await queries.insertToken(tx, tokenDigest(token), userId, expiresAt);
+      const evicted = await queries.deleteTokensBeyondNewest(tx, userId, this.config.tokenLimitPerUser);
+      if (evicted.length) await announce(TOPIC_TOKENS_REVOKED, evicted.map((d) => d.toString("hex")));
+    };
+    await (within ? insert(within.tx, within.announce) : this.changes.transaction(insert));
     return { token, expiresAt };
   }
 
-  private async insert(sql: Queryable, token: string, userId: number, expiresAt: Date): Promise<Buffer[]> {
-    await queries.insertToken(sql, tokenDigest(token), userId, expiresAt);
-    return queries.deleteTokensBeyondNewest(sql, userId, this.config.tokenLimitPerUser);
+  revoke(session: Session): Promise<void> {
+    return this.changes.transaction(async (tx, announce) => {
+      await queries.deleteToken(tx, session.digest);
+      await announce(TOPIC_TOKENS_REVOKED, [session.digest.toString("hex")]);
+    });
   }
 
-  async revoke(session: Session): Promise<void> {
-    await queries.deleteToken(this.sql, session.digest);
-    await this.changes.announce(TOPIC_TOKENS_REVOKED, [session.digest.toString("hex")]);
-  }
-
-  async revokeAll(userId: number): Promise<void> {
-    await queries.deleteTokensOfUser(this.sql, userId);
-    await this.userTokensRevoked(userId);
+  revokeAll(userId: number): Promise<void> {
+    return this.changes.transaction(async (tx, announce) => {
+      await queries.deleteTokensOfUser(tx, userId);
+      await this.userTokensRevoked(announce, userId);
+    });
   }
 
   /** For changes that removed a user's tokens some other way (the user's deletion cascades). */
-  userTokensRevoked(userId: number): Promise<void> {
-    return this.changes.announce(TOPIC_USER_TOKENS_REVOKED, userId);
+  userTokensRevoked(announce: Announce, userId: number): Promise<void> {
+    return announce(TOPIC_USER_TOKENS_REVOKED, userId);
   }
 
   deleteExpiredTokens(): Promise<number> {
@@ -117,10 +130,12 @@ export class Auth {
   }
 
   private forgetDigests(digests: string[]) {
+    this.invalidations++;
     for (const digest of digests) this.cache.delete(digest);
   }
 
   private forgetUser(userId: number) {
+    this.invalidations++;
     for (const [key, entry] of this.cache.entries()) if (entry.userId === userId) this.cache.delete(key);
   }
 }

@@ -1,13 +1,16 @@
 // Cache invalidation across server instances. A change (tokens revoked, a user changed, a new
-// catalogue imported) is applied to this process's caches at once and announced to every other
-// instance with PostgreSQL NOTIFY. Caches may only be trusted while the LISTEN connection is up:
-// while it is down they are bypassed, and when it comes back every cache is dropped, since any
-// notification sent in between was missed.
-import postgres, { type Options, type Sql } from "postgres";
+// catalogue imported) is announced to every other instance with PostgreSQL NOTIFY, sent inside the
+// transaction that makes the change, and applied to this process's caches once it committed.
+// Caches may only be trusted while the LISTEN connection is up: while it is down they are bypassed,
+// and when it comes back every cache is dropped, since any notification sent in between was missed.
+import postgres, { type Options, type Sql, type TransactionSql } from "postgres";
 
 export const CHANGES_CHANNEL = "lumotist_changes";
 
 type Handler = (data: unknown) => void;
+
+/** Announces a change from inside the transaction that makes it. */
+export type Announce = (topic: string, data: unknown) => Promise<void>;
 
 interface Envelope {
   topic: string;
@@ -21,8 +24,14 @@ export interface ChangeFeed {
   on(topic: string, handler: Handler): void;
   /** Called whenever notifications may have been missed: every cache must be dropped. */
   onResync(handler: () => void): void;
-  /** Applies the change locally, then tells the other instances. Call after the change committed. */
-  announce(topic: string, data: unknown): Promise<void>;
+  /**
+   * Runs `work` in one transaction with what it announces. The announcements go out as NOTIFY inside
+   * that transaction, which PostgreSQL delivers on commit: the other instances hear of a change if
+   * and only if it committed (sending it after the commit could fail, or never happen if the process
+   * died in between, and a change would be acknowledged that other instances never hear of). Once
+   * the transaction committed, the announcements are applied to this process's caches.
+   */
+  transaction<T>(work: (tx: TransactionSql, announce: Announce) => Promise<T>): Promise<T>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -37,6 +46,22 @@ class Subscribers {
   onResync(handler: () => void) {
     this.resyncHandlers.push(handler);
   }
+  /** `work` in a transaction on `sql`; its announcements are also sent with `send`, and dispatched here after the commit. */
+  async transaction<T>(
+    sql: Sql,
+    send: (tx: TransactionSql, topic: string, data: unknown) => Promise<void>,
+    work: (tx: TransactionSql, announce: Announce) => Promise<T>,
+  ): Promise<T> {
+    const announced: [topic: string, data: unknown][] = [];
+    const result = (await sql.begin((tx) =>
+      work(tx, async (topic, data) => {
+        await send(tx, topic, data);
+        announced.push([topic, data]);
+      }),
+    )) as T;
+    for (const [topic, data] of announced) this.dispatch(topic, data);
+    return result;
+  }
   dispatch(topic: string, data: unknown) {
     for (const handler of this.handlers.get(topic) ?? []) handler(data);
   }
@@ -46,13 +71,13 @@ class Subscribers {
 }
 
 /** For the embedded database: one server process owns it, so local dispatch is all there is. */
-export function localChangeFeed(): ChangeFeed {
+export function localChangeFeed(sql: Sql): ChangeFeed {
   const subscribers = new Subscribers();
   return {
     trusted: true,
     on: (topic, handler) => subscribers.on(topic, handler),
     onResync: (handler) => subscribers.onResync(handler),
-    announce: async (topic, data) => subscribers.dispatch(topic, data),
+    transaction: (work) => subscribers.transaction(sql, async () => {}, work),
     start: async () => {},
     stop: async () => {},
   };
@@ -117,16 +142,15 @@ export function postgresChangeFeed(sql: Sql, url: string, options: Options<{}>):
     },
     on: (topic, handler) => subscribers.on(topic, handler),
     onResync: (handler) => subscribers.onResync(handler),
-    async announce(topic, data) {
-      subscribers.dispatch(topic, data);
-      const envelope: Envelope = { topic, data, origin };
-      try {
-        await sql`select pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify(envelope)})`;
-      } catch {
-        // The change itself committed. If the notification cannot be sent the database is down,
-        // so every other instance's LISTEN connection dropped too and they resync when it returns.
-      }
-    },
+    transaction: (work) =>
+      subscribers.transaction(
+        sql,
+        async (tx, topic, data) => {
+          const envelope: Envelope = { topic, data, origin };
+          await tx`select pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify(envelope)})`;
+        },
+        work,
+      ),
     start: () => reconnect(),
     async stop() {
       stopped = true;

@@ -61,7 +61,7 @@ function embeddedDatabase(embedded: EmbeddedDatabase | undefined, config: Databa
   return {
     sql,
     mode: "embedded",
-    changes: localChangeFeed(),
+    changes: localChangeFeed(sql),
     async close() {
       await sql.end({ timeout: 5 });
       await embedded?.stop();
