@@ -12,14 +12,13 @@
 import { join } from "node:path";
 import type { Sql, TransactionSql } from "postgres";
 import { CHANGES_CHANNEL } from "../../db/changes.ts";
-import { type DatasetEntry, entryProblem, toAnimeRow } from "../catalogue-data.ts";
+import { type AnimeRow, type DatasetEntry, entryProblem, toAnimeRow } from "../catalogue-data.ts";
 import { ImportError } from "./errors.ts";
 import {
   type CataloguePlan,
   type CurrentCatalogue,
   matchExistingIds,
   planChanges,
-  type PreparedEntry,
   type SourceAssignment,
 } from "./plan.ts";
 import { ReleaseEntry, readReleaseFile } from "./release-file.ts";
@@ -81,8 +80,8 @@ async function runImport(
   entries: AsyncIterable<unknown> | Iterable<unknown>,
   options: ImportOptions & { onlyIfEmpty: boolean },
 ): Promise<ImportReport | null> {
-  const { prepared, skipped, read } = await prepareEntries(entries, options.onProgress);
-  if (options.prune && prepared.length === 0) {
+  const { rows, skipped, read } = await prepareEntries(entries, options.onProgress);
+  if (options.prune && rows.length === 0) {
     throw new ImportError("refusing to prune with a release that holds no importable entry: it would empty the catalogue");
   }
   return sql.begin(async (tx) => {
@@ -90,8 +89,8 @@ async function runImport(
     if (options.onlyIfEmpty && (await hasAnime(tx))) return null;
 
     const current = await readCurrentCatalogue(tx);
-    const ids = await assignIds(tx, prepared, current);
-    const plan = planChanges(prepared, ids, current, options.prune ?? false);
+    const ids = await assignIds(tx, rows, current);
+    const plan = planChanges(rows, ids, current, options.prune ?? false);
     await applyPlan(tx, plan);
     const version = await bumpCatalogueVersion(tx);
     return { read, ...plan.counts, skipped, version };
@@ -99,7 +98,8 @@ async function runImport(
 }
 
 interface PreparedRelease {
-  prepared: PreparedEntry[];
+  /** The importable entries, mapped. */
+  rows: AnimeRow[];
   skipped: SkippedEntry[];
   read: number;
 }
@@ -108,7 +108,7 @@ async function prepareEntries(
   entries: AsyncIterable<unknown> | Iterable<unknown>,
   onProgress?: (entriesRead: number) => void,
 ): Promise<PreparedRelease> {
-  const prepared: PreparedEntry[] = [];
+  const rows: AnimeRow[] = [];
   const skipped: SkippedEntry[] = [];
   const sourceListedBy = new Map<string, string>();
   let read = 0;
@@ -129,10 +129,10 @@ async function prepareEntries(
       continue;
     }
     for (const url of row.sources) sourceListedBy.set(url, location);
-    prepared.push({ location, row });
+    rows.push(row);
   }
   if (read % PROGRESS_INTERVAL !== 0) onProgress?.(read);
-  return { prepared, skipped, read };
+  return { rows, skipped, read };
 }
 
 async function hasAnime(sql: Sql | TransactionSql): Promise<boolean> {
@@ -151,8 +151,8 @@ async function readCurrentCatalogue(tx: TransactionSql): Promise<CurrentCatalogu
 }
 
 /** Matched entries keep their row's id; new ones draw from the table's identity sequence. */
-async function assignIds(tx: TransactionSql, entries: PreparedEntry[], current: CurrentCatalogue): Promise<number[]> {
-  const matched = matchExistingIds(entries, current.sourceOwners);
+async function assignIds(tx: TransactionSql, rows: AnimeRow[], current: CurrentCatalogue): Promise<number[]> {
+  const matched = matchExistingIds(rows, current.sourceOwners);
   const fresh = await allocateIds(tx, matched.filter((id) => id === undefined).length);
   return matched.map((id) => id ?? fresh.shift()!);
 }

@@ -2,11 +2,6 @@
 // the rules (which row an entry keeps, what counts as changed) can be read and tested on their own.
 import { type AnimeRow, serializeAnime } from "../catalogue-data.ts";
 
-export interface PreparedEntry {
-  location: string;
-  row: AnimeRow;
-}
-
 export interface CurrentCatalogue {
   /** Every anime row's id and stored body. */
   bodies: Map<number, string>;
@@ -37,9 +32,9 @@ export interface CataloguePlan {
  * shares a source URL with it; it takes the oldest (lowest id) one no earlier entry has taken, so
  * when a release merges two entries the merged one keeps the older id.
  */
-export function matchExistingIds(entries: PreparedEntry[], sourceOwners: Map<string, number>): (number | undefined)[] {
+export function matchExistingIds(rows: AnimeRow[], sourceOwners: Map<string, number>): (number | undefined)[] {
   const claimed = new Set<number>();
-  return entries.map(({ row }) => {
+  return rows.map((row) => {
     const candidates = row.sources.map((url) => sourceOwners.get(url)).filter((id) => id !== undefined);
     const id = candidates.sort((a, b) => a - b).find((candidate) => !claimed.has(candidate));
     if (id !== undefined) claimed.add(id);
@@ -47,10 +42,10 @@ export function matchExistingIds(entries: PreparedEntry[], sourceOwners: Map<str
   });
 }
 
-/** `ids[i]` is the id of `entries[i]`: its matched row's, or a freshly allocated one. */
-export function planChanges(entries: PreparedEntry[], ids: number[], current: CurrentCatalogue, prune: boolean): CataloguePlan {
+/** `ids[i]` is the id of `rows[i]`: its matched row's, or a freshly allocated one. */
+export function planChanges(rows: AnimeRow[], ids: number[], current: CurrentCatalogue, prune: boolean): CataloguePlan {
   const sourcesByAnime = groupSourcesByAnime(current.sourceOwners);
-  const urlsInRelease = new Set(entries.flatMap(({ row }) => row.sources));
+  const urlsInRelease = new Set(rows.flatMap((row) => row.sources));
   const plan: CataloguePlan = {
     inserts: [],
     updates: [],
@@ -61,7 +56,7 @@ export function planChanges(entries: PreparedEntry[], ids: number[], current: Cu
     counts: { inserted: 0, updated: 0, unchanged: 0, pruned: 0 },
   };
 
-  entries.forEach(({ row }, i) => {
+  rows.forEach((row, i) => {
     const id = ids[i];
     const body = serializeAnime(id, row);
     const previousBody = current.bodies.get(id);
