@@ -1,0 +1,494 @@
+// `bun run bench`: throughput, latency, errors and memory of the real server under wrk, against a
+// bare-Bun ceiling on the same machine, and how they move with the catalogue's size and the number
+// of tokens. See bench/results/README.md for what it does, how to read it and the settings.
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findAllAnimeIds } from "../src/anime/queries.ts";
+import {
+  type ServerProcess,
+  type WrkMode,
+  type WrkResult,
+  type WrkSettings,
+  LOGIN_USER,
+  RESULTS_DIR,
+  ROOT,
+  benchToken,
+  catalogueFile,
+  cleanup,
+  commandOutput,
+  connect,
+  createDatabase,
+  createUsers,
+  elapsed,
+  errorCount,
+  idRange,
+  importCatalogue,
+  insertTokens,
+  log,
+  requestsPerSecond,
+  requireWrk,
+  runWrk,
+  startPostgres,
+  startServer,
+  waitIdle,
+} from "./lib.ts";
+
+const env = process.env;
+const numbers = (text: string) => text.split(",").map((part) => Number(part.trim()));
+
+const settings: WrkSettings = {
+  threads: Number(env.BENCH_THREADS ?? 2),
+  connections: Number(env.BENCH_CONNECTIONS ?? 64),
+  warmupSeconds: Number(env.BENCH_WARMUP ?? 5),
+  seconds: Number(env.BENCH_DURATION ?? 10),
+  timeoutSeconds: 10,
+};
+/** Catalogue sizes; the reference size (40,000, the real dataset's) also runs profile and login. */
+const SIZES = numbers(env.BENCH_SIZES ?? "1000,40000,400000");
+const REFERENCE = Number(env.BENCH_REFERENCE_SIZE ?? (SIZES.includes(40_000) ? 40_000 : SIZES[Math.floor(SIZES.length / 2)]));
+const [TOKENS_FEW, TOKENS_MANY] = numbers(env.BENCH_TOKENS ?? "10000,1000000");
+/** Tokens per user stays within TOKEN_LIMIT_PER_USER's default (50), as real tokens would. */
+const TOKENS_PER_USER = 50;
+/**
+ * No warm-up for login: argon2id needs no JIT warm-up (registration already ran the JS path), and the
+ * logins a warm-up run leaves queued in the server (up to one per connection, ~2 s of argon2id) would
+ * be served during the measured run and lower it.
+ */
+const LOGIN_WARMUP = 0;
+const TOKEN_CACHE_SIZE = Number(env.TOKEN_CACHE_SIZE ?? 100_000);
+
+interface Row {
+  scenario: string;
+  path: string;
+  catalogue: number;
+  tokens?: number;
+  requests_per_second: number;
+  p50_ms: number;
+  p99_ms: number;
+  p999_ms: number;
+  errors: number;
+  error_detail: WrkResult["errors"];
+  peak_rss_mib?: number;
+  ratio_to_ceiling?: number;
+  /** Login: its rate over the raw argon2id verify rate. */
+  ratio_to_verify?: number;
+  /** CPU used during the measured run, in cores: server, PostgreSQL, wrk, and everything else. */
+  cpu: { server: number; postgres: number; wrk: number; foreign: number };
+  warmup_requests?: number;
+  requests: number;
+}
+
+interface SizeReport {
+  catalogue: number;
+  file_bytes: number;
+  generate_seconds: number;
+  generated_from_cache: boolean;
+  import_seconds: number;
+  import_output: string;
+  startup_ms: number;
+  index_load_ms: number;
+  server_hwm_mib: number;
+  anime_table_mib: number;
+}
+
+const rows: Row[] = [];
+const sizes: SizeReport[] = [];
+let ceiling: Row | undefined;
+let verifyRate: { per_second: number; concurrency: number; seconds: number; memory_kib: number; time_cost: number } | undefined;
+let tokenInserts: { tokens: number; seconds: number }[] = [];
+const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
+const ms = (us: number) => Math.round(us / 10) / 100;
+
+function toRow(scenario: string, path: string, catalogue: number, result: { warmup?: WrkResult; measured: WrkResult }, extra: Partial<Row> = {}): Row {
+  const m = result.measured;
+  const row: Row = {
+    scenario,
+    path,
+    catalogue,
+    requests_per_second: Math.round(requestsPerSecond(m)),
+    p50_ms: ms(m.latency_us.p50),
+    p99_ms: ms(m.latency_us.p99),
+    p999_ms: ms(m.latency_us.p999),
+    errors: errorCount(m),
+    error_detail: m.errors,
+    cpu: { ...m.cpu, wrk: Math.round(m.wrk_cores * 100) / 100 },
+    warmup_requests: result.warmup?.requests,
+    requests: m.requests,
+    ...extra,
+  };
+  log(
+    `${scenario.padEnd(8)} ${String(catalogue).padStart(7)} entries${row.tokens ? ` ${row.tokens} tokens` : ""}: ` +
+      `${row.requests_per_second} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ${row.errors} errors` +
+      `${row.peak_rss_mib ? `, peak RSS ${row.peak_rss_mib} MiB` : ""}, cpu: server ${row.cpu.server} pg ${row.cpu.postgres} wrk ${row.cpu.wrk} other ${row.cpu.foreign}`,
+  );
+  return row;
+}
+
+async function measure(server: ServerProcess, mode: WrkMode, wrkEnv: Record<string, string>, warmupSeconds?: number) {
+  await waitIdle(server.pid);
+  server.rss.reset();
+  const result = await runWrk({ mode, base: server.base, env: wrkEnv, serverPid: server.pid }, settings, { warmupSeconds });
+  return { result, peakRssMiB: mib(server.rss.peak()) };
+}
+
+async function expectOk(url: string, init?: RequestInit): Promise<string> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${init?.method ?? "GET"} ${url}: ${response.status} ${text}`);
+  return text;
+}
+
+/** The machine's ceiling: bench/ceiling.ts answering a body the size of the average entry. */
+async function measureCeiling(body: string, headers: Record<string, string>, ids: { min: number; max: number }, workDir: string) {
+  const bodyFile = join(workDir, "ceiling-body.json");
+  writeFileSync(bodyFile, body);
+  const server = await startServer({
+    databaseUrl: "postgres://unused@127.0.0.1:1/unused",
+    script: "bench/ceiling.ts",
+    env: { CEILING_BODY_FILE: bodyFile, CEILING_HEADERS: JSON.stringify(headers) },
+    logPath: join(workDir, "ceiling.log"),
+  });
+  try {
+    const { result, peakRssMiB } = await measure(server, "entry", { BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) });
+    return toRow("ceiling", "bare Bun.serve, fixed body", 0, result, { peak_rss_mib: peakRssMiB, ratio_to_ceiling: 1 });
+  } finally {
+    await server.stop();
+  }
+}
+
+async function rawVerifyRate() {
+  const proc = Bun.spawn(["bun", "bench/verify-rate.ts", String(settings.connections), String(settings.seconds)], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  if (code !== 0) throw new Error(`verify-rate.ts failed (${code})`);
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+}
+
+async function benchSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: number, workDir: string) {
+  const file = await catalogueFile(n);
+  log(`catalogue of ${n} entries: ${file.path} (${file.cached ? "cached" : `generated in ${file.generateSeconds.toFixed(1)} s`})`);
+  const database = await createDatabase(pg, String(n));
+  log(`importing with bun run import into ${database.name}…`);
+  const imported = await importCatalogue(database.url, file.path);
+  log(`imported ${n} entries in ${imported.seconds.toFixed(1)} s`);
+  const sql = connect(database.url, 4);
+  const ids = await idRange(sql);
+  await sql`analyze`;
+
+  // The index load, on its own: the same query the server runs at start-up.
+  const loads: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const loaded = await findAllAnimeIds(sql);
+    loads.push(performance.now() - started);
+    if (loaded.length !== ids.count) throw new Error(`index load returned ${loaded.length} ids, expected ${ids.count}`);
+  }
+  const indexLoadMs = loads.sort((a, b) => a - b)[1];
+
+  const server = await startServer({ databaseUrl: database.url, logPath: join(workDir, `server-${n}.log`) });
+  log(`server ready in ${server.startupMs.toFixed(0)} ms (index load alone ${indexLoadMs.toFixed(0)} ms)`);
+  const idEnv = { BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) };
+  try {
+    await expectOk(`${server.base}/anime/entry/${ids.min}`);
+    await expectOk(`${server.base}/anime/random`);
+
+    if (n === REFERENCE) {
+      const [{ id }] = await sql<{ id: number }[]>`
+        select id from anime order by abs(octet_length(body) - (select avg(octet_length(body)) from anime)), id limit 1`;
+      const sample = await fetch(`${server.base}/anime/entry/${id}`);
+      const headers: Record<string, string> = {};
+      sample.headers.forEach((value, name) => {
+        if (!["date", "content-length"].includes(name)) headers[name] = value;
+      });
+      ceiling = await measureCeiling(await sample.text(), headers, ids, workDir);
+    }
+
+    for (const [scenario, mode, path] of [
+      ["entry", "entry", "GET /anime/entry/{id}"],
+      ["random", "random", "GET /anime/random"],
+    ] as const) {
+      const { result, peakRssMiB } = await measure(server, mode, idEnv);
+      rows.push(toRow(scenario, path, n, result, { peak_rss_mib: peakRssMiB }));
+    }
+
+    if (n === REFERENCE) {
+      const userCount = Math.ceil(TOKENS_MANY / TOKENS_PER_USER);
+      log(`registering users over HTTP, then ${userCount} more with SQL…`);
+      const users = await createUsers(server.base, sql, userCount);
+      let inserted = 0;
+      for (const tokens of [TOKENS_FEW, TOKENS_MANY]) {
+        const seconds = await insertTokens(sql, users.tokenOwners, inserted + 1, tokens);
+        tokenInserts.push({ tokens: tokens - inserted, seconds });
+        log(`inserted ${tokens - inserted} token digests with SQL in ${seconds.toFixed(1)} s`);
+        inserted = tokens;
+        const profile = await expectOk(`${server.base}/account/profile`, { headers: { authorization: `Token ${benchToken(tokens)}` } });
+        if (!profile.includes('"success":true')) throw new Error(`unexpected profile body ${profile}`);
+        const { result, peakRssMiB } = await measure(server, "profile", { BENCH_TOKENS: String(tokens) });
+        rows.push(toRow("profile", "GET /account/profile", n, result, { tokens, peak_rss_mib: peakRssMiB }));
+      }
+
+      const loginBody = JSON.stringify({ username: LOGIN_USER.username, password: LOGIN_USER.password });
+      await expectOk(`${server.base}/account/login`, { method: "POST", headers: { "content-type": "application/json" }, body: loginBody });
+      const { result, peakRssMiB } = await measure(server, "login", { BENCH_LOGIN_BODY: loginBody }, LOGIN_WARMUP);
+      await waitIdle(server.pid);
+      log(`raw Bun.password.verify rate, ${settings.connections} in flight, ${settings.seconds} s…`);
+      verifyRate = await rawVerifyRate();
+      rows.push(
+        toRow("login", "POST /account/login", n, result, {
+          peak_rss_mib: peakRssMiB,
+          ratio_to_verify: requestsPerSecond(result.measured) / verifyRate!.per_second,
+        }),
+      );
+    }
+  } finally {
+    const hwm = server.rss.peak();
+    await server.stop();
+    const [{ bytes }] = await sql<{ bytes: string }[]>`select pg_total_relation_size('anime')::text as bytes`;
+    sizes.push({
+      catalogue: n,
+      file_bytes: file.bytes,
+      generate_seconds: file.generateSeconds,
+      generated_from_cache: file.cached,
+      import_seconds: imported.seconds,
+      import_output: imported.output,
+      startup_ms: Math.round(server.startupMs),
+      index_load_ms: Math.round(indexLoadMs * 10) / 10,
+      server_hwm_mib: mib(hwm),
+      anime_table_mib: mib(Number(bytes) / 1024),
+    });
+    await sql.end();
+    await database.drop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const pad = (text: string | number, width: number) => String(text).padStart(width);
+const pct = (ratio: number | undefined) => (ratio === undefined ? "" : `${Math.round(ratio * 100)}%`);
+
+function table(): string {
+  const header = ["scenario", "catalogue", "tokens", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS", "vs ceiling", "cpu srv/pg/wrk", "other"];
+  const widths = [36, 9, 9, 8, 7, 7, 7, 10, 10, 14, 5];
+  const line = (cells: (string | number)[]) => cells.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : pad(cell, widths[i]))).join(" ");
+  const out = [line(header), "-".repeat(widths.reduce((a, b) => a + b + 1, -1))];
+  const all = [...(ceiling ? [ceiling] : []), ...rows];
+  for (const row of all) {
+    const label = row.scenario === "ceiling" ? "bare Bun.serve (ceiling)" : row.path;
+    const vs = row.scenario === "login" ? `${pct(row.ratio_to_verify)} vfy` : pct(row.ratio_to_ceiling);
+    out.push(
+      line([
+        label,
+        row.catalogue ? row.catalogue.toLocaleString("en-US") : "-",
+        row.tokens ? row.tokens.toLocaleString("en-US") : "-",
+        row.requests_per_second.toLocaleString("en-US"),
+        row.p50_ms.toFixed(2),
+        row.p99_ms.toFixed(2),
+        row.errors,
+        row.peak_rss_mib ? `${row.peak_rss_mib} MiB` : "-",
+        vs,
+        `${row.cpu.server.toFixed(2)}/${row.cpu.postgres.toFixed(2)}/${row.cpu.wrk.toFixed(2)}`,
+        row.cpu.foreign.toFixed(2),
+      ]),
+    );
+  }
+  if (verifyRate) {
+    out.push(
+      line([
+        `raw Bun.password.verify (${verifyRate.concurrency} in flight)`,
+        "-",
+        "-",
+        Math.round(verifyRate.per_second).toLocaleString("en-US"),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+      ]),
+    );
+  }
+  return out.join("\n");
+}
+
+function find(scenario: string, catalogue: number, tokens?: number) {
+  return rows.find((r) => r.scenario === scenario && r.catalogue === catalogue && (tokens === undefined || r.tokens === tokens));
+}
+
+function scaling(): string {
+  const out: string[] = [];
+  const bySize = [...SIZES].sort((a, b) => a - b);
+  const reference = (scenario: string) => find(scenario, REFERENCE)?.requests_per_second;
+  out.push("How the figures move with size (req/s, and relative to the 40,000-entry figure):");
+  for (const scenario of ["entry", "random"]) {
+    const parts = bySize.map((n) => {
+      const row = find(scenario, n);
+      const ref = reference(scenario);
+      return row ? `${n.toLocaleString("en-US")}: ${row.requests_per_second.toLocaleString("en-US")} (${ref ? pct(row.requests_per_second / ref) : "?"}, p99 ${row.p99_ms} ms)` : "";
+    });
+    out.push(`  ${scenario.padEnd(8)} ${parts.join("   ")}`);
+  }
+  const few = find("profile", REFERENCE, TOKENS_FEW);
+  const many = find("profile", REFERENCE, TOKENS_MANY);
+  if (few && many) {
+    out.push(
+      `  profile  ${TOKENS_FEW.toLocaleString("en-US")} tokens: ${few.requests_per_second.toLocaleString("en-US")}   ` +
+        `${TOKENS_MANY.toLocaleString("en-US")} tokens: ${many.requests_per_second.toLocaleString("en-US")} (${pct(many.requests_per_second / few.requests_per_second)}, p99 ${many.p99_ms} ms)`,
+    );
+  }
+  out.push("");
+  out.push("Start-up and setup per catalogue size:");
+  out.push(`  ${"entries".padStart(9)} ${"spawn→/ready".padStart(13)} ${"index load".padStart(11)} ${"server HWM".padStart(11)} ${"import".padStart(8)} ${"generate".padStart(9)} ${"anime table".padStart(12)}`);
+  for (const size of [...sizes].sort((a, b) => a.catalogue - b.catalogue)) {
+    out.push(
+      `  ${size.catalogue.toLocaleString("en-US").padStart(9)} ${`${size.startup_ms} ms`.padStart(13)} ${`${size.index_load_ms} ms`.padStart(11)} ` +
+        `${`${size.server_hwm_mib} MiB`.padStart(11)} ${`${size.import_seconds.toFixed(1)} s`.padStart(8)} ` +
+        `${(size.generated_from_cache ? "cached" : `${size.generate_seconds.toFixed(1)} s`).padStart(9)} ${`${size.anime_table_mib} MiB`.padStart(12)}`,
+    );
+  }
+  for (const insert of tokenInserts) out.push(`  ${insert.tokens.toLocaleString("en-US")} token digests inserted with SQL in ${insert.seconds.toFixed(1)} s`);
+  return out.join("\n");
+}
+
+interface Target {
+  target: string;
+  measured: string;
+  pass: boolean | undefined;
+}
+
+function targets(): Target[] {
+  const result: Target[] = [];
+  const add = (target: string, measured: string, pass: boolean | undefined) => result.push({ target, measured, pass });
+  const c = ceiling?.requests_per_second;
+  for (const [scenario, minimum] of [
+    ["entry", 0.6],
+    ["random", 0.6],
+  ] as const) {
+    const row = find(scenario, REFERENCE);
+    add(`${scenario} ≥ ${minimum * 100}% of the bare-Bun ceiling (${REFERENCE.toLocaleString("en-US")} entries)`, row && c ? pct(row.requests_per_second / c) : "n/a", row && c ? row.requests_per_second / c >= minimum : undefined);
+  }
+  const profile = find("profile", REFERENCE, TOKENS_FEW);
+  add(`profile ≥ 50% of the ceiling (${TOKENS_FEW.toLocaleString("en-US")} tokens)`, profile && c ? pct(profile.requests_per_second / c) : "n/a", profile && c ? profile.requests_per_second / c >= 0.5 : undefined);
+
+  const fast = rows.filter((r) => r.scenario !== "login");
+  const worst = fast.reduce<Row | undefined>((w, r) => (!w || r.p99_ms > w.p99_ms ? r : w), undefined);
+  add(
+    `p99 < 10 ms at ${settings.connections} connections (entry, random, profile rows)`,
+    worst ? `worst ${worst.p99_ms} ms (${worst.scenario}, ${worst.catalogue.toLocaleString("en-US")}${worst.tokens ? `, ${worst.tokens.toLocaleString("en-US")} tokens` : ""})` : "n/a",
+    worst ? worst.p99_ms < 10 : undefined,
+  );
+  const errors = rows.reduce((sum, r) => sum + r.errors, 0);
+  add("zero errors (non-2xx + socket errors, every row)", `${errors}`, rows.length ? errors === 0 : undefined);
+
+  const login = find("login", REFERENCE);
+  add(
+    "login ≥ 80% of the raw argon2id verify rate",
+    login?.ratio_to_verify !== undefined ? `${pct(login.ratio_to_verify)} (${login.requests_per_second} vs ${verifyRate!.per_second.toFixed(1)}/s)` : "n/a",
+    login?.ratio_to_verify !== undefined ? login.ratio_to_verify >= 0.8 : undefined,
+  );
+
+  const largest = Math.max(...SIZES);
+  for (const scenario of ["entry", "random"]) {
+    const big = find(scenario, largest);
+    const ref = find(scenario, REFERENCE);
+    const ratio = big && ref ? big.requests_per_second / ref.requests_per_second : undefined;
+    add(`${scenario} at ${largest.toLocaleString("en-US")} within 15% of its ${REFERENCE.toLocaleString("en-US")} figure`, ratio === undefined ? "n/a" : pct(ratio), ratio === undefined ? undefined : ratio >= 0.85);
+  }
+  const many = find("profile", REFERENCE, TOKENS_MANY);
+  const ratio = many && profile ? many.requests_per_second / profile.requests_per_second : undefined;
+  add(`profile at ${TOKENS_MANY.toLocaleString("en-US")} tokens within 15% of ${TOKENS_FEW.toLocaleString("en-US")}`, ratio === undefined ? "n/a" : pct(ratio), ratio === undefined ? undefined : ratio >= 0.85);
+
+  const bigStart = sizes.find((s) => s.catalogue === largest);
+  add(`start-up with ${largest.toLocaleString("en-US")} entries < 3 s (spawn → /ready 200)`, bigStart ? `${bigStart.startup_ms} ms` : "n/a", bigStart ? bigStart.startup_ms < 3000 : undefined);
+
+  // The reference server after the profile runs: 40,000 entries, the anime LRU warm, and the token
+  // cache filled by the uniformly drawn tokens (expected distinct tokens drawn, capped by the cache).
+  if (many) {
+    const drawn = (many.warmup_requests ?? 0) + many.requests;
+    const distinct = Math.round(TOKENS_MANY * (1 - Math.exp(-drawn / TOKENS_MANY)));
+    const cached = Math.min(TOKEN_CACHE_SIZE, distinct + TOKENS_FEW);
+    add(
+      `server RSS < 200 MB with ${REFERENCE.toLocaleString("en-US")} entries and ${TOKEN_CACHE_SIZE.toLocaleString("en-US")} cached tokens`,
+      `${many.peak_rss_mib} MiB peak (≈${cached.toLocaleString("en-US")} tokens cached)`,
+      many.peak_rss_mib! * 1.048576 < 200 && cached >= TOKEN_CACHE_SIZE ? true : many.peak_rss_mib! * 1.048576 >= 200 ? false : undefined,
+    );
+  } else add("server RSS < 200 MB with 40,000 entries and 100,000 cached tokens", "n/a", undefined);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  requireWrk();
+  const runStarted = performance.now();
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(tmpdir(), "lumotist-bench-"));
+  log(`wrk -t${settings.threads} -c${settings.connections}, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per row; logs in ${workDir}`);
+  const pg = await startPostgres();
+  log(`PostgreSQL ${pg.version} (${pg.kind})`);
+
+  const order = [REFERENCE, ...SIZES.filter((n) => n !== REFERENCE).sort((a, b) => a - b)];
+  try {
+    for (const n of order) await benchSize(pg, n, workDir);
+  } finally {
+    await cleanup();
+  }
+  if (ceiling) for (const row of rows) row.ratio_to_ceiling = row.requests_per_second / ceiling.requests_per_second;
+
+  const duration = (performance.now() - runStarted) / 1000;
+  const checks = targets();
+  const report = [
+    "",
+    `Lumotist bench — ${startedAt.toISOString()} — commit ${commandOutput(["git", "rev-parse", "--short", "HEAD"])}${commandOutput(["git", "status", "--porcelain", "--", "src"]) ? " (+ uncommitted changes in src/)" : ""}`,
+    `${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB; Bun ${Bun.version}; PostgreSQL ${pg.version} (${pg.kind}); ` +
+      `wrk -t${settings.threads} -c${settings.connections}, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per row; server LOG_LEVEL=warn THROTTLE=off`,
+    "",
+    table(),
+    "",
+    "peak RSS: the server's highest VmRSS during the row (the same process serves every row of its catalogue size). " +
+      "cpu: cores used during the measured run by the server, PostgreSQL and wrk; other: by the rest of the machine (0 on a quiet one).",
+    "",
+    scaling(),
+    "",
+    "Targets:",
+    ...checks.map((t) => `  ${t.pass === undefined ? "N/A " : t.pass ? "PASS" : "FAIL"}  ${t.target}: ${t.measured}`),
+    "",
+    `Run took ${duration.toFixed(0)} s.`,
+  ].join("\n");
+  console.log(report);
+
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = {
+    started_at: startedAt.toISOString(),
+    duration_seconds: Math.round(duration),
+    commit: commandOutput(["git", "rev-parse", "HEAD"]),
+    src_dirty: commandOutput(["git", "status", "--porcelain", "--", "src"]) !== "",
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30), bun: Bun.version, wrk: commandOutput(["wrk", "--version"]).split("\n")[0], postgres: pg.version, postgres_kind: pg.kind },
+    settings: { ...settings, sizes: SIZES, reference_size: REFERENCE, tokens: [TOKENS_FEW, TOKENS_MANY], login_warmup_seconds: LOGIN_WARMUP },
+    ceiling,
+    rows,
+    raw_verify: verifyRate,
+    sizes,
+    token_inserts: tokenInserts,
+    targets: checks,
+    report,
+  };
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  writeFileSync(join(RESULTS_DIR, `${stamp}.json`), JSON.stringify(json, null, 2));
+  writeFileSync(join(RESULTS_DIR, "latest.json"), JSON.stringify(json, null, 2));
+  log(`results written to bench/results/${stamp}.json and bench/results/latest.json (${elapsed()})`);
+  // A benchmark reports; with BENCH_STRICT=1 a failed target also fails the command (for CI).
+  process.exit(env.BENCH_STRICT === "1" && checks.some((t) => t.pass === false) ? 1 : 0);
+}
+
+await main().catch(async (error) => {
+  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
+  await cleanup();
+  process.exit(2);
+});

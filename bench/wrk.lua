@@ -1,0 +1,63 @@
+-- wrk script for `bun run bench` (bench/run.ts): one request mix per run, chosen by environment.
+--   BENCH_MODE     entry | random | profile | login
+--   BENCH_ID_MIN, BENCH_ID_MAX   entry: ids drawn uniformly from this range (the catalogue's ids are
+--                                contiguous; run.ts checks that before choosing this)
+--   BENCH_TOKENS   profile: tokens 1..N exist (see tokenFor); each request draws one uniformly
+--   BENCH_LOGIN_BODY  login: the JSON body to POST
+--   BENCH_OUT      where done() writes its JSON summary
+-- Every mode builds its request in request(), so every run (the bare-Bun ceiling included) pays the
+-- same load-generator cost per request.
+
+local mode = os.getenv("BENCH_MODE") or "entry"
+local id_min = tonumber(os.getenv("BENCH_ID_MIN") or "1")
+local id_max = tonumber(os.getenv("BENCH_ID_MAX") or "1")
+local token_count = tonumber(os.getenv("BENCH_TOKENS") or "1")
+local login_body = os.getenv("BENCH_LOGIN_BODY") or "{}"
+local out_path = os.getenv("BENCH_OUT")
+
+-- Must match tokenSql() in bench/lib.ts: 48 hex characters of prefix, then i as 16 hex digits.
+local TOKEN_PREFIX = string.rep("be", 24)
+local function tokenFor(i)
+  return TOKEN_PREFIX .. string.format("%016x", i)
+end
+
+local thread_count = 0
+function setup(thread)
+  thread_count = thread_count + 1
+  thread:set("thread_no", thread_count)
+end
+
+local fixed
+function init(args)
+  math.randomseed((thread_no or 1) * 7919 + os.time())
+  if mode == "random" then
+    fixed = wrk.format("GET", "/anime/random")
+  elseif mode == "login" then
+    fixed = wrk.format("POST", "/account/login", { ["Content-Type"] = "application/json" }, login_body)
+  end
+end
+
+function request()
+  if mode == "entry" then
+    return wrk.format("GET", "/anime/entry/" .. math.random(id_min, id_max))
+  elseif mode == "profile" then
+    return wrk.format("GET", "/account/profile", { ["Authorization"] = "Token " .. tokenFor(math.random(1, token_count)) })
+  end
+  return fixed
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local json = string.format(
+    '{"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+      '"latency_us":{"mean":%.1f,"max":%d,"p50":%d,"p90":%d,"p99":%d,"p999":%d}}',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency.max, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9))
+  if out_path then
+    local f = assert(io.open(out_path, "w"))
+    f:write(json)
+    f:close()
+  else
+    io.write(json .. "\n")
+  end
+end
