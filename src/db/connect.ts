@@ -20,6 +20,11 @@ function baseOptions(config: DatabaseConfig): Options<{}> {
   return {
     connect_timeout: config.dbConnectTimeoutSeconds,
     idle_timeout: 60,
+    // After a failed connection attempt postgres.js waits before the next one, by default growing to
+    // 20 s, and a query queued behind that attempt waits with it, with no deadline. While the database
+    // was down, requests then hung for many seconds instead of failing fast with 503, and recovery
+    // lagged as long once it was back. Keep the pause short: an attempt that fails costs little.
+    backoff: (retries: number) => Math.min(0.01 * 2 ** retries, 0.25),
     onnotice: () => {},
     connection: { application_name: "lumotist" },
   };
