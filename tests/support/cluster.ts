@@ -100,6 +100,16 @@ export async function createCluster(): Promise<PrivateCluster> {
   };
   cleanups.add(cleanup);
   const adminUrl = await pgCluster("start", dir, String(port));
+  // pg-cluster.sh trades durability for speed (synchronous_commit=off): a crash (immediate shutdown)
+  // may then lose commits the server already acknowledged. Fault tests crash the cluster on purpose,
+  // so commits must reach the WAL before they are acknowledged, as in production.
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe("alter system set synchronous_commit = on");
+    await admin.unsafe("select pg_reload_conf()");
+  } finally {
+    await admin.end();
+  }
   return {
     dir,
     port,
