@@ -79,6 +79,13 @@ async function untilRandomCovers(wanted: number[], allowed: number[]): Promise<v
   }
 }
 
+test("an empty catalogue: /anime/random and every id answer 404 Not found", async () => {
+  for (const path of ["/anime/random", "/anime/random?format=json", "/anime/entry/1", "/anime/entry/1?format=json"]) {
+    const { status, json } = await getJson(server, path);
+    expect({ path, status, json }).toEqual({ path, status: 404, json: { detail: "Not found." } });
+  }
+}, 30_000);
+
 test("a release imported by another process is served without a restart", async () => {
   expect((await getJson(server, "/anime/random")).status).toBe(404);
 
