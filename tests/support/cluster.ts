@@ -3,7 +3,7 @@
 // `bun run import`, and small polling utilities. Everything started here is also stopped when the
 // test process exits, so an aborted run leaves no cluster or server behind.
 import { spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
@@ -269,10 +269,21 @@ export interface ImportProcess {
   kill(): Promise<void>;
 }
 
-/** Runs `bun run import <file>` against the database `env` names. */
+/**
+ * The command `bun run import` runs (package.json's "import" script), run directly: `bun run` would
+ * put a process of its own in between, and a SIGKILL sent to that one leaves the importer running.
+ */
+function importCommand(): string[] {
+  const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.import;
+  const [program, ...args] = script.trim().split(/\s+/);
+  if (program !== "bun") throw new Error(`unexpected import script: ${script}`);
+  return [process.execPath, ...args];
+}
+
+/** Runs the importer (`bun run import <file>`) against the database `env` names. */
 export function spawnImport(file: string, env: Record<string, string>): ImportProcess {
   const lines: string[] = [];
-  const proc = Bun.spawn([process.execPath, "run", "import", file], {
+  const proc = Bun.spawn([...importCommand(), file], {
     cwd: ROOT,
     env: processEnv({ LOG_LEVEL: "warn", ...env }),
     stdout: "pipe",
