@@ -451,11 +451,11 @@ async function wrkOnce(run: WrkRun, settings: WrkSettings, seconds: number): Pro
 export async function runWrk(
   run: WrkRun,
   settings: WrkSettings,
-  options: { warmupSeconds?: number; beforeMeasure?: () => void } = {},
+  options: { warmupSeconds?: number; beforeMeasure?: () => Promise<void> | void } = {},
 ): Promise<{ warmup?: WrkResult; measured: WrkResult }> {
   const warmupSeconds = options.warmupSeconds ?? settings.warmupSeconds;
   const warmup = warmupSeconds > 0 ? await wrkOnce(run, settings, warmupSeconds) : undefined;
-  options.beforeMeasure?.();
+  await options.beforeMeasure?.();
   return { warmup, measured: await wrkOnce(run, settings, settings.seconds) };
 }
 
