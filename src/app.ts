@@ -3,7 +3,7 @@
 import { cors } from "@elysiajs/cors";
 import { Elysia, ValidationError } from "elysia";
 import { Accounts } from "./account/service.ts";
-import { ENVELOPED_FIELD_ERRORS, accountRoutes, misspeltSetPictureRoute } from "./account/routes.ts";
+import { accountRoutes, misspeltSetPictureRoute, rejectedAccountBody } from "./account/routes.ts";
 import { Catalogue } from "./anime/catalogue.ts";
 import { animeRoutes } from "./anime/routes.ts";
 import { Passwords } from "./auth/passwords.ts";
@@ -14,7 +14,7 @@ import { isDatabaseUnreachable } from "./db/errors.ts";
 import { openApi } from "./docs/openapi.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { parseJsonObject } from "./http/body.ts";
-import { HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
+import { type FieldErrors, HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
 import { Throttle } from "./http/throttle.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
 import { type Logger, describeError } from "./log.ts";
@@ -56,14 +56,13 @@ const startTimes = new WeakMap<Request, number>();
 function composeApp(config: Config, db: Database, services: AppServices, log: Logger) {
   const app = new Elysia({ name: "lumotist" })
     .use(cors({ origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, allowedHeaders: ["authorization", "content-type"] }))
-    .use(openApi())
     .onRequest(({ request, set }) => {
       startTimes.set(request, performance.now());
       set.headers["x-content-type-options"] = "nosniff";
     })
     .onParse(({ request }) => parseJsonObject(request, config.bodyLimitBytes))
     .onError(({ code, error, request, path, set }) => {
-      const mapped = toHttpError(code, error, request.method, path, knownRoutes);
+      const mapped = toHttpError(code, error, request.method, path, { routes: knownRoutes, describeRejectedBody });
       if (mapped.status >= 500 && mapped.status !== 503) log.error("unhandled error", { method: request.method, path, ...describeError(error) });
       set.status = mapped.status;
       Object.assign(set.headers, mapped.headers);
@@ -78,22 +77,30 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
         duration_ms: started === undefined ? undefined : Math.round((performance.now() - started) * 100) / 100,
       });
     })
+    .use(openApi())
     .use(healthRoutes(db.sql))
     .use(accountRoutes(services.accounts, services.auth, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))
     .use(animeRoutes(services.catalogue));
 
+  const describeRejectedBody = rejectedAccountBody(services.accounts);
   const knownRoutes = routeMatcher(app.routes.map((route) => ({ method: route.method, path: route.path })));
   return app;
 }
 
-function toHttpError(code: unknown, error: unknown, method: string, path: string, routes: RouteMatcher): HttpError {
+interface ErrorContext {
+  routes: RouteMatcher;
+  /** A route's own 400 body for a request body its schema rejected; undefined for the bare field form. */
+  describeRejectedBody(path: string, body: unknown, fields: FieldErrors): unknown | undefined;
+}
+
+function toHttpError(code: unknown, error: unknown, method: string, path: string, { routes, describeRejectedBody }: ErrorContext): HttpError {
   if (error instanceof HttpError) return error;
   // A body parser's own error arrives wrapped by Elysia.
   if ((error as { cause?: unknown })?.cause instanceof HttpError) return (error as { cause: HttpError }).cause;
   if (error instanceof ValidationError) {
     const fields = fieldErrorsFrom(error.all as never);
-    return new HttpError(400, ENVELOPED_FIELD_ERRORS.has(path) ? { success: false, errors: fields } : fields);
+    return new HttpError(400, describeRejectedBody(path, error.value, fields) ?? fields);
   }
   if (code === "NOT_FOUND") {
     const allowed = routes.methodsFor(path);

@@ -102,8 +102,7 @@ export function swaggerUi(title: string) {
           return new Response(initScript, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": ASSET_CACHE } });
         }
         const type = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
-        // Answered here: the app's error hook does not cover routes registered before it.
-        if (!type) return Response.json(notFound().body, { status: 404 });
+        if (!type) throw notFound();
         return new Response(Bun.file(join(DIST_DIR, name)), { headers: { "content-type": type, "cache-control": ASSET_CACHE } });
       },
       { detail: { hide: true } },
