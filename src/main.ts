@@ -29,7 +29,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
   await db.changes.start();
   const { app, services } = await buildApp(config, db, log);
-  app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 });
+  // Bun's own limit would answer 413 with an empty body: leave it far above BODY_LIMIT, which the body
+  // parser enforces while streaming (it stops reading at the limit) and answers with the contract's body.
+  app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 ** 3 });
   const server = app.server!;
   const sweep = setInterval(() => void services.auth.deleteExpiredTokens().catch(() => {}), EXPIRED_TOKEN_SWEEP_MS);
   sweep.unref();

@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { Auth } from "../auth/service.ts";
+import type { FieldErrors } from "../http/errors.ts";
 import { clientAddress } from "../http/throttle.ts";
 import { picturesByGroup } from "./pictures.ts";
 import {
@@ -24,8 +25,20 @@ import type { Accounts } from "./service.ts";
 const tags = ["account"];
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
-/** The paths whose field errors come wrapped as {"success": false, "errors": {…}} (login's are bare). */
-export const ENVELOPED_FIELD_ERRORS = new Set(["/account/register", "/account/set_picture", "/acount/set_picture"]);
+const SET_PICTURE_PATHS = new Set(["/account/set_picture", "/acount/set_picture"]);
+
+/**
+ * The 400 body for a request body the schema rejected, where an account route answers differently
+ * from the bare {"field": [...]} form: register and set_picture wrap their errors, and register lists
+ * the rules of the fields that did pass the schema too (every failing field at once).
+ */
+export function rejectedAccountBody(accounts: Accounts) {
+  return (path: string, body: unknown, schemaErrors: FieldErrors): unknown | undefined => {
+    if (path === "/account/register") return { success: false, errors: accounts.registrationErrors(body, schemaErrors) };
+    if (SET_PICTURE_PATHS.has(path)) return { success: false, errors: schemaErrors };
+    return undefined;
+  };
+}
 
 export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolean) {
   const picturesBody = JSON.stringify({ success: true, data: picturesByGroup });

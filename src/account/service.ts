@@ -87,6 +87,18 @@ export class Accounts {
     }
   }
 
+  /** A rejected registration's schema errors, merged in field order with the rules of its string fields. */
+  registrationErrors(body: unknown, schemaErrors: FieldErrors): FieldErrors {
+    const input = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+    const rules = registrationProblems(input, this.config.passwordMinLength);
+    const merged: FieldErrors = {};
+    for (const field of ["username", "email", "password"]) {
+      const messages = schemaErrors[field] ?? rules[field];
+      if (messages) merged[field] = messages;
+    }
+    return { ...merged, ...schemaErrors };
+  }
+
   async login(username: string, password: string, clientAddress: string) {
     const blank: FieldErrors = {};
     if (username.trim() === "") blank.username = [messages.blank];

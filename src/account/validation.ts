@@ -55,13 +55,16 @@ export interface Registration {
   password: string;
 }
 
-export function registrationProblems(input: Registration, passwordMinLength: number): FieldErrors {
+/** The rules of every field that is a string; fields of another type are the schema's to report. */
+export function registrationProblems(input: Partial<Record<keyof Registration, unknown>>, passwordMinLength: number): FieldErrors {
   const errors: FieldErrors = {};
-  const username = usernameProblem(input.username);
-  const email = emailProblem(input.email);
-  const password = passwordProblem(input.password, passwordMinLength);
-  if (username) errors.username = [username];
-  if (email) errors.email = [email];
-  if (password) errors.password = [password];
+  const check = (field: keyof Registration, problem: (value: string) => string | undefined) => {
+    const value = input[field];
+    const found = typeof value === "string" ? problem(field === "password" ? value : value.trim()) : undefined;
+    if (found) errors[field] = [found];
+  };
+  check("username", usernameProblem);
+  check("email", emailProblem);
+  check("password", (value) => passwordProblem(value, passwordMinLength));
   return errors;
 }
