@@ -52,6 +52,7 @@ function createServices(config: Config, db: Database): AppServices {
 }
 
 const startTimes = new WeakMap<Request, number>();
+const ACCOUNT_URL = /^[a-z]+:\/\/[^/]+\/a(c)?count\//i;
 
 function composeApp(config: Config, db: Database, services: AppServices, log: Logger) {
   const app = new Elysia({ name: "lumotist" })
@@ -59,6 +60,8 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
     .onRequest(({ request, set }) => {
       startTimes.set(request, performance.now());
       set.headers["x-content-type-options"] = "nosniff";
+      // Account answers (errors too) are per user: never stored by a shared cache.
+      if (ACCOUNT_URL.test(request.url)) set.headers["cache-control"] = "no-store";
     })
     .onParse(({ request }) => parseJsonObject(request, config.bodyLimitBytes))
     .onError(({ code, error, request, path, set }) => {

@@ -45,9 +45,6 @@ export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolea
 
   return new Elysia({ name: "account", prefix: "/account" })
     .use(authPlugin(auth))
-    .onAfterHandle(({ set }) => {
-      set.headers["cache-control"] = "no-store";
-    })
     .post("/register", ({ body, request, server }) => accounts.register(body, clientAddress(request, server, trustProxy)), {
       body: RegisterBody,
       response: { 200: Registered, 400: FieldFailure, ...throttledResponse, ...unavailable },
@@ -104,9 +101,6 @@ export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolea
 export function misspeltSetPictureRoute(accounts: Accounts, auth: Auth) {
   return new Elysia({ name: "account-misspelt" })
     .use(authPlugin(auth))
-    .onAfterHandle(({ set }) => {
-      set.headers["cache-control"] = "no-store";
-    })
     .post("/acount/set_picture", ({ session, body }) => accounts.setPicture(session, body.id), {
       auth: true,
       body: SetPictureBody,
