@@ -1,16 +1,16 @@
 // Swagger UI at /swagger, entirely from this server: the page, its script and stylesheet come out of
 // the swagger-ui-dist package on disk, so it works without internet access and never loads a CDN.
 // (@elysiajs/swagger's own page hard-codes unpkg.com; this plugin's /swagger replaces it.)
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Elysia } from "elysia";
-import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import distPackage from "swagger-ui-dist/package.json";
 import { notFound } from "../http/errors.ts";
 
 export const SWAGGER_PATH = "/swagger";
 export const SPEC_PATH = `${SWAGGER_PATH}/json`;
 const ASSETS_PATH = `${SWAGGER_PATH}/assets`;
-const DIST_DIR = getAbsoluteFSPath();
+/** swagger-ui-dist's absolute path on disk (what its getAbsoluteFSPath() answers, without loading its bundle). */
+const DIST_DIR = dirname(Bun.resolveSync("swagger-ui-dist/package.json", import.meta.dir));
 /** Appended to asset URLs so that a new swagger-ui-dist is never hidden by a cached old one. */
 const VERSION = encodeURIComponent(distPackage.version);
 
