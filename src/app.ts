@@ -56,7 +56,7 @@ const ACCOUNT_URL = /^[a-z]+:\/\/[^/]+\/a(c)?count\//i;
 
 function composeApp(config: Config, db: Database, services: AppServices, log: Logger) {
   const app = new Elysia({ name: "lumotist" })
-    .use(cors({ origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, allowedHeaders: ["authorization", "content-type"] }))
+    .use(cors({ origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, allowedHeaders: ["authorization", "content-type"], exposeHeaders: ["retry-after", "www-authenticate"] }))
     .onRequest(({ request, set }) => {
       startTimes.set(request, performance.now());
       set.headers["x-content-type-options"] = "nosniff";
