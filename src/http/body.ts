@@ -22,6 +22,9 @@ async function readLimited(request: Request, limit: number): Promise<string> {
 export async function parseJsonObject(request: Request, limit: number): Promise<Record<string, unknown>> {
   const text = await readLimited(request, limit);
   if (text.trim() === "") return {};
+  // No body of the contract nests at all; a deeply nested one (a few KiB of "[[[[…") made the schema
+  // validator's error reporting recurse until the stack overflowed: a 500 for any client that asked.
+  if (nestingDepth(text) > MAX_NESTING) throw new HttpError(400, detail(`JSON parse error - nested deeper than ${MAX_NESTING} levels`));
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -32,6 +35,25 @@ export async function parseJsonObject(request: Request, limit: number): Promise<
     throw new HttpError(400, detail("Expected a JSON object."));
   }
   return value as Record<string, unknown>;
+}
+
+const MAX_NESTING = 32;
+
+/** How deeply arrays and objects nest in a JSON text (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+  }
+  return deepest;
 }
 
 /** The parser's message quotes the offending text: keep it short, a client's body is not ours to echo at length. */
