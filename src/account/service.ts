@@ -63,7 +63,9 @@ export class Accounts {
     const emailKey = caseFolded(registration.email);
 
     const errors = registrationProblems(registration, this.config.passwordMinLength);
-    const taken = await queries.findTakenUsernameOrEmail(this.sql, usernameKey, emailKey);
+    // Only valid values are looked up (an invalid one's "taken" is not reported anyway): text that
+    // PostgreSQL cannot even hold, such as a NUL character, made the lookup fail with a 500.
+    const taken = await queries.findTakenUsernameOrEmail(this.sql, errors.username ? "" : usernameKey, errors.email ? "" : emailKey);
     if (taken.username && !errors.username) errors.username = [messages.usernameTaken];
     if (taken.email && !errors.email) errors.email = [messages.emailTaken];
     if (Object.keys(errors).length) throw fieldFailure(errors);
@@ -109,7 +111,9 @@ export class Accounts {
     this.throttles.loginFailuresPerUsername.assertAllowed(usernameKey);
     this.throttles.loginFailuresPerAddress.assertAllowed(clientAddress);
 
-    const user = await queries.findCredentialsByUsername(this.sql, usernameKey);
+    // No username holds a NUL character (registration refuses it, and PostgreSQL text cannot hold
+    // one: looking it up failed with a 500). Such a login fails like any unknown username.
+    const user = usernameKey.includes("\u0000") ? undefined : await queries.findCredentialsByUsername(this.sql, usernameKey);
     const valid = user ? await this.passwords.verify(password, user.password_hash) : await this.passwords.verifyAgainstDecoy(password);
     if (!user || !valid) {
       this.throttles.loginFailuresPerUsername.record(usernameKey);
