@@ -1,5 +1,6 @@
 // Opens the database the configuration names: a real PostgreSQL through DATABASE_URL, or the
 // embedded PGlite served on a Unix socket in DATA_DIR.
+import { connect as connectSocket, type Socket } from "node:net";
 import postgres, { type Options, type Sql, type TransactionSql } from "postgres";
 import type { Config } from "../config.ts";
 import { type ChangeFeed, localChangeFeed, postgresChangeFeed } from "./changes.ts";
@@ -30,6 +31,25 @@ function baseOptions(config: DatabaseConfig): Options<{}> {
   };
 }
 
+/**
+ * Opens the TCP (or Unix) socket of a PostgreSQL connection for postgres.js (its `socket` option),
+ * so that a peer that accepts the connection and closes it without a word (a TCP proxy or load
+ * balancer with no database behind it) fails the queries waiting for it. postgres.js itself takes
+ * such a close during start-up for a reason to reconnect at once, again and again, while the query
+ * that wanted the connection waits: the request hung until the client gave up, instead of a 503.
+ */
+function openSocket(options: { host: string[]; port: number[]; path?: string | false }): Socket {
+  const socket = options.path ? connectSocket(options.path) : connectSocket(options.port[0], options.host[0]);
+  let answered = false;
+  socket.once("data", () => (answered = true));
+  socket.once("close", (hadError) => {
+    if (answered || hadError) return;
+    const error = Object.assign(new Error("the database closed the connection before answering"), { code: "CONNECTION_CLOSED" });
+    socket.emit("error", error);
+  });
+  return socket;
+}
+
 /** The pool options for the embedded database: PGlite runs one query at a time, so one connection. */
 function embeddedOptions(config: DatabaseConfig): Options<{}> {
   return {
@@ -48,7 +68,7 @@ function embeddedOptions(config: DatabaseConfig): Options<{}> {
  */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.databaseUrl) {
-    const options = { ...baseOptions(config), max: config.dbPoolMax };
+    const options = { ...baseOptions(config), max: config.dbPoolMax, socket: openSocket } as Options<{}>;
     const sql = postgres(config.databaseUrl, options);
     return {
       sql,
