@@ -56,13 +56,15 @@ const ACCOUNT_URL = /^[a-z]+:\/\/[^/]+\/a(c)?count\//i;
 
 function composeApp(config: Config, db: Database, services: AppServices, log: Logger) {
   const app = new Elysia({ name: "lumotist" })
-    .use(cors({ origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, allowedHeaders: ["authorization", "content-type"], exposeHeaders: ["retry-after", "www-authenticate"] }))
+    // Before the CORS plugin: it answers preflight requests from its own onRequest hook, and the
+    // hooks after it never run for those (their answers lacked nosniff and no-store).
     .onRequest(({ request, set }) => {
       startTimes.set(request, performance.now());
       set.headers["x-content-type-options"] = "nosniff";
       // Account answers (errors too) are per user: never stored by a shared cache.
       if (ACCOUNT_URL.test(request.url)) set.headers["cache-control"] = "no-store";
     })
+    .use(cors({ origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, allowedHeaders: ["authorization", "content-type"], exposeHeaders: ["retry-after", "www-authenticate"] }))
     .onParse(({ request }) => parseJsonObject(request, config.bodyLimitBytes))
     .onError(({ code, error, request, path, set }) => {
       const mapped = toHttpError(code, error, request.method, path, { routes: knownRoutes, describeRejectedBody });
