@@ -20,6 +20,7 @@ const UNREACHABLE_CODES = new Set([
   "57P01", // admin_shutdown
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now
+  "53300", // too_many_connections: every connection slot (or the role's limit) in use, for now
 ]);
 
 export function isDatabaseUnreachable(error: unknown): boolean {
