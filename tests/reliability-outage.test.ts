@@ -5,6 +5,7 @@
 // for it. The cluster is the test's own, so this runs in both CI passes (with or without
 // DATABASE_URL); it needs the PostgreSQL 15 server binaries.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { type RunningServer, startServer } from "../src/main.ts";
@@ -163,6 +164,52 @@ describe.skipIf(!hasPgBinaries)("database outage (a private PostgreSQL 15 cluste
     const problems = server.logs.filter((line) => /"status":5(?!03)\d\d|"level":"error"/.test(line));
     expect(problems).toEqual([]);
   }, 30_000);
+
+  test("connections exhausted (too many connections): 503, never 500, and fine again once some are free", async () => {
+    // The server connects as a role of its own, whose connection limit the test then lowers to what
+    // the server already holds: every new connection it opens is refused with 53300.
+    const admin = postgres(cluster.adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe("create role lumotist_limited login");
+    await admin.unsafe("create database lumotist_limited owner lumotist_limited");
+    const url = new URL(cluster.adminUrl);
+    url.username = "lumotist_limited";
+    url.pathname = "/lumotist_limited";
+    const limited = await startTestServer({ LOAD_SAMPLE: "on", DB_POOL_MAX: "10" }, { mode: "postgres", env: { DATABASE_URL: url.href }, url: url.href, drop: async () => {} });
+    try {
+      const someone = await registerUser(limited);
+      const [{ count }] = await admin<{ count: number }[]>`select count(*)::int as count from pg_stat_activity where usename = 'lumotist_limited'`;
+      await admin.unsafe(`alter role lumotist_limited connection limit ${count}`);
+      // Concurrent requests make the pool open more connections: those are refused.
+      const statuses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          fetchWithin(`${limited.base}/anime/entry/${(i % 30) + 1}`, {}, FAIL_FAST_MS + 3_000).then((r) => r.status),
+        ),
+      );
+      for (const status of statuses) expect([200, 503]).toContain(status);
+      // A new instance started now waits for a connection instead of giving up.
+      const logs: string[] = [];
+      let started: RunningServer | undefined;
+      let failed: unknown;
+      const starting = startServer(loadConfig({ ...TEST_ENV, DATABASE_URL: url.href }), createLogger("info", (line) => void logs.push(line))).then(
+        (value) => (started = value),
+        (error) => (failed = error),
+      );
+      await sleep(1_000);
+      expect(failed).toBeUndefined();
+      await admin.unsafe("alter role lumotist_limited connection limit -1");
+      await eventually(() => started !== undefined || failed !== undefined, { timeoutMs: 10_000 });
+      await starting;
+      expect(failed).toBeUndefined();
+      await started?.stop();
+      const login = await eventually(async () => (await limited.request("/account/login", { method: "POST", json: { username: someone.username, password: someone.password } })).status === 200, { timeoutMs: RECOVER_MS });
+      expect(login.ok).toBe(true);
+      expect(limited.logs.filter((line) => /"status":500|"level":"error"/.test(line))).toEqual([]);
+    } finally {
+      await admin.unsafe("alter role lumotist_limited connection limit -1").catch(() => {});
+      await limited.running.stop();
+      await admin.end();
+    }
+  }, 60_000);
 
   test("a server started while the database is down waits for it, then serves", async () => {
     await cluster.stop();
