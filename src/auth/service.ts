@@ -28,6 +28,8 @@ interface CachedToken {
 
 const TOPIC_TOKENS_REVOKED = "tokens.revoked";
 const TOPIC_USER_TOKENS_REVOKED = "user.tokens_revoked";
+/** 64 hex characters each: 32 of them stay far below pg_notify's 8000-byte payload limit. */
+const MAX_DIGESTS_ANNOUNCED = 32;
 
 type AuthConfig = Pick<Config, "tokenTtlMs" | "tokenLimitPerUser" | "tokenCacheSize">;
 
@@ -96,7 +98,11 @@ export class Auth {
     const insert = async (tx: Queryable, announce: Announce) => {
       await queries.insertToken(tx, tokenDigest(token), userId, expiresAt);
       const evicted = await queries.deleteTokensBeyondNewest(tx, userId, this.config.tokenLimitPerUser);
-      if (evicted.length) await announce(TOPIC_TOKENS_REVOKED, evicted.map((d) => d.toString("hex")));
+      // A notification holds at most 8000 bytes: past a few dozen digests (a lowered
+      // TOKEN_LIMIT_PER_USER evicts many at once), announce the user's tokens instead; the others
+      // then drop every cached token of the user, and look the live ones up again.
+      if (evicted.length > MAX_DIGESTS_ANNOUNCED) await announce(TOPIC_USER_TOKENS_REVOKED, userId);
+      else if (evicted.length) await announce(TOPIC_TOKENS_REVOKED, evicted.map((d) => d.toString("hex")));
     };
     await (within ? insert(within.tx, within.announce) : this.changes.transaction(insert));
     return { token, expiresAt };
