@@ -147,6 +147,27 @@ describe.skipIf(!adminUrl)("several instances, one database", () => {
     });
   });
 
+  test("tokens evicted by the per-user cap are refused by the other instance, however many there are", async () => {
+    // 300 tokens of one user (written straight into the database: 300 logins would take a while),
+    // one of them cached on B; then a login on an instance with TOKEN_LIMIT_PER_USER=1 evicts all
+    // of them at once. Their digests would not fit in one notification (8000 bytes at most).
+    const user = await registerUser(a);
+    const tokens = Array.from({ length: 300 }, () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"));
+    const digest = (token: string) => new Bun.CryptoHasher("sha256").update(token).digest() as Buffer;
+    const rows = tokens.map((token, i) => ({ digest: digest(token), user_id: user.id, expires_at: new Date(Date.now() + 3_600_000 + i) }));
+    await sql`insert into tokens ${sql(rows, "digest", "user_id", "expires_at")}`;
+    expect(await profileStatus(b, tokens[0])).toBe(200); // cached on B
+    const capped = await startTestServer({ LOG_LEVEL: "warn", TOKEN_LIMIT_PER_USER: "1" }, database);
+    try {
+      const issued = await login(capped, user.username, user.password);
+      expect((await refusedWithin(b, tokens[0])).ok).toBe(true);
+      expect((await refusedWithin(b, user.token)).ok).toBe(true);
+      expect(await profileStatus(b, issued.token)).toBe(200);
+    } finally {
+      await capped.running.stop();
+    }
+  });
+
   test("set_picture through A shows on B's profile within 1 s, and the other way round", async () => {
     const user = await registerUser(a);
     const before = await pictureOf(b, user.token); // B caches the profile
@@ -334,14 +355,14 @@ describe.skipIf(!adminUrl)("several instances, one database", () => {
       } finally {
         proxy.delayQueryResults(0);
       }
-      const [{ count }] = await sql<{ count: number }[]>`select count(*)::int as count from anime`;
-      expect(count).toBe(50);
+        const [{ count }] = await sql<{ count: number }[]>`select count(*)::int as count from anime`;
+      expect(count).toBeGreaterThanOrEqual(50);
       const caughtUp = await eventually(() => viaProxy.running.services.catalogue.size === count, { timeoutMs: 3_000 });
       expect(caughtUp.ok).toBe(true);
       // B, which had no delay, serves all 50 as well.
       const titles = new Set<string>();
       for (let i = 0; i < 200; i++) titles.add(((await (await b.request("/anime/random")).json()) as { title: string }).title);
-      expect(titles.size).toBeGreaterThan(40);
+      expect(titles.size).toBeGreaterThan(count * 0.8);
     });
   });
 
