@@ -11,6 +11,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
+  LOGIN_USER,
   type WrkMode,
   type WrkSettings,
   catalogueFile,
@@ -73,7 +74,7 @@ async function main() {
   const sql = connect(db.url, 4);
   await sql`analyze`;
   const ids = await idRange(sql);
-  if (ROWS.includes("profile")) {
+  if (ROWS.includes("profile") || ROWS.includes("login")) {
     const server = await startServer({ databaseUrl: db.url, logPath: join(workDir, "setup.log") });
     const users = await createUsers(server.base, sql, Math.ceil(TOKENS / 50));
     await insertTokens(sql, users.tokenOwners, 1, TOKENS);
@@ -83,7 +84,7 @@ async function main() {
     entry: { BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) },
     random: {},
     profile: { BENCH_TOKENS: String(TOKENS) },
-    login: {},
+    login: { BENCH_LOGIN_BODY: JSON.stringify({ username: LOGIN_USER.username, password: LOGIN_USER.password }) },
   };
 
   const results = new Map<string, { rps: number[]; p99: number[]; errors: number; server: number[] }>();
@@ -94,6 +95,7 @@ async function main() {
         for (const mode of ROWS) {
           await waitIdle(server.pid);
           const { measured } = await runWrk({ mode, base: server.base, env: wrkEnv[mode], serverPid: server.pid }, settings, {
+            warmupSeconds: mode === "login" ? 0 : settings.warmupSeconds,
             retries: Number(env.BENCH_NOISY_RETRIES ?? 3),
             maxForeignCores: Number(env.BENCH_MAX_OTHER ?? 0.1),
           });
