@@ -56,7 +56,11 @@ function parseVariant(arg: string): Variant {
   return { label: arg, root: resolve(dir), env: Object.fromEntries(new URLSearchParams(query)) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 async function main() {
   const variants = Bun.argv.slice(2).map(parseVariant);
