@@ -15,6 +15,7 @@ import { openApi } from "./docs/openapi.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { parseJsonObject } from "./http/body.ts";
 import { type FieldErrors, HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
+import { requestLog } from "./http/request-log.ts";
 import { Throttle } from "./http/throttle.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
 import { type Logger, describeError } from "./log.ts";
@@ -51,15 +52,14 @@ function createServices(config: Config, db: Database): AppServices {
   return { auth, accounts, catalogue };
 }
 
-const startTimes = new WeakMap<Request, number>();
 const ACCOUNT_URL = /^[a-z]+:\/\/[^/]+\/a(c)?count\//i;
 
 function composeApp(config: Config, db: Database, services: AppServices, log: Logger) {
   const app = new Elysia({ name: "lumotist" })
+    .use(requestLog(log, config.logLevel))
     // Before the CORS plugin: it answers preflight requests from its own onRequest hook, and the
     // hooks after it never run for those (their answers lacked nosniff and no-store).
     .onRequest(({ request, set }) => {
-      startTimes.set(request, performance.now());
       set.headers["x-content-type-options"] = "nosniff";
       // Account answers (errors too) are per user: never stored by a shared cache.
       if (ACCOUNT_URL.test(request.url)) set.headers["cache-control"] = "no-store";
@@ -72,15 +72,6 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
       set.status = mapped.status;
       Object.assign(set.headers, mapped.headers);
       return mapped.body;
-    })
-    .onAfterResponse(({ request, path, set }) => {
-      const started = startTimes.get(request);
-      log.info("request", {
-        method: request.method,
-        path,
-        status: typeof set.status === "number" ? set.status : 200,
-        duration_ms: started === undefined ? undefined : Math.round((performance.now() - started) * 100) / 100,
-      });
     })
     .use(openApi())
     .use(healthRoutes(db.sql))

@@ -20,7 +20,8 @@ export interface Config {
   tokenTtlMs: number;
   tokenLimitPerUser: number;
   tokenCacheSize: number;
-  animeCacheSize: number;
+  /** Memory budget of the serialized-entry LRU, in MiB. */
+  animeCacheMB: number;
   passwordMinLength: number;
   passwordHashMemoryKiB: number;
   passwordHashTimeCost: number;
@@ -164,7 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenTtlMs: read.duration("TOKEN_TTL", 30 * DURATION_UNITS.d),
     tokenLimitPerUser: read.integer("TOKEN_LIMIT_PER_USER", 50, 1, 100_000),
     tokenCacheSize: read.integer("TOKEN_CACHE_SIZE", 100_000, 1, 10_000_000),
-    animeCacheSize: read.integer("ANIME_CACHE_SIZE", 20_000, 1, 10_000_000),
+    animeCacheMB: read.integer("ANIME_CACHE_MB", 256, 1, 65_536),
     passwordMinLength: read.integer("PASSWORD_MIN_LENGTH", 8, 1, 1024),
     passwordHashMemoryKiB: read.integer("PASSWORD_HASH_MEMORY_KIB", 19_456, 1024, 1_048_576),
     passwordHashTimeCost: read.integer("PASSWORD_HASH_TIME_COST", 2, 1, 20),

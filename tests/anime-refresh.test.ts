@@ -211,7 +211,7 @@ describe("Catalogue refresh interleavings", () => {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheSize: 100, cataloguePollMs: 1_000 });
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 });
     const loading = catalogue.load();
     await db.settle();
     await loading;
@@ -237,7 +237,7 @@ describe("Catalogue refresh interleavings", () => {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheSize: 100, cataloguePollMs: 1_000 });
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 });
     const loading = catalogue.load();
     await db.settle();
     await loading;

@@ -12,6 +12,11 @@ export async function findAnimeBodyById(sql: Sql, id: number): Promise<string | 
   return row?.body;
 }
 
+/** The next `limit` entries after id `after`, in id order (keyset pagination: each query is short). */
+export async function findAnimeBodiesAfter(sql: Sql, after: number, limit: number): Promise<{ id: number; body: string }[]> {
+  return sql<{ id: number; body: string }[]>`select id, body from anime where id > ${after} order by id limit ${limit}`;
+}
+
 export async function findCatalogueVersion(sql: Sql): Promise<number> {
   const [row] = await sql<{ version: string }[]>`select version from catalogue_state`;
   return Number(row?.version ?? 0);
