@@ -14,6 +14,11 @@ local id_max = tonumber(os.getenv("BENCH_ID_MAX") or "1")
 local token_count = tonumber(os.getenv("BENCH_TOKENS") or "1")
 local login_body = os.getenv("BENCH_LOGIN_BODY") or "{}"
 local out_path = os.getenv("BENCH_OUT")
+-- profile: "uniform" (default) draws tokens at random; "sequential" walks 1..N (thread k of T takes
+-- k, k+T, k+2T…), touching every token once per pass: to fill a token cache before measuring.
+local token_order = os.getenv("BENCH_TOKEN_ORDER") or "uniform"
+local thread_total = tonumber(os.getenv("BENCH_THREADS_TOTAL") or "2")
+local next_token
 
 -- Must match tokenSql() in bench/lib.ts: 48 hex characters of prefix, then i as 16 hex digits.
 local TOKEN_PREFIX = string.rep("be", 24)
@@ -30,6 +35,7 @@ end
 local fixed
 function init(args)
   math.randomseed((thread_no or 1) * 7919 + os.time())
+  next_token = thread_no or 1
   if mode == "random" then
     fixed = wrk.format("GET", "/anime/random")
   elseif mode == "login" then
@@ -41,7 +47,15 @@ function request()
   if mode == "entry" then
     return wrk.format("GET", "/anime/entry/" .. math.random(id_min, id_max))
   elseif mode == "profile" then
-    return wrk.format("GET", "/account/profile", { ["Authorization"] = "Token " .. tokenFor(math.random(1, token_count)) })
+    local i
+    if token_order == "sequential" then
+      i = next_token
+      next_token = next_token + thread_total
+      if next_token > token_count then next_token = thread_no or 1 end
+    else
+      i = math.random(1, token_count)
+    end
+    return wrk.format("GET", "/account/profile", { ["Authorization"] = "Token " .. tokenFor(i) })
   end
   return fixed
 end
