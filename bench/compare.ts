@@ -2,7 +2,7 @@
 // (or the same checkout with different settings), interleaved round by round so that a machine
 // whose load drifts treats them alike. A checkout is a directory (e.g. a `git worktree add` of
 // another commit); append `?NAME=value&…` to give that server extra environment, e.g.
-//   bun bench/compare.ts . '.?ANIME_CACHE_SIZE=400000'
+//   bun bench/compare.ts . '.?ANIME_CACHE_MB=8'
 //   git worktree add /tmp/before HEAD~3 && bun bench/compare.ts /tmp/before .
 // The database, catalogue (imported by this checkout's importer) and tokens are set up once.
 // BENCH_COMPARE_SIZE (default 40000), BENCH_COMPARE_ROWS (default entry,random,profile),

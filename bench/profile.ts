@@ -4,9 +4,10 @@
 //     (bench/cpuprofile.ts); the raw .cpuprofile files are kept in bench/results/profiles/<time>/.
 //  2. EXPLAIN (ANALYZE, BUFFERS) of the hot SQL, and how many lookups per second postgres.js gets
 //     through the server's pool (DB_POOL_MAX, default 10) at the same concurrency as wrk, without HTTP.
-//  3. The anime body cache (ANIME_CACHE_SIZE, default 20,000) against the catalogue's size: entry
-//     at 40,000 and 400,000 entries with the default and with a cache that holds every entry:
-//     req/s, p99, the share of requests that reached PostgreSQL, and the server's memory.
+//  3. The anime body cache against the catalogue's size: entry at 40,000 and 400,000 entries with a
+//     small cache (ANIME_CACHE_MB=8, about 20,000 entries; ANIME_CACHE_SIZE=20000 for servers from
+//     before ANIME_CACHE_MB) and with the default: req/s, p99, the share of requests that reached
+//     PostgreSQL, and the server's memory.
 // Same environment knobs as bench/run.ts (DATABASE_URL, BENCH_DURATION, BENCH_WARMUP…), plus
 // BENCH_PROFILE_SIZES (default 40000,400000). Takes about 6 minutes on 2 cores.
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
@@ -242,17 +243,20 @@ async function main() {
   say("");
 
   // 3. The anime body cache against the catalogue's size.
-  say("== 3. ANIME_CACHE_SIZE against the catalogue's size (GET /anime/entry/{id}, uniform ids) ==");
+  say("== 3. The anime body cache against the catalogue's size (GET /anime/entry/{id}, uniform ids) ==");
   say("  to DB: share of the measured requests that reached PostgreSQL (steady state after the warm-up); server/pg: cores used");
-  say(`  ${"entries".padStart(8)} ${"cache".padStart(8)} ${"req/s".padStart(8)} ${"p99 ms".padStart(7)} ${"to DB".padStart(6)} ${"peak RSS".padStart(10)} ${"server".padStart(7)} ${"pg".padStart(5)}`);
+  say(`  ${"entries".padStart(8)} ${"cache".padStart(14)} ${"req/s".padStart(8)} ${"p99 ms".padStart(7)} ${"to DB".padStart(6)} ${"peak RSS".padStart(10)} ${"server".padStart(7)} ${"pg".padStart(5)}`);
   for (const [n, db] of [
     [REFERENCE, ref],
     [LARGE, large],
   ] as const) {
-    for (const cache of [20_000, n]) {
-      const r = await entryWithLookups(`cache-${n}-${cache}`, db.url, db.sql, idEnv(db.ids), { ANIME_CACHE_SIZE: String(cache) });
+    for (const [label, cacheEnv] of [
+      ["8 MB", { ANIME_CACHE_MB: "8", ANIME_CACHE_SIZE: "20000" }],
+      ["default", { ANIME_CACHE_SIZE: String(n) }],
+    ] as const) {
+      const r = await entryWithLookups(`cache-${n}-${label.replace(" ", "")}`, db.url, db.sql, idEnv(db.ids), cacheEnv);
       say(
-        `  ${n.toLocaleString("en-US").padStart(8)} ${cache.toLocaleString("en-US").padStart(8)} ${r.rps.toLocaleString("en-US").padStart(8)} ${r.p99.toFixed(2).padStart(7)} ` +
+        `  ${n.toLocaleString("en-US").padStart(8)} ${label.padStart(14)} ${r.rps.toLocaleString("en-US").padStart(8)} ${r.p99.toFixed(2).padStart(7)} ` +
           `${`${Math.round(r.lookupShare * 100)}%`.padStart(6)} ${`${r.rssMiB} MiB`.padStart(10)} ${r.serverCores.toFixed(2).padStart(7)} ${r.postgresCores.toFixed(2).padStart(5)}`,
       );
     }
