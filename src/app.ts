@@ -1,6 +1,5 @@
 // Composes the feature plugins into one Elysia app. Building it does not listen: main.ts (or a
 // test) decides where it serves.
-import { cors } from "@elysiajs/cors";
 import { Elysia, ValidationError } from "elysia";
 import { Accounts } from "./account/service.ts";
 import { accountRoutes, misspeltSetPictureRoute, rejectedAccountBody } from "./account/routes.ts";
@@ -15,6 +14,7 @@ import { openApi } from "./docs/openapi.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { parseJsonObject } from "./http/body.ts";
 import { type FieldErrors, HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
+import { baseHeaders, responseHeaders } from "./http/headers.ts";
 import { requestLog } from "./http/request-log.ts";
 import { Throttle } from "./http/throttle.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
@@ -52,25 +52,17 @@ function createServices(config: Config, db: Database): AppServices {
   return { auth, accounts, catalogue };
 }
 
-const ACCOUNT_URL = /^[a-z]+:\/\/[^/]+\/a(c)?count\//i;
 
 function composeApp(config: Config, db: Database, services: AppServices, log: Logger) {
   const app = new Elysia({ name: "lumotist" })
     .use(requestLog(log, config.logLevel))
-    // Before the CORS plugin: it answers preflight requests from its own onRequest hook, and the
-    // hooks after it never run for those (their answers lacked nosniff and no-store).
-    .onRequest(({ request, set }) => {
-      set.headers["x-content-type-options"] = "nosniff";
-      // Account answers (errors too) are per user: never stored by a shared cache.
-      if (ACCOUNT_URL.test(request.url)) set.headers["cache-control"] = "no-store";
-    })
-    .use(cors({ origin: config.corsOrigins.includes("*") ? true : config.corsOrigins, allowedHeaders: ["authorization", "content-type"], exposeHeaders: ["retry-after", "www-authenticate"] }))
+    .use(responseHeaders(config.corsOrigins))
     .onParse(({ request }) => parseJsonObject(request, config.bodyLimitBytes))
     .onError(({ code, error, request, path, set }) => {
       const mapped = toHttpError(code, error, request.method, path, { routes: knownRoutes, describeRejectedBody });
       if (mapped.status >= 500 && mapped.status !== 503) log.error("unhandled error", { method: request.method, path, ...describeError(error) });
       set.status = mapped.status;
-      Object.assign(set.headers, mapped.headers);
+      Object.assign(set.headers, baseHeaders(path), mapped.headers);
       return mapped.body;
     })
     .use(openApi())

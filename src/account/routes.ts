@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { Auth } from "../auth/service.ts";
 import type { FieldErrors } from "../http/errors.ts";
+import { jsonResponse } from "../http/headers.ts";
 import { clientAddress } from "../http/throttle.ts";
 import { picturesByGroup } from "./pictures.ts";
 import {
@@ -23,7 +24,6 @@ import {
 import type { Accounts } from "./service.ts";
 
 const tags = ["account"];
-const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 const SET_PICTURE_PATHS = new Set(["/account/set_picture", "/acount/set_picture"]);
 
@@ -69,7 +69,7 @@ export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolea
       response: { 200: Success, ...unauthorized, ...unavailable },
       detail: { summary: "Revoke every token of the user", tags },
     })
-    .get("/profile", async ({ session }) => new Response(await accounts.profileBody(session), { headers: JSON_HEADERS }), {
+    .get("/profile", async ({ session }) => jsonResponse(await accounts.profileBody(session), { noStore: true }), {
       auth: true,
       response: { 200: ProfileResponse, ...unauthorized, ...unavailable },
       detail: { summary: "The user's profile", tags },
@@ -84,7 +84,7 @@ export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolea
       response: { 200: Success, ...unauthorized, ...unavailable },
       detail: { summary: "Delete the user (same as POST)", tags },
     })
-    .get("/get_pictures", () => new Response(picturesBody, { headers: JSON_HEADERS }), {
+    .get("/get_pictures", () => jsonResponse(picturesBody, { noStore: true }), {
       auth: true,
       response: { 200: PicturesResponse, ...unauthorized },
       detail: { summary: "The profile pictures to choose from", tags },

@@ -1,16 +1,16 @@
 // /anime/*: one entry by id, and a uniformly random entry. Public: the Authorization header is ignored.
 import { Elysia } from "elysia";
 import { notFound } from "../http/errors.ts";
+import { jsonResponse } from "../http/headers.ts";
 import { type Catalogue, parseAnimeId } from "./catalogue.ts";
 import { Anime, EntryParams, FormatQuery, NotFound } from "./schemas.ts";
 
 const tags = ["anime"];
-const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 const CREDIT = "Data: anime-offline-database (manami-project), ODbL 1.0 + DbCL 1.0.";
 
 function respond(body: string | undefined): Response {
   if (body === undefined) throw notFound();
-  return new Response(body, { headers: JSON_HEADERS });
+  return jsonResponse(body);
 }
 
 /** Cached bodies arrive synchronously: answering them without a promise keeps the hot path short. */
