@@ -14,7 +14,7 @@ import { openApi } from "./docs/openapi.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { parseJsonObject } from "./http/body.ts";
 import { type FieldErrors, HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
-import { baseHeaders, responseHeaders } from "./http/headers.ts";
+import { headerPolicy } from "./http/headers.ts";
 import { requestLog } from "./http/request-log.ts";
 import { Throttle } from "./http/throttle.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
@@ -54,22 +54,23 @@ function createServices(config: Config, db: Database): AppServices {
 
 
 function composeApp(config: Config, db: Database, services: AppServices, log: Logger) {
+  const headers = headerPolicy(config.corsOrigins);
   const app = new Elysia({ name: "lumotist" })
     .use(requestLog(log, config.logLevel))
-    .use(responseHeaders(config.corsOrigins))
+    .use(headers.plugin)
     .onParse(({ request }) => parseJsonObject(request, config.bodyLimitBytes))
     .onError(({ code, error, request, path, set }) => {
       const mapped = toHttpError(code, error, request.method, path, { routes: knownRoutes, describeRejectedBody });
       if (mapped.status >= 500 && mapped.status !== 503) log.error("unhandled error", { method: request.method, path, ...describeError(error) });
       set.status = mapped.status;
-      Object.assign(set.headers, baseHeaders(path), mapped.headers);
+      Object.assign(set.headers, headers.baseHeaders(path), mapped.headers);
       return mapped.body;
     })
     .use(openApi())
     .use(healthRoutes(db.sql))
-    .use(accountRoutes(services.accounts, services.auth, config.trustProxy))
+    .use(accountRoutes(services.accounts, services.auth, headers.json, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))
-    .use(animeRoutes(services.catalogue));
+    .use(animeRoutes(services.catalogue, headers.json));
 
   const describeRejectedBody = rejectedAccountBody(services.accounts);
   const knownRoutes = routeMatcher(app.routes.map((route) => ({ method: route.method, path: route.path })));

@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { Auth } from "../auth/service.ts";
 import type { FieldErrors } from "../http/errors.ts";
-import { jsonResponse } from "../http/headers.ts";
+import type { JsonResponder } from "../http/headers.ts";
 import { clientAddress } from "../http/throttle.ts";
 import { picturesByGroup } from "./pictures.ts";
 import {
@@ -40,7 +40,7 @@ export function rejectedAccountBody(accounts: Accounts) {
   };
 }
 
-export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolean) {
+export function accountRoutes(accounts: Accounts, auth: Auth, json: JsonResponder, trustProxy: boolean) {
   const picturesBody = JSON.stringify({ success: true, data: picturesByGroup });
 
   return new Elysia({ name: "account", prefix: "/account" })
@@ -69,7 +69,7 @@ export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolea
       response: { 200: Success, ...unauthorized, ...unavailable },
       detail: { summary: "Revoke every token of the user", tags },
     })
-    .get("/profile", async ({ session }) => jsonResponse(await accounts.profileBody(session), { noStore: true }), {
+    .get("/profile", async ({ session }) => json(await accounts.profileBody(session), "private"), {
       auth: true,
       response: { 200: ProfileResponse, ...unauthorized, ...unavailable },
       detail: { summary: "The user's profile", tags },
@@ -84,7 +84,7 @@ export function accountRoutes(accounts: Accounts, auth: Auth, trustProxy: boolea
       response: { 200: Success, ...unauthorized, ...unavailable },
       detail: { summary: "Delete the user (same as POST)", tags },
     })
-    .get("/get_pictures", () => jsonResponse(picturesBody, { noStore: true }), {
+    .get("/get_pictures", () => json(picturesBody, "private"), {
       auth: true,
       response: { 200: PicturesResponse, ...unauthorized },
       detail: { summary: "The profile pictures to choose from", tags },

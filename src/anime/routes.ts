@@ -1,24 +1,22 @@
 // /anime/*: one entry by id, and a uniformly random entry. Public: the Authorization header is ignored.
 import { Elysia } from "elysia";
 import { notFound } from "../http/errors.ts";
-import { jsonResponse } from "../http/headers.ts";
+import type { JsonResponder } from "../http/headers.ts";
 import { type Catalogue, parseAnimeId } from "./catalogue.ts";
 import { Anime, EntryParams, FormatQuery, NotFound } from "./schemas.ts";
 
 const tags = ["anime"];
 const CREDIT = "Data: anime-offline-database (manami-project), ODbL 1.0 + DbCL 1.0.";
 
-function respond(body: string | undefined): Response {
-  if (body === undefined) throw notFound();
-  return jsonResponse(body);
-}
+export function animeRoutes(catalogue: Catalogue, json: JsonResponder) {
+  const respond = (body: string | undefined): Response => {
+    if (body === undefined) throw notFound();
+    return json(body);
+  };
+  /** Cached bodies arrive synchronously: answering them without a promise keeps the hot path short. */
+  const respondTo = (body: string | undefined | Promise<string | undefined>) =>
+    body instanceof Promise ? body.then(respond) : respond(body);
 
-/** Cached bodies arrive synchronously: answering them without a promise keeps the hot path short. */
-function respondTo(body: string | undefined | Promise<string | undefined>): Response | Promise<Response> {
-  return body instanceof Promise ? body.then(respond) : respond(body);
-}
-
-export function animeRoutes(catalogue: Catalogue) {
   return new Elysia({ name: "anime", prefix: "/anime" })
     .get(
       "/entry/:id",
