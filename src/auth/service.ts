@@ -8,12 +8,12 @@ import type { Config } from "../config.ts";
 import type { Announce, ChangeFeed } from "../db/changes.ts";
 import { invalidToken, notAuthenticated } from "../http/errors.ts";
 import * as queries from "./queries.ts";
-import { newToken, readAuthorization, tokenDigest } from "./tokens.ts";
+import { digestBytes, newToken, readAuthorization, tokenDigestHex } from "./tokens.ts";
 
 export interface Session {
   userId: number;
-  /** The SHA-256 digest of the token the request used. */
-  digest: Buffer;
+  /** The SHA-256 digest (hex) of the token the request used. */
+  digest: string;
 }
 
 export interface IssuedToken {
@@ -61,14 +61,13 @@ export class Auth {
     const credentials = readAuthorization(header);
     if (credentials.kind === "none") throw notAuthenticated();
     if (credentials.kind === "malformed") throw invalidToken();
-    const digest = tokenDigest(credentials.token);
+    const digest = tokenDigestHex(credentials.token);
     const userId = await this.findLiveOwner(digest);
     if (userId === undefined) throw invalidToken();
     return { userId, digest };
   }
 
-  private async findLiveOwner(digest: Buffer): Promise<number | undefined> {
-    const key = digest.toString("hex");
+  private async findLiveOwner(key: string): Promise<number | undefined> {
     const useCache = this.changes.trusted;
     const invalidations = this.invalidations;
     const cached = useCache ? this.cache.get(key) : undefined;
@@ -77,7 +76,7 @@ export class Auth {
       this.cache.delete(key);
       return undefined;
     }
-    const owner = await queries.findLiveTokenOwner(this.sql, digest);
+    const owner = await queries.findLiveTokenOwner(this.sql, digestBytes(key));
     if (!owner) return undefined;
     const expiresAt = owner.expires_at.getTime();
     // The entry never outlives the token: lru-cache drops it at the token's expiry.
@@ -96,7 +95,7 @@ export class Auth {
     const token = newToken();
     const expiresAt = new Date(Date.now() + this.config.tokenTtlMs);
     const insert = async (tx: Queryable, announce: Announce) => {
-      await queries.insertToken(tx, tokenDigest(token), userId, expiresAt);
+      await queries.insertToken(tx, digestBytes(tokenDigestHex(token)), userId, expiresAt);
       const evicted = await queries.deleteTokensBeyondNewest(tx, userId, this.config.tokenLimitPerUser);
       // A notification holds at most 8000 bytes: past a few dozen digests (a lowered
       // TOKEN_LIMIT_PER_USER evicts many at once), announce the user's tokens instead; the others
@@ -110,8 +109,8 @@ export class Auth {
 
   revoke(session: Session): Promise<void> {
     return this.changes.transaction(async (tx, announce) => {
-      await queries.deleteToken(tx, session.digest);
-      await announce(TOPIC_TOKENS_REVOKED, [session.digest.toString("hex")]);
+      await queries.deleteToken(tx, digestBytes(session.digest));
+      await announce(TOPIC_TOKENS_REVOKED, [session.digest]);
     });
   }
 

@@ -7,8 +7,14 @@ export function newToken(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
 }
 
-export function tokenDigest(token: string): Buffer {
-  return new Bun.CryptoHasher("sha256").update(token).digest() as Buffer;
+/** The SHA-256 digest of a token in hex: the token cache's key (Bun's one-shot hash: this is the hot path). */
+export function tokenDigestHex(token: string): string {
+  return Bun.SHA256.hash(token, "hex") as string;
+}
+
+/** A hex digest as the bytes the tokens table stores. */
+export function digestBytes(digestHex: string): Buffer {
+  return Buffer.from(digestHex, "hex");
 }
 
 export type Credentials =
@@ -16,9 +22,16 @@ export type Credentials =
   | { kind: "malformed" }
   | { kind: "token"; token: string };
 
+const FAST_PREFIX = "Token ";
+
 /** `Token <key>` or `Bearer <key>`, the scheme in any case. */
 export function readAuthorization(header: string | null): Credentials {
   if (header === null || header.trim() === "") return { kind: "none" };
+  // The common form, checked without the general pattern: "Token " and 64 hex characters.
+  if (header.length === FAST_PREFIX.length + 64 && header.startsWith(FAST_PREFIX)) {
+    const token = header.slice(FAST_PREFIX.length);
+    if (TOKEN_PATTERN.test(token)) return { kind: "token", token };
+  }
   const match = AUTHORIZATION_PATTERN.exec(header);
   if (!match) return /^\s*(token|bearer)\b/i.test(header) ? { kind: "malformed" } : { kind: "none" };
   return TOKEN_PATTERN.test(match[2]) ? { kind: "token", token: match[2] } : { kind: "malformed" };
