@@ -7,7 +7,7 @@
 // The database, catalogue (imported by this checkout's importer) and tokens are set up once.
 // BENCH_COMPARE_SIZE (default 40000), BENCH_COMPARE_ROWS (default entry,random,profile),
 // BENCH_COMPARE_ROUNDS (default 3), plus bench/run.ts's BENCH_DURATION / BENCH_WARMUP / DATABASE_URL.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -118,6 +118,7 @@ async function main() {
     }
   }
   await sql.end();
+  rmSync(workDir, { recursive: true, force: true }); // server logs: kept only when the run fails
 
   console.log(`\nMedians of ${ROUNDS} rounds, ${SIZE.toLocaleString("en-US")} entries, wrk -t${settings.threads} -c${settings.connections}, ${settings.warmupSeconds}+${settings.seconds} s:`);
   for (const mode of ROWS) {

@@ -10,7 +10,7 @@
 //     PostgreSQL, and the server's memory.
 // Same environment knobs as bench/run.ts (DATABASE_URL, BENCH_DURATION, BENCH_WARMUP…), plus
 // BENCH_PROFILE_SIZES (default 40000,400000). Takes about 6 minutes on 2 cores.
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Sql } from "postgres";
@@ -267,6 +267,7 @@ async function main() {
   for (const db of Object.values(databases)) await db.sql.end();
   writeFileSync(join(outDir, "report.txt"), report.join("\n") + "\n");
   log(`profiles and report in ${outDir}`);
+  rmSync(workDir, { recursive: true, force: true }); // server logs: kept only when the run fails
 }
 
 try {

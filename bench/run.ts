@@ -2,7 +2,7 @@
 // bare-Bun ceiling on the same machine, and how they move with the catalogue's size and the number
 // of tokens. See bench/results/README.md for what it does, how to read it and the settings.
 import { cpus, totalmem } from "node:os";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findAllAnimeIds } from "../src/anime/queries.ts";
@@ -506,6 +506,7 @@ async function main() {
   writeFileSync(join(RESULTS_DIR, `${stamp}.json`), JSON.stringify(json, null, 2));
   writeFileSync(join(RESULTS_DIR, "latest.json"), JSON.stringify(json, null, 2));
   log(`results written to bench/results/${stamp}.json and bench/results/latest.json (${elapsed()})`);
+  rmSync(workDir, { recursive: true, force: true }); // server logs: kept only when the run fails
   // A benchmark reports; with BENCH_STRICT=1 a failed target also fails the command (for CI).
   process.exit(env.BENCH_STRICT === "1" && checks.some((t) => t.pass === false) ? 1 : 0);
 }
