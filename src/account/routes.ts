@@ -69,7 +69,10 @@ export function accountRoutes(accounts: Accounts, auth: Auth, json: JsonResponde
       response: { 200: Success, ...unauthorized, ...unavailable },
       detail: { summary: "Revoke every token of the user", tags },
     })
-    .get("/profile", async ({ session }) => json(await accounts.profileBody(session), "private"), {
+    .get("/profile", ({ session }) => {
+      const body = accounts.profileBody(session);
+      return body instanceof Promise ? body.then((found) => json(found, "private")) : json(body, "private");
+    }, {
       auth: true,
       response: { 200: ProfileResponse, ...unauthorized, ...unavailable },
       detail: { summary: "The user's profile", tags },

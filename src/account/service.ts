@@ -124,12 +124,15 @@ export class Accounts {
     return { success: true as const, token: issued.token, expiry: issued.expiresAt.toISOString() };
   }
 
-  /** The serialized body of GET /account/profile. */
-  async profileBody(session: Session): Promise<string> {
+  /** The serialized body of GET /account/profile: synchronous when cached, else a promise. */
+  profileBody(session: Session): string | Promise<string> {
+    const cached = this.changes.trusted ? this.profiles.get(session.userId) : undefined;
+    return cached ?? this.fetchProfileBody(session);
+  }
+
+  private async fetchProfileBody(session: Session): Promise<string> {
     const trusted = this.changes.trusted;
     const invalidations = this.invalidations;
-    const cached = trusted ? this.profiles.get(session.userId) : undefined;
-    if (cached) return cached;
     const profile = await queries.findProfileById(this.sql, session.userId);
     // The token outlived its user only if the user was deleted a moment ago.
     if (!profile) throw new HttpError(401, { detail: "Invalid token." }, { "WWW-Authenticate": "Token" });

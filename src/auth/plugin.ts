@@ -11,8 +11,11 @@ export function authPlugin(auth: Auth) {
   const sessions = new WeakMap<Request, Session>();
   return new Elysia({ name: "auth" }).macro({
     auth: {
-      async transform({ request }) {
-        sessions.set(request, await auth.authenticate(request.headers.get("authorization")));
+      // Not `async`: a cached token is settled without a promise; a database lookup returns one.
+      transform({ request }) {
+        const session = auth.authenticate(request.headers.get("authorization"));
+        if (session instanceof Promise) return session.then((found) => void sessions.set(request, found));
+        sessions.set(request, session);
       },
       resolve({ request }) {
         return { session: sessions.get(request)! };

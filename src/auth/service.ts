@@ -21,11 +21,6 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
-interface CachedToken {
-  userId: number;
-  expiresAt: number;
-}
-
 const TOPIC_TOKENS_REVOKED = "tokens.revoked";
 const TOPIC_USER_TOKENS_REVOKED = "user.tokens_revoked";
 /** 64 hex characters each: 32 of them stay far below pg_notify's 8000-byte payload limit. */
@@ -34,7 +29,8 @@ const MAX_DIGESTS_ANNOUNCED = 32;
 type AuthConfig = Pick<Config, "tokenTtlMs" | "tokenLimitPerUser" | "tokenCacheSize">;
 
 export class Auth {
-  private readonly cache: LRUCache<string, CachedToken>;
+  /** Token digest (hex) → user id; each entry expires with its token. */
+  private readonly cache: LRUCache<string, number>;
   /**
    * Counts invalidations. A lookup only caches what it read if none happened meanwhile: a read that
    * began before a revocation committed but returned after its notification was applied would
@@ -56,32 +52,32 @@ export class Auth {
     });
   }
 
-  /** The session behind an Authorization header, or the contract's 401. */
-  async authenticate(header: string | null): Promise<Session> {
+  /**
+   * The session behind an Authorization header, or the contract's 401. A cached token is answered
+   * synchronously (no promise on the hot path); a lookup in the database returns a promise.
+   */
+  authenticate(header: string | null): Session | Promise<Session> {
     const credentials = readAuthorization(header);
     if (credentials.kind === "none") throw notAuthenticated();
     if (credentials.kind === "malformed") throw invalidToken();
     const digest = tokenDigestHex(credentials.token);
-    const userId = await this.findLiveOwner(digest);
-    if (userId === undefined) throw invalidToken();
-    return { userId, digest };
+    // lru-cache drops an entry at its token's expiry (its ttl), so a hit is a live token.
+    const cachedUserId = this.changes.trusted ? this.cache.get(digest) : undefined;
+    if (cachedUserId !== undefined) return { userId: cachedUserId, digest };
+    return this.findLiveOwner(digest).then((userId) => {
+      if (userId === undefined) throw invalidToken();
+      return { userId, digest };
+    });
   }
 
-  private async findLiveOwner(key: string): Promise<number | undefined> {
+  private async findLiveOwner(digest: string): Promise<number | undefined> {
     const useCache = this.changes.trusted;
     const invalidations = this.invalidations;
-    const cached = useCache ? this.cache.get(key) : undefined;
-    if (cached) {
-      if (cached.expiresAt > Date.now()) return cached.userId;
-      this.cache.delete(key);
-      return undefined;
-    }
-    const owner = await queries.findLiveTokenOwner(this.sql, digestBytes(key));
+    const owner = await queries.findLiveTokenOwner(this.sql, digestBytes(digest));
     if (!owner) return undefined;
-    const expiresAt = owner.expires_at.getTime();
-    // The entry never outlives the token: lru-cache drops it at the token's expiry.
-    if (useCache && this.changes.trusted && invalidations === this.invalidations) {
-      this.cache.set(key, { userId: owner.user_id, expiresAt }, { ttl: Math.max(1, expiresAt - Date.now()) });
+    const ttl = owner.expires_at.getTime() - Date.now();
+    if (ttl > 0 && useCache && this.changes.trusted && invalidations === this.invalidations) {
+      this.cache.set(digest, owner.user_id, { ttl });
     }
     return owner.user_id;
   }
@@ -141,6 +137,6 @@ export class Auth {
 
   private forgetUser(userId: number) {
     this.invalidations++;
-    for (const [key, entry] of this.cache.entries()) if (entry.userId === userId) this.cache.delete(key);
+    for (const [key, owner] of this.cache.entries()) if (owner === userId) this.cache.delete(key);
   }
 }
