@@ -1,13 +1,15 @@
 // The catalogue's read side. Every id sits in a compact in-memory index (an Int32Array), so a
-// uniformly random entry costs one random number; serialized entries sit in an LRU bounded by memory
-// (ANIME_CACHE_MB), so hot ids need no database round trip. After every (re)load the LRU is warmed in
-// the background, in id order, until it is full: the full release (~40,000 entries, ~15 MB of JSON)
-// is then served from memory, while a catalogue larger than the budget keeps its hottest entries.
-// An import (by any process) replaces both without a restart.
+// uniformly random entry costs one random number. Serialized entries are kept in memory, within
+// ANIME_CACHE_MB: after every (re)load the whole catalogue is packed, in the background, into one
+// UTF-8 buffer (PackedBodies: the full release is ~15 MB); a catalogue larger than the budget, and
+// the moments before the packing is done, are served through an LRU of the hot entries instead.
+// Either way a hot id needs no database round trip. An import (by any process) replaces all of it
+// without a restart.
 import { LRUCache } from "lru-cache";
 import type { Sql } from "postgres";
 import type { Config } from "../config.ts";
 import type { ChangeFeed } from "../db/changes.ts";
+import { PackedBodies } from "./packed-bodies.ts";
 import * as queries from "./queries.ts";
 
 export const TOPIC_CATALOGUE_IMPORTED = "catalogue";
@@ -17,12 +19,16 @@ const WARM_BATCH = 5_000;
 /** Per cached entry, beyond its body's characters: the key, the LRU's slots, the string header. */
 const ENTRY_OVERHEAD_BYTES = 64;
 
+/** A serialized entry: a string from the database or the LRU, UTF-8 bytes from the packed buffer. */
+export type Body = string | Uint8Array;
+
 type CatalogueConfig = Pick<Config, "animeCacheMB" | "cataloguePollMs">;
 
 export class Catalogue {
   private ids: Int32Array = new Int32Array(0);
   private version = -1;
   private readonly bodies: LRUCache<number, string>;
+  private packed: PackedBodies | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain: Promise<void> | undefined;
   /** Bumped by every reload: a body read before one may predate the import, and is not cached. */
@@ -82,24 +88,43 @@ export class Catalogue {
       this.ids = ids;
       this.version = version;
       this.generation++;
+      this.packed = undefined;
       this.bodies.clear();
     })().finally(() => (this.reloading = undefined));
     this.reloading.then(() => this.warm(this.generation)).catch(() => {});
     return this.reloading;
   }
 
-  /** Fills the cache in id order, in short queries (the embedded database has one connection). */
-  private async warm(generation: number): Promise<void> {
-    const budget = this.bodies.maxSize;
+  /** Reads every body in id order, in short queries (the embedded database has one connection). */
+  private async *bodiesInIdOrder(generation: number): AsyncGenerator<{ id: number; body: string }[]> {
     for (let after = 0; generation === this.generation && this.changes.trusted; ) {
       const rows = await queries.findAnimeBodiesAfter(this.sql, after, WARM_BATCH);
       if (generation !== this.generation || !this.changes.trusted) return;
+      yield rows;
+      if (rows.length < WARM_BATCH) return;
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /** Packs the whole catalogue; when it does not fit the budget, warms the LRU instead. */
+  private async warm(generation: number): Promise<void> {
+    const builder = PackedBodies.builder(this.bodies.maxSize);
+    for await (const rows of this.bodiesInIdOrder(generation)) {
+      if (!rows.every(({ id, body }) => builder.add(id, body))) return this.warmLru(generation);
+    }
+    if (generation !== this.generation || !this.changes.trusted) return;
+    this.packed = builder.build();
+    this.bodies.clear(); // everything it held is in the packed buffer now
+  }
+
+  /** Fills the LRU in id order until it is full. */
+  private async warmLru(generation: number): Promise<void> {
+    const budget = this.bodies.maxSize;
+    for await (const rows of this.bodiesInIdOrder(generation)) {
       for (const { id, body } of rows) {
         if (this.bodies.calculatedSize + body.length + ENTRY_OVERHEAD_BYTES > budget) return;
         if (!this.bodies.has(id)) this.bodies.set(id, body);
       }
-      if (rows.length < WARM_BATCH) return;
-      after = rows[rows.length - 1].id;
     }
   }
 
@@ -111,10 +136,10 @@ export class Catalogue {
    * The entry's JSON body; undefined for an id that is not a catalogue id. A cached body comes back
    * synchronously (no promise on the hot path), anything else as a promise.
    */
-  entryBody(id: number): string | undefined | Promise<string | undefined> {
+  entryBody(id: number): Body | undefined | Promise<Body | undefined> {
     if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) return undefined;
-    const cached = this.changes.trusted ? this.bodies.get(id) : undefined;
-    return cached ?? this.fetchBody(id);
+    if (!this.changes.trusted) return this.fetchBody(id);
+    return this.packed?.get(id) ?? this.bodies.get(id) ?? this.fetchBody(id);
   }
 
   private async fetchBody(id: number): Promise<string | undefined> {
@@ -126,7 +151,7 @@ export class Catalogue {
   }
 
   /** A uniformly random entry's body; undefined when the catalogue is empty. Synchronous when cached. */
-  randomBody(): string | undefined | Promise<string | undefined> {
+  randomBody(): Body | undefined | Promise<Body | undefined> {
     if (this.ids.length === 0) return undefined;
     const body = this.entryBody(this.randomId());
     return body instanceof Promise ? body.then((found) => found ?? this.retryRandom()) : (body ?? this.retryRandom());
@@ -137,7 +162,7 @@ export class Catalogue {
   }
 
   /** The first pick was not in the table: another import removed it and our index is behind. */
-  private async retryRandom(): Promise<string | undefined> {
+  private async retryRandom(): Promise<Body | undefined> {
     for (let attempt = 1; attempt < RANDOM_ATTEMPTS && this.ids.length; attempt++) {
       const body = await this.entryBody(this.randomId());
       if (body !== undefined) return body;

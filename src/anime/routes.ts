@@ -2,19 +2,19 @@
 import { Elysia } from "elysia";
 import { notFound } from "../http/errors.ts";
 import type { JsonResponder } from "../http/headers.ts";
-import { type Catalogue, parseAnimeId } from "./catalogue.ts";
+import { type Body, type Catalogue, parseAnimeId } from "./catalogue.ts";
 import { Anime, EntryParams, FormatQuery, NotFound } from "./schemas.ts";
 
 const tags = ["anime"];
 const CREDIT = "Data: anime-offline-database (manami-project), ODbL 1.0 + DbCL 1.0.";
 
 export function animeRoutes(catalogue: Catalogue, json: JsonResponder) {
-  const respond = (body: string | undefined): Response => {
+  const respond = (body: Body | undefined): Response => {
     if (body === undefined) throw notFound();
     return json(body);
   };
   /** Cached bodies arrive synchronously: answering them without a promise keeps the hot path short. */
-  const respondTo = (body: string | undefined | Promise<string | undefined>) =>
+  const respondTo = (body: Body | undefined | Promise<Body | undefined>) =>
     body instanceof Promise ? body.then(respond) : respond(body);
 
   return new Elysia({ name: "anime", prefix: "/anime" })

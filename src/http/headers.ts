@@ -15,7 +15,7 @@ const EXPOSED = "Retry-After, WWW-Authenticate";
 
 /** `private` answers are per user (account routes): no shared cache may store them. */
 export type Audience = "public" | "private";
-export type JsonResponder = (body: string, audience?: Audience) => Response;
+export type JsonResponder = (body: string | Uint8Array, audience?: Audience) => Response;
 
 export interface HeaderPolicy {
   plugin: Elysia<"", any>;

@@ -1,0 +1,67 @@
+// Every entry's serialized body, UTF-8, back to back in one buffer, found by binary search over the
+// sorted ids. One ArrayBuffer instead of hundreds of thousands of strings: the garbage collector
+// has nothing to trace in it, and a lookup touches two typed arrays.
+export class PackedBodies {
+  private constructor(
+    private readonly ids: Int32Array,
+    private readonly offsets: Float64Array,
+    private readonly bytes: Uint8Array,
+  ) {}
+
+  get byteLength(): number {
+    return this.bytes.byteLength;
+  }
+
+  get(id: number): Uint8Array | undefined {
+    const { ids } = this;
+    let low = 0;
+    let high = ids.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const found = ids[middle];
+      if (found === id) return this.bytes.subarray(this.offsets[middle], this.offsets[middle + 1]);
+      if (found < id) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
+  }
+
+  /** Collects bodies in ascending id order; `add` returns false once `maxBytes` would be exceeded. */
+  static builder(maxBytes: number) {
+    const encoder = new TextEncoder();
+    let ids = new Int32Array(1024);
+    let offsets = new Float64Array(1025);
+    let bytes = new Uint8Array(1 << 20);
+    let count = 0;
+    let used = 0;
+
+    return {
+      add(id: number, body: string): boolean {
+        const needed = used + body.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+        if (needed > bytes.length) {
+          if (used + body.length > maxBytes) return false;
+          bytes = grown(bytes, Math.min(Math.max(needed, bytes.length * 2), maxBytes + body.length * 3));
+        }
+        if (count === ids.length) {
+          ids = grown(ids, ids.length * 2);
+          offsets = grown(offsets, offsets.length * 2);
+        }
+        const written = encoder.encodeInto(body, bytes.subarray(used)).written;
+        if (used + written > maxBytes) return false;
+        used += written;
+        ids[count] = id;
+        offsets[++count] = used;
+        return true;
+      },
+      build(): PackedBodies {
+        return new PackedBodies(ids.slice(0, count), offsets.slice(0, count + 1), bytes.slice(0, used));
+      },
+    };
+  }
+}
+
+function grown<T extends Int32Array | Float64Array | Uint8Array>(array: T, length: number): T {
+  const larger = new (array.constructor as new (length: number) => T)(length);
+  larger.set(array);
+  return larger;
+}

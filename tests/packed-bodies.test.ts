@@ -1,0 +1,27 @@
+// PackedBodies: the catalogue's whole-catalogue buffer (src/anime/packed-bodies.ts).
+import { expect, test } from "bun:test";
+import { PackedBodies } from "../src/anime/packed-bodies.ts";
+
+const decode = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : new TextDecoder().decode(bytes));
+
+test("every body comes back byte for byte, non-ASCII included; unknown ids are undefined", () => {
+  const builder = PackedBodies.builder(10 * 1024 * 1024);
+  const bodies = new Map<number, string>();
+  for (let id = 5; id < 20_000; id += 7) {
+    const body = JSON.stringify({ id, title: `東京 École ${"x".repeat(id % 97)}`, tags: ["Zombies", "École"] });
+    bodies.set(id, body);
+    expect(builder.add(id, body)).toBe(true);
+  }
+  const packed = builder.build();
+  for (const [id, body] of bodies) expect(decode(packed.get(id))).toBe(body);
+  for (const missing of [0, 1, 6, 19_999, 2_147_483_647]) expect(packed.get(missing)).toBeUndefined();
+});
+
+test("the builder refuses what would exceed its budget", () => {
+  const builder = PackedBodies.builder(1_000);
+  let added = 0;
+  while (builder.add(added + 1, "y".repeat(100))) added++;
+  expect(added).toBeGreaterThanOrEqual(9);
+  expect(added).toBeLessThanOrEqual(10);
+  expect(builder.build().byteLength).toBeLessThanOrEqual(1_000);
+});
