@@ -30,16 +30,11 @@ import {
   startPostgres,
   startServer,
   waitIdle,
+  wrkSettingsFromEnv,
 } from "./lib.ts";
 
 const env = process.env;
-const settings: WrkSettings = {
-  threads: Number(env.BENCH_THREADS ?? 2),
-  connections: Number(env.BENCH_CONNECTIONS ?? 64),
-  warmupSeconds: Number(env.BENCH_WARMUP ?? 3),
-  seconds: Number(env.BENCH_DURATION ?? 8),
-  timeoutSeconds: 10,
-};
+const settings: WrkSettings = wrkSettingsFromEnv({ warmupSeconds: 3, seconds: 8 });
 const SIZE = Number(env.BENCH_COMPARE_SIZE ?? 40_000);
 const ROWS = (env.BENCH_COMPARE_ROWS ?? "entry,random,profile").split(",") as WrkMode[];
 const ROUNDS = Number(env.BENCH_COMPARE_ROUNDS ?? 3);

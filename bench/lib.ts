@@ -402,6 +402,18 @@ export interface WrkSettings {
   timeoutSeconds: number;
 }
 
+/** wrk settings from BENCH_THREADS / BENCH_CONNECTIONS / BENCH_WARMUP / BENCH_DURATION, with a script's own default durations. */
+export function wrkSettingsFromEnv(defaults = { warmupSeconds: 5, seconds: 10 }): WrkSettings {
+  const env = process.env;
+  return {
+    threads: Number(env.BENCH_THREADS ?? 2),
+    connections: Number(env.BENCH_CONNECTIONS ?? 64),
+    warmupSeconds: Number(env.BENCH_WARMUP ?? defaults.warmupSeconds),
+    seconds: Number(env.BENCH_DURATION ?? defaults.seconds),
+    timeoutSeconds: 10,
+  };
+}
+
 export interface WrkResult {
   requests: number;
   duration_us: number;

@@ -36,16 +36,11 @@ import {
   startPostgres,
   startServer,
   waitIdle,
+  wrkSettingsFromEnv,
 } from "./lib.ts";
 
 const env = process.env;
-const settings: WrkSettings = {
-  threads: Number(env.BENCH_THREADS ?? 2),
-  connections: Number(env.BENCH_CONNECTIONS ?? 64),
-  warmupSeconds: Number(env.BENCH_WARMUP ?? 5),
-  seconds: Number(env.BENCH_DURATION ?? 10),
-  timeoutSeconds: 10,
-};
+const settings: WrkSettings = wrkSettingsFromEnv();
 const [REFERENCE, LARGE] = (env.BENCH_PROFILE_SIZES ?? "40000,400000").split(",").map(Number);
 const TOKENS = 10_000;
 

@@ -33,18 +33,13 @@ import {
   startPostgres,
   startServer,
   waitIdle,
+  wrkSettingsFromEnv,
 } from "./lib.ts";
 
 const env = process.env;
 const numbers = (text: string) => text.split(",").map((part) => Number(part.trim()));
 
-const settings: WrkSettings = {
-  threads: Number(env.BENCH_THREADS ?? 2),
-  connections: Number(env.BENCH_CONNECTIONS ?? 64),
-  warmupSeconds: Number(env.BENCH_WARMUP ?? 5),
-  seconds: Number(env.BENCH_DURATION ?? 10),
-  timeoutSeconds: 10,
-};
+const settings: WrkSettings = wrkSettingsFromEnv();
 /** Catalogue sizes; the reference size (40,000, the real dataset's) also runs profile and login. */
 const SIZES = numbers(env.BENCH_SIZES ?? "1000,40000,400000");
 const REFERENCE = Number(env.BENCH_REFERENCE_SIZE ?? (SIZES.includes(40_000) ? 40_000 : SIZES[Math.floor(SIZES.length / 2)]));
