@@ -42,6 +42,9 @@ export function rejectedAccountBody(accounts: Accounts) {
 
 export function accountRoutes(accounts: Accounts, auth: Auth, json: JsonResponder, trustProxy: boolean) {
   const picturesBody = JSON.stringify({ success: true, data: picturesByGroup });
+  /** A cached profile is answered without a promise; one read from the database with one. */
+  const privateJson = (body: string | Promise<string>): Response | Promise<Response> =>
+    body instanceof Promise ? body.then((found) => json(found, "private")) : json(body, "private");
 
   return new Elysia({ name: "account", prefix: "/account" })
     .use(authPlugin(auth))
@@ -69,10 +72,7 @@ export function accountRoutes(accounts: Accounts, auth: Auth, json: JsonResponde
       response: { 200: Success, ...unauthorized, ...unavailable },
       detail: { summary: "Revoke every token of the user", tags },
     })
-    .get("/profile", ({ session }) => {
-      const body = accounts.profileBody(session);
-      return body instanceof Promise ? body.then((found) => json(found, "private")) : json(body, "private");
-    }, {
+    .get("/profile", ({ session }) => privateJson(accounts.profileBody(session)), {
       auth: true,
       response: { 200: ProfileResponse, ...unauthorized, ...unavailable },
       detail: { summary: "The user's profile", tags },

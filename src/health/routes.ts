@@ -10,7 +10,7 @@ const NotReady = t.Object({ status: t.Literal("unavailable") }, { examples: [{ s
 
 export function healthRoutes(sql: Sql) {
   return new Elysia({ name: "health" })
-    .get("/health", () => ({ status: "ok" }), {
+    .get("/health", () => ({ status: "ok" as const }), {
       response: { 200: Alive },
       detail: { summary: "Liveness: the process answers", tags },
     })

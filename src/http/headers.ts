@@ -7,7 +7,7 @@
 // `request.headers` materialises the request's header map; both cost measurable throughput. So with
 // CORS_ORIGINS=* (the default) the CORS headers are static too, and request headers are only read for
 // preflights (OPTIONS) or when the allowed origins are a list.
-import { Elysia } from "elysia";
+import { type AnyElysia, Elysia } from "elysia";
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 const ACCOUNT_PATH = /^\/a(c)?count\//;
@@ -18,7 +18,7 @@ export type Audience = "public" | "private";
 export type JsonResponder = (body: string | Uint8Array, audience?: Audience) => Response;
 
 export interface HeaderPolicy {
-  plugin: Elysia<"", any>;
+  plugin: AnyElysia;
   /** A JSON answer from an already serialized body, with every header it needs. */
   json: JsonResponder;
   /** The headers (beyond CORS for a listed origin) an answer to `path` needs. */
@@ -30,7 +30,7 @@ export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
   const allowed = new Set(corsOrigins);
   const publicHeaders: Record<string, string> = { "x-content-type-options": "nosniff" };
   if (anyOrigin) Object.assign(publicHeaders, { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED });
-  const privateHeaders = { ...publicHeaders, "cache-control": "no-store" };
+  const privateHeaders: Record<string, string> = { ...publicHeaders, "cache-control": "no-store" };
   const jsonHeaders = { public: { "content-type": JSON_CONTENT_TYPE, ...publicHeaders }, private: { "content-type": JSON_CONTENT_TYPE, ...privateHeaders } };
   const baseHeaders = (path: string) => (ACCOUNT_PATH.test(path) ? privateHeaders : publicHeaders);
 
@@ -69,7 +69,7 @@ export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
 
   return {
     plugin,
-    json: (body, audience = "public") => new Response(body, { headers: jsonHeaders[audience] }),
+    json: (body, audience = "public") => new Response(body as BodyInit, { headers: jsonHeaders[audience] }),
     baseHeaders,
   };
 }
