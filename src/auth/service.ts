@@ -126,10 +126,6 @@ export class Auth {
     return queries.deleteExpiredTokens(this.sql);
   }
 
-  get cachedTokenCount(): number {
-    return this.cache.size;
-  }
-
   private forgetDigests(digests: string[]) {
     this.invalidations++;
     for (const digest of digests) this.cache.delete(digest);

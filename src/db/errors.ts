@@ -34,11 +34,3 @@ export function violatedUniqueConstraint(error: unknown): string | undefined {
   const e = error as PostgresLikeError | undefined;
   return e?.code === "23505" ? e.constraint_name : undefined;
 }
-
-/** Thrown by code that needs the database while it is down; mapped to 503 by the HTTP layer. */
-export class DatabaseUnavailable extends Error {
-  constructor(cause?: unknown) {
-    super("database unavailable", { cause });
-    this.name = "DatabaseUnavailable";
-  }
-}

@@ -36,10 +36,6 @@ export class Throttle {
     if (window && window.resetAt > now) window.count++;
     else this.windows.set(key, { count: 1, resetAt: now + this.limit.windowMs });
   }
-
-  reset(key: string): void {
-    this.windows.delete(key);
-  }
 }
 
 /**
