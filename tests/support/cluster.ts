@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
-import { TEST_ENV } from "./server.ts";
+import { TEST_ENV, requestInit } from "./server.ts";
 
 export const ROOT = resolve(import.meta.dir, "..", "..");
 export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
@@ -237,16 +237,7 @@ export async function spawnServer(env: Record<string, string>, { startTimeoutMs 
     pid: proc.pid,
     logs,
     exited,
-    request(path, init = {}) {
-      const headers = new Headers(init.headers);
-      if (init.token) headers.set("authorization", `Token ${init.token}`);
-      let body = init.body;
-      if (init.json !== undefined) {
-        body = JSON.stringify(init.json);
-        headers.set("content-type", "application/json");
-      }
-      return fetchWithin(base + path, { ...init, headers, body }, init.timeoutMs ?? 10_000);
-    },
+    request: (path, init = {}) => fetchWithin(base + path, requestInit(init), init.timeoutMs ?? 10_000),
     async kill() {
       proc.kill("SIGKILL");
       await exited;
