@@ -34,6 +34,7 @@ export interface BuiltApp {
 /** Builds every service and the app; loads the catalogue's id index before returning. */
 export async function buildApp(config: Config, db: Database, log: Logger): Promise<BuiltApp> {
   const services = createServices(config, db);
+  services.auth.start();
   await services.catalogue.load();
   return { app: composeApp(config, db, services, log), services };
 }
@@ -67,7 +68,7 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
       return mapped.body;
     })
     .use(openApi())
-    .use(healthRoutes(db.sql))
+    .use(healthRoutes(db.sql, () => services.auth.indexState()))
     .use(accountRoutes(services.accounts, services.auth, headers.json, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))
     .use(animeRoutes(services.catalogue, headers.json));

@@ -19,7 +19,10 @@ export interface Config {
   dbConnectTimeoutSeconds: number;
   tokenTtlMs: number;
   tokenLimitPerUser: number;
-  tokenCacheSize: number;
+  /** Live tokens the in-memory token index holds at most (about 40 bytes each); the rest are looked up in PostgreSQL. */
+  tokenIndexMax: number;
+  /** Profiles (the /account/profile body per user) kept in the in-memory LRU. */
+  profileCacheSize: number;
   /** Memory budget of the serialized-entry LRU, in MiB. */
   animeCacheMB: number;
   passwordMinLength: number;
@@ -164,7 +167,8 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutSeconds: read.integer("DB_CONNECT_TIMEOUT", 2, 1, 60),
     tokenTtlMs: read.duration("TOKEN_TTL", 30 * DURATION_UNITS.d),
     tokenLimitPerUser: read.integer("TOKEN_LIMIT_PER_USER", 50, 1, 100_000),
-    tokenCacheSize: read.integer("TOKEN_CACHE_SIZE", 100_000, 1, 10_000_000),
+    tokenIndexMax: read.integer("TOKEN_INDEX_MAX", 2_000_000, 0, 100_000_000),
+    profileCacheSize: read.integer("PROFILE_CACHE_SIZE", 100_000, 1, 10_000_000),
     animeCacheMB: read.integer("ANIME_CACHE_MB", 256, 1, 65_536),
     passwordMinLength: read.integer("PASSWORD_MIN_LENGTH", 8, 1, 1024),
     passwordHashMemoryKiB: read.integer("PASSWORD_HASH_MEMORY_KIB", 19_456, 1024, 1_048_576),

@@ -45,6 +45,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     async stop() {
       clearInterval(sweep);
       services.catalogue.stop();
+      services.auth.stop();
       const drained = server.stop(false);
       const timeout = Bun.sleep(config.shutdownTimeoutMs).then(() => "timeout" as const);
       if ((await Promise.race([drained, timeout])) === "timeout") {

@@ -270,7 +270,7 @@ describe("logout and logoutall", () => {
   test("logout revokes only the token used; another token of the same user still works", async () => {
     const user = await register();
     const other = await loginToken(user.username, user.password);
-    // Both are in the server's token cache before the logout.
+    // Both are in the server's token index before the logout.
     await expectTokenWorks(server, user.token);
     await expectTokenWorks(server, other);
 

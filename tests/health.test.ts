@@ -1,5 +1,5 @@
 // GET /health (the process answers) and GET /ready (the database answers and its schema is current):
-//  - /health is 200 {"status": "ok"} whatever the database does;
+//  - /health is 200 {"status": "ok", "token_index": {…}} whatever the database does;
 //  - /ready is 200 {"status": "ready"} once migrated, and 503 {"status": "unavailable"} when a migration
 //    is missing, when the database is unreachable (PostgreSQL: the server reaches it through a TCP
 //    relay this test cuts and restores), and when the server's pool is gone; it recovers by itself.
@@ -35,12 +35,15 @@ async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise
 }
 
 describe("GET /health", () => {
-  test("answers 200 {status: ok} as JSON, with ?format=json too", async () => {
+  test("answers 200 {status: ok} as JSON, with ?format=json too, and the token index's state", async () => {
     for (const path of ["/health", "/health?format=json"]) {
       const response = await get(server.base, path);
       expect(response.status).toBe(200);
       expect(response.type).toContain("application/json");
-      expect(response.body).toEqual({ status: "ok" });
+      expect(response.body).toEqual({
+        status: "ok",
+        token_index: { ready: expect.any(Boolean), tokens: expect.any(Number), bytes: expect.any(Number) },
+      });
     }
   });
 });

@@ -264,7 +264,7 @@ describe("schemas and examples", () => {
       email: "test@test.com",
       password: "correct horse",
     });
-    expect(media("GET", "/health", "200").example).toEqual({ status: "ok" });
+    expect(media("GET", "/health", "200").example).toMatchObject({ status: "ok", token_index: { ready: true } });
     expect(media("GET", "/ready", "200").example).toEqual({ status: "ready" });
     expect(media("GET", "/ready", "503").example).toEqual({ status: "unavailable" });
   });

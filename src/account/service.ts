@@ -28,7 +28,7 @@ export interface AccountThrottles {
   registrationsPerAddress: Throttle;
 }
 
-type AccountConfig = Pick<Config, "passwordMinLength" | "defaultPictureUrl" | "tokenCacheSize">;
+type AccountConfig = Pick<Config, "passwordMinLength" | "defaultPictureUrl" | "profileCacheSize">;
 
 export class Accounts {
   /** Serialized profile bodies by user id: GET /account/profile needs no database on a hit. */
@@ -44,7 +44,7 @@ export class Accounts {
     private readonly throttles: AccountThrottles,
     private readonly config: AccountConfig,
   ) {
-    this.profiles = new LRUCache({ max: config.tokenCacheSize });
+    this.profiles = new LRUCache({ max: config.profileCacheSize });
     changes.on(TOPIC_USER_CHANGED, (userId) => {
       this.invalidations++;
       this.profiles.delete(userId as number);

@@ -48,3 +48,17 @@ export async function deleteExpiredTokens(sql: Sql): Promise<number> {
   const result = await sql`delete from tokens where expires_at <= now()`;
   return result.count;
 }
+
+export interface LiveToken {
+  digest: Buffer;
+  user_id: number;
+  expires_at: Date;
+}
+
+/** Live tokens in digest order, from just after `after` (keyset pagination over the primary key). */
+export async function findLiveTokensAfter(sql: Sql, after: Buffer | undefined, limit: number): Promise<LiveToken[]> {
+  return sql<LiveToken[]>`
+    select digest, user_id, expires_at from tokens
+    where expires_at > now() ${after ? sql`and digest > ${after}` : sql``}
+    order by digest limit ${limit}`;
+}

@@ -1,19 +1,21 @@
-// Token authentication: issuing, checking and revoking tokens. Checks are answered from an
-// in-memory LRU when possible; every revocation clears it here at once and, through the change
-// feed, on every other instance.
-import { LRUCache } from "lru-cache";
+// Token authentication: issuing, checking and revoking tokens. Checks are answered from an in-memory
+// index of every live token (TokenIndex), loaded in the background at start and kept current by the
+// change feed: each instance announces the tokens it issues and revokes. A token the index does not
+// know (issued on another instance a moment ago, or the index still loading) is looked up in the
+// database, so the index only ever speeds up a check, never decides a rejection.
 import type { Sql } from "postgres";
 import type { Queryable } from "../db/connect.ts";
 import type { Config } from "../config.ts";
 import type { Announce, ChangeFeed } from "../db/changes.ts";
 import { invalidToken, notAuthenticated } from "../http/errors.ts";
 import * as queries from "./queries.ts";
-import { digestBytes, newToken, readAuthorization, tokenDigestHex } from "./tokens.ts";
+import { TokenIndex, epochSeconds } from "./token-index.ts";
+import { digestWords, newToken, readAuthorization, tokenDigest } from "./tokens.ts";
 
 export interface Session {
   userId: number;
-  /** The SHA-256 digest (hex) of the token the request used. */
-  digest: string;
+  /** The token the request used (kept to revoke it at logout; never logged). */
+  token: string;
 }
 
 export interface IssuedToken {
@@ -21,65 +23,139 @@ export interface IssuedToken {
   expiresAt: Date;
 }
 
+export interface TokenIndexState {
+  /** Whether the index holds every live token (until then, checks go to the database). */
+  ready: boolean;
+  tokens: number;
+  bytes: number;
+}
+
+interface IssuedAnnouncement {
+  digest: string; // hex
+  userId: number;
+  expiresAt: number; // ms since the epoch
+}
+
+const TOPIC_TOKEN_ISSUED = "token.issued";
 const TOPIC_TOKENS_REVOKED = "tokens.revoked";
 const TOPIC_USER_TOKENS_REVOKED = "user.tokens_revoked";
 /** 64 hex characters each: 32 of them stay far below pg_notify's 8000-byte payload limit. */
 const MAX_DIGESTS_ANNOUNCED = 32;
+const LOAD_CHUNK = 20_000;
+const LOAD_RETRY_MS = 1_000;
 
-type AuthConfig = Pick<Config, "tokenTtlMs" | "tokenLimitPerUser" | "tokenCacheSize">;
+type AuthConfig = Pick<Config, "tokenTtlMs" | "tokenLimitPerUser" | "tokenIndexMax">;
+
+/** Revocations heard while the index loads, replayed once it has: the load may have read them as live. */
+interface HeardDuringLoad {
+  digests: Uint32Array[];
+  owners: number[];
+}
 
 export class Auth {
-  /** Token digest (hex) → user id; each entry expires with its token. */
-  private readonly cache: LRUCache<string, number>;
+  private readonly index: TokenIndex;
+  private ready = false;
+  /** Bumped by every (re)load and by stop(): a load whose generation is no longer current gives up. */
+  private generation = 0;
+  private heardDuringLoad: HeardDuringLoad | undefined;
   /**
-   * Counts invalidations. A lookup only caches what it read if none happened meanwhile: a read that
-   * began before a revocation committed but returned after its notification was applied would
-   * otherwise cache the revoked token as live, on this instance, until the token expires.
+   * Counts revocations. A database lookup only adds what it read to the index if none happened
+   * meanwhile: a read that began before a revocation committed but returned after its notification
+   * was applied would otherwise put the revoked token back, on this instance, until it expires.
    */
-  private invalidations = 0;
+  private revocations = 0;
+  /** The digest of the token being checked: a check allocates no digest of its own. */
+  private readonly scratch = new Uint8Array(32);
+  private readonly scratchWords = new Uint32Array(this.scratch.buffer, 0, 4);
 
   constructor(
     private readonly sql: Sql,
     private readonly changes: ChangeFeed,
     private readonly config: AuthConfig,
   ) {
-    this.cache = new LRUCache({ max: config.tokenCacheSize });
+    this.index = new TokenIndex(config.tokenIndexMax);
+    changes.on(TOPIC_TOKEN_ISSUED, (data) => this.indexIssued(data as IssuedAnnouncement));
     changes.on(TOPIC_TOKENS_REVOKED, (digests) => this.forgetDigests(digests as string[]));
     changes.on(TOPIC_USER_TOKENS_REVOKED, (userId) => this.forgetUser(userId as number));
-    changes.onResync(() => {
-      this.invalidations++;
-      this.cache.clear();
-    });
+    // Notifications may have been missed: whatever the index holds may be stale.
+    changes.onResync(() => void this.loadIndex());
+  }
+
+  /** Starts loading the index in the background; checks go to the database until it is complete. */
+  start(): void {
+    void this.loadIndex();
+  }
+
+  stop(): void {
+    this.generation++;
+    this.ready = false;
+  }
+
+  indexState(): TokenIndexState {
+    return { ready: this.ready, tokens: this.index.size, bytes: this.index.bytes };
   }
 
   /**
-   * The session behind an Authorization header, or the contract's 401. A cached token is answered
-   * synchronously (no promise on the hot path); a lookup in the database returns a promise.
+   * The session behind an Authorization header, or the contract's 401. A token in the index is
+   * answered synchronously (no promise on the hot path); a lookup in the database returns a promise.
    */
   authenticate(header: string | null): Session | Promise<Session> {
     const credentials = readAuthorization(header);
     if (credentials.kind === "none") throw notAuthenticated();
     if (credentials.kind === "malformed") throw invalidToken();
-    const digest = tokenDigestHex(credentials.token);
-    // lru-cache drops an entry at its token's expiry (its ttl), so a hit is a live token.
-    const cachedUserId = this.changes.trusted ? this.cache.get(digest) : undefined;
-    if (cachedUserId !== undefined) return { userId: cachedUserId, digest };
-    return this.findLiveOwner(digest).then((userId) => {
+    const { token } = credentials;
+    if (this.ready && this.changes.trusted) {
+      tokenDigest(token, this.scratch);
+      const userId = this.index.owner(this.scratchWords, epochSeconds());
+      if (userId !== undefined) return { userId, token };
+    }
+    return this.findLiveOwner(token).then((userId) => {
       if (userId === undefined) throw invalidToken();
-      return { userId, digest };
+      return { userId, token };
     });
   }
 
-  private async findLiveOwner(digest: string): Promise<number | undefined> {
-    const useCache = this.changes.trusted;
-    const invalidations = this.invalidations;
-    const owner = await queries.findLiveTokenOwner(this.sql, digestBytes(digest));
+  private async findLiveOwner(token: string): Promise<number | undefined> {
+    const revocations = this.revocations;
+    const generation = this.generation;
+    const digest = tokenDigest(token);
+    const owner = await queries.findLiveTokenOwner(this.sql, Buffer.from(digest));
     if (!owner) return undefined;
-    const ttl = owner.expires_at.getTime() - Date.now();
-    if (ttl > 0 && useCache && this.changes.trusted && invalidations === this.invalidations) {
-      this.cache.set(digest, owner.user_id, { ttl });
+    const unchanged = revocations === this.revocations && generation === this.generation;
+    if (unchanged && this.ready && this.changes.trusted) {
+      this.index.add(digestWords(digest), owner.user_id, epochSeconds(owner.expires_at.getTime()));
     }
     return owner.user_id;
+  }
+
+  /** Reads every live token into a fresh index, in chunks (no connection is held for long). */
+  private async loadIndex(): Promise<void> {
+    const generation = ++this.generation;
+    this.ready = false;
+    this.index.clear();
+    this.heardDuringLoad = { digests: [], owners: [] };
+    try {
+      let after: Buffer | undefined;
+      for (;;) {
+        const rows = await queries.findLiveTokensAfter(this.sql, after, LOAD_CHUNK);
+        if (generation !== this.generation) return;
+        for (const row of rows) {
+          this.index.add(digestWords(row.digest), row.user_id, epochSeconds(row.expires_at.getTime()));
+        }
+        if (rows.length < LOAD_CHUNK) break;
+        after = rows[rows.length - 1].digest;
+      }
+      const heard = this.heardDuringLoad;
+      for (const digest of heard.digests) this.index.remove(digest);
+      for (const owner of heard.owners) this.index.removeOwner(owner);
+      this.heardDuringLoad = undefined;
+      this.ready = true;
+    } catch {
+      // The database is unavailable: checks keep going to it (and fail there) until a retry succeeds.
+      if (generation !== this.generation) return;
+      await Bun.sleep(LOAD_RETRY_MS);
+      if (generation === this.generation) void this.loadIndex();
+    }
   }
 
   /**
@@ -90,23 +166,27 @@ export class Auth {
   async issue(userId: number, within?: { tx: Queryable; announce: Announce }): Promise<IssuedToken> {
     const token = newToken();
     const expiresAt = new Date(Date.now() + this.config.tokenTtlMs);
+    const digest = Buffer.from(tokenDigest(token));
     const insert = async (tx: Queryable, announce: Announce) => {
-      await queries.insertToken(tx, digestBytes(tokenDigestHex(token)), userId, expiresAt);
+      await queries.insertToken(tx, digest, userId, expiresAt);
       const evicted = await queries.deleteTokensBeyondNewest(tx, userId, this.config.tokenLimitPerUser);
       // A notification holds at most 8000 bytes: past a few dozen digests (a lowered
       // TOKEN_LIMIT_PER_USER evicts many at once), announce the user's tokens instead; the others
-      // then drop every cached token of the user, and look the live ones up again.
+      // then drop every token of the user from their index, and look the live ones up again.
       if (evicted.length > MAX_DIGESTS_ANNOUNCED) await announce(TOPIC_USER_TOKENS_REVOKED, userId);
       else if (evicted.length) await announce(TOPIC_TOKENS_REVOKED, evicted.map((d) => d.toString("hex")));
+      const issued: IssuedAnnouncement = { digest: digest.toString("hex"), userId, expiresAt: expiresAt.getTime() };
+      await announce(TOPIC_TOKEN_ISSUED, issued);
     };
     await (within ? insert(within.tx, within.announce) : this.changes.transaction(insert));
     return { token, expiresAt };
   }
 
   revoke(session: Session): Promise<void> {
+    const digest = Buffer.from(tokenDigest(session.token));
     return this.changes.transaction(async (tx, announce) => {
-      await queries.deleteToken(tx, digestBytes(session.digest));
-      await announce(TOPIC_TOKENS_REVOKED, [session.digest]);
+      await queries.deleteToken(tx, digest);
+      await announce(TOPIC_TOKENS_REVOKED, [digest.toString("hex")]);
     });
   }
 
@@ -122,17 +202,27 @@ export class Auth {
     return announce(TOPIC_USER_TOKENS_REVOKED, userId);
   }
 
-  deleteExpiredTokens(): Promise<number> {
+  async deleteExpiredTokens(): Promise<number> {
+    this.index.removeExpired(epochSeconds());
     return queries.deleteExpiredTokens(this.sql);
   }
 
+  private indexIssued({ digest, userId, expiresAt }: IssuedAnnouncement) {
+    this.index.add(digestWords(Buffer.from(digest, "hex")), userId, epochSeconds(expiresAt));
+  }
+
   private forgetDigests(digests: string[]) {
-    this.invalidations++;
-    for (const digest of digests) this.cache.delete(digest);
+    this.revocations++;
+    for (const hex of digests) {
+      const words = digestWords(Buffer.from(hex, "hex"));
+      this.index.remove(words);
+      this.heardDuringLoad?.digests.push(words);
+    }
   }
 
   private forgetUser(userId: number) {
-    this.invalidations++;
-    for (const [key, owner] of this.cache.entries()) if (owner === userId) this.cache.delete(key);
+    this.revocations++;
+    this.index.removeOwner(userId);
+    this.heardDuringLoad?.owners.push(userId);
   }
 }

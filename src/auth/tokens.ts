@@ -7,14 +7,16 @@ export function newToken(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
 }
 
-/** The SHA-256 digest of a token in hex: the token cache's key (Bun's one-shot hash: this is the hot path). */
-export function tokenDigestHex(token: string): string {
-  return Bun.SHA256.hash(token, "hex") as string;
+/** The SHA-256 digest of a token (into `into` when given: the hot path allocates nothing). */
+export function tokenDigest(token: string, into: Uint8Array = new Uint8Array(32)): Uint8Array {
+  return Bun.SHA256.hash(token, into) as Uint8Array;
 }
 
-/** A hex digest as the bytes the tokens table stores. */
-export function digestBytes(digestHex: string): Buffer {
-  return Buffer.from(digestHex, "hex");
+/** A digest's first 128 bits as four 32-bit words: the token index's key. */
+export function digestWords(digest: Uint8Array): Uint32Array {
+  const words = new Uint32Array(4);
+  new Uint8Array(words.buffer).set(digest.subarray(0, 16));
+  return words;
 }
 
 export type Credentials =

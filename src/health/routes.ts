@@ -1,16 +1,28 @@
 // /health (the process is alive) and /ready (the database answers and its schema is current).
 import { Elysia, t } from "elysia";
 import type { Sql } from "postgres";
+import type { TokenIndexState as IndexState } from "../auth/service.ts";
 import { isSchemaCurrent } from "../db/migrate.ts";
 
 const tags = ["health"];
-const Alive = t.Object({ status: t.Literal("ok") }, { examples: [{ status: "ok" }] });
+const TokenIndexState = t.Object(
+  {
+    ready: t.Boolean({ description: "Whether every live token is in memory (until then, token checks query the database)" }),
+    tokens: t.Integer({ description: "Tokens in the index" }),
+    bytes: t.Integer({ description: "Memory the index takes" }),
+  },
+  { description: "The in-memory index of live tokens" },
+);
+const Alive = t.Object(
+  { status: t.Literal("ok"), token_index: TokenIndexState },
+  { examples: [{ status: "ok", token_index: { ready: true, tokens: 1250, bytes: 147456 } }] },
+);
 const Ready = t.Object({ status: t.Literal("ready") }, { examples: [{ status: "ready" }] });
 const NotReady = t.Object({ status: t.Literal("unavailable") }, { examples: [{ status: "unavailable" }] });
 
-export function healthRoutes(sql: Sql) {
+export function healthRoutes(sql: Sql, tokenIndexState: () => IndexState) {
   return new Elysia({ name: "health" })
-    .get("/health", () => ({ status: "ok" as const }), {
+    .get("/health", () => ({ status: "ok" as const, token_index: tokenIndexState() }), {
       response: { 200: Alive },
       detail: { summary: "Liveness: the process answers", tags },
     })

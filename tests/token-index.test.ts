@@ -1,0 +1,86 @@
+// The in-memory token index (src/auth/token-index.ts) against a plain Map, under random sequences of
+// adds, removals, per-user removals and expiry sweeps. Digests are drawn so that many share their
+// first word (the hash), which makes long probe runs, wrap-arounds at the end of the table and
+// backward shifts across them the common case rather than the rare one.
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { TokenIndex } from "../src/auth/token-index.ts";
+
+type Op =
+  | { kind: "add"; key: number[]; owner: number; expiry: number }
+  | { kind: "remove"; key: number[] }
+  | { kind: "removeOwner"; owner: number }
+  | { kind: "removeExpired"; now: number };
+
+// A word near 2^32 - 1 has its home at the table's last slots: runs from there wrap to the start.
+const word0 = fc.constantFrom(0, 1, 7, 0x7fffffff, 0xfffffff0, 0xffffffff);
+const key = fc.tuple(word0, fc.integer({ min: 0, max: 3 }), fc.constant(9), fc.integer({ min: 0, max: 2 }));
+const owner = fc.integer({ min: 1, max: 4 });
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant("add" as const), key, owner, expiry: fc.integer({ min: 1, max: 10 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), key }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("removeOwner" as const), owner }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("removeExpired" as const), now: fc.integer({ min: 0, max: 10 }) }) },
+);
+
+const words = (key: number[]) => Uint32Array.from(key);
+const id = (key: number[]) => key.join(",");
+
+describe("TokenIndex", () => {
+  test("agrees with a Map under any sequence of changes (colliding hashes, growth, wrap-around)", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 0, max: 10 }), (ops, now) => {
+        const index = new TokenIndex(1_000_000);
+        const model = new Map<string, { key: number[]; owner: number; expiry: number }>();
+        for (const change of ops) {
+          if (change.kind === "add") {
+            expect(index.add(words(change.key), change.owner, change.expiry)).toBe(true);
+            model.set(id(change.key), change);
+          } else if (change.kind === "remove") {
+            index.remove(words(change.key));
+            model.delete(id(change.key));
+          } else if (change.kind === "removeOwner") {
+            const removed = index.removeOwner(change.owner);
+            const expected = [...model.values()].filter((entry) => entry.owner === change.owner);
+            for (const entry of expected) model.delete(id(entry.key));
+            expect(removed).toBe(expected.length);
+          } else {
+            const removed = index.removeExpired(change.now);
+            const expected = [...model.values()].filter((entry) => entry.expiry <= change.now);
+            for (const entry of expected) model.delete(id(entry.key));
+            expect(removed).toBe(expected.length);
+          }
+          expect(index.size).toBe(model.size);
+        }
+        for (const entry of model.values()) {
+          expect(index.owner(words(entry.key), now)).toBe(entry.expiry > now ? entry.owner : undefined);
+        }
+        // Keys never added (word 2 is always 9 above) are never found.
+        expect(index.owner(Uint32Array.from([0, 0, 8, 0]), 0)).toBeUndefined();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("grows past its initial capacity and finds every one of 100,000 random digests", () => {
+    const index = new TokenIndex(1_000_000);
+    const keys = Array.from({ length: 100_000 }, () => crypto.getRandomValues(new Uint32Array(4)));
+    keys.forEach((digest, i) => index.add(digest, i + 1, 100));
+    expect(index.size).toBe(keys.length);
+    keys.forEach((digest, i) => expect(index.owner(digest, 50)).toBe(i + 1));
+    expect(index.owner(crypto.getRandomValues(new Uint32Array(4)), 50)).toBeUndefined();
+    // 24 bytes a slot, at most 70% full after growth by half: between 34 and 52 bytes a token.
+    expect(index.bytes / index.size).toBeLessThan(52);
+  });
+
+  test("refuses tokens beyond its maximum, and updates the ones it has", () => {
+    const index = new TokenIndex(2);
+    expect(index.add(Uint32Array.from([1, 0, 0, 0]), 1, 10)).toBe(true);
+    expect(index.add(Uint32Array.from([2, 0, 0, 0]), 2, 10)).toBe(true);
+    expect(index.add(Uint32Array.from([3, 0, 0, 0]), 3, 10)).toBe(false);
+    expect(index.add(Uint32Array.from([2, 0, 0, 0]), 5, 20)).toBe(true);
+    expect(index.owner(Uint32Array.from([2, 0, 0, 0]), 15)).toBe(5);
+    expect(index.owner(Uint32Array.from([3, 0, 0, 0]), 0)).toBeUndefined();
+    expect(index.size).toBe(2);
+  });
+});
