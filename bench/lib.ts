@@ -574,3 +574,23 @@ export async function waitIdle(pid: number, maxMs = 30_000): Promise<void> {
     last = now;
   }
 }
+
+export interface TokenIndexLoad {
+  /** From the first /ready 200 to the token index being complete. */
+  seconds: number;
+  tokens: number;
+  bytes: number;
+}
+
+/** Waits for the server's in-memory token index to be complete (GET /health), within 120 s. */
+export async function untilTokenIndexReady(base: string): Promise<TokenIndexLoad> {
+  const started = performance.now();
+  for (;;) {
+    const health = (await (await fetch(`${base}/health`)).json()) as { token_index?: { ready: boolean; tokens: number; bytes: number } };
+    const index = health.token_index;
+    if (!index) throw new Error("this server does not report a token index on /health");
+    if (index.ready) return { seconds: (performance.now() - started) / 1000, tokens: index.tokens, bytes: index.bytes };
+    if (performance.now() - started > 120_000) throw new Error("the token index was not ready within 120 s");
+    await Bun.sleep(20);
+  }
+}
