@@ -67,13 +67,32 @@ export class TokenIndex {
     if (at >= 0) this.removeAt(at);
   }
 
-  /** Removes every token of a user (a scan: a few milliseconds for a million tokens). */
+  /** Removes every token of a user: a scan of the table (a few milliseconds for a million tokens). */
   removeOwner(owner: number): number {
-    return this.removeWhere((base) => this.slots[base + OWNER] === owner);
+    const { slots, capacity } = this;
+    let removed = 0;
+    // A removal may shift a later entry into this slot (or wrap one from the start to the end):
+    // look at the same slot again instead of moving on.
+    for (let at = 0; at < capacity; ) {
+      if (slots[at * WORDS_PER_SLOT + OWNER] === owner) {
+        this.removeAt(at);
+        removed++;
+      } else at++;
+    }
+    return removed;
   }
 
   removeExpired(nowSeconds: number): number {
-    return this.removeWhere((base) => this.slots[base + EXPIRY] <= nowSeconds);
+    const { slots, capacity } = this;
+    let removed = 0;
+    for (let at = 0; at < capacity; ) {
+      const base = at * WORDS_PER_SLOT;
+      if (slots[base + OWNER] !== EMPTY && slots[base + EXPIRY] <= nowSeconds) {
+        this.removeAt(at);
+        removed++;
+      } else at++;
+    }
+    return removed;
   }
 
   clear(): void {
@@ -130,22 +149,6 @@ export class TokenIndex {
     }
     slots.fill(0, hole * WORDS_PER_SLOT, (hole + 1) * WORDS_PER_SLOT);
     this.count--;
-  }
-
-  private removeWhere(matches: (base: number) => boolean): number {
-    let removed = 0;
-    // A removal may shift a later entry into this slot (or wrap one from the start to the end):
-    // look at the same slot again instead of moving on.
-    for (let at = 0; at < this.capacity; ) {
-      const base = at * WORDS_PER_SLOT;
-      if (this.slots[base + OWNER] !== EMPTY && matches(base)) {
-        this.removeAt(at);
-        removed++;
-      } else {
-        at++;
-      }
-    }
-    return removed;
   }
 
   private resize(capacity: number): void {
