@@ -49,16 +49,30 @@ export async function deleteExpiredTokens(sql: Sql): Promise<number> {
   return result.count;
 }
 
-export interface LiveToken {
-  digest: Buffer;
-  user_id: number;
-  expires_at: Date;
+/** A chunk of live tokens, packed by PostgreSQL: one buffer instead of a row object per token. */
+export interface LiveTokenChunk {
+  count: number;
+  /** The chunk's greatest digest: where the next chunk starts. */
+  last: Buffer | null;
+  /** `count` records of PACKED_TOKEN_BYTES: digest[0..16), user id (int4), expiry in epoch seconds (int8), big-endian. */
+  packed: Buffer | null;
 }
 
+export const PACKED_TOKEN_BYTES = 28;
+
 /** Live tokens in digest order, from just after `after` (keyset pagination over the primary key). */
-export async function findLiveTokensAfter(sql: Sql, after: Buffer | undefined, limit: number): Promise<LiveToken[]> {
-  return sql<LiveToken[]>`
-    select digest, user_id, expires_at from tokens
-    where expires_at > now() ${after ? sql`and digest > ${after}` : sql``}
-    order by digest limit ${limit}`;
+export async function findLiveTokensAfter(sql: Sql, after: Buffer | undefined, limit: number): Promise<LiveTokenChunk> {
+  const [chunk] = await sql<LiveTokenChunk[]>`
+    with chunk as (
+      select digest, user_id, expires_at from tokens
+      where expires_at > now() ${after ? sql`and digest > ${after}` : sql``}
+      order by digest limit ${limit})
+    select
+      count(*)::int as count,
+      (array_agg(digest order by digest desc))[1] as last,
+      string_agg(
+        substring(digest from 1 for 16) || int4send(user_id) || int8send(floor(extract(epoch from expires_at))::int8),
+        ''::bytea) as packed
+    from chunk`;
+  return chunk;
 }

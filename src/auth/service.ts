@@ -137,13 +137,11 @@ export class Auth {
     try {
       let after: Buffer | undefined;
       for (;;) {
-        const rows = await queries.findLiveTokensAfter(this.sql, after, LOAD_CHUNK);
+        const chunk = await queries.findLiveTokensAfter(this.sql, after, LOAD_CHUNK);
         if (generation !== this.generation) return;
-        for (const row of rows) {
-          this.index.add(digestWords(row.digest), row.user_id, epochSeconds(row.expires_at.getTime()));
-        }
-        if (rows.length < LOAD_CHUNK) break;
-        after = rows[rows.length - 1].digest;
+        if (chunk.packed) this.indexPacked(chunk.packed);
+        if (chunk.count < LOAD_CHUNK || !chunk.last) break;
+        after = chunk.last;
       }
       const heard = this.heardDuringLoad;
       for (const digest of heard.digests) this.index.remove(digest);
@@ -205,6 +203,17 @@ export class Auth {
   async deleteExpiredTokens(): Promise<number> {
     this.index.removeExpired(epochSeconds());
     return queries.deleteExpiredTokens(this.sql);
+  }
+
+  private indexPacked(packed: Buffer) {
+    const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+    const words = new Uint32Array(4);
+    const wordBytes = new Uint8Array(words.buffer);
+    for (let at = 0; at + queries.PACKED_TOKEN_BYTES <= packed.length; at += queries.PACKED_TOKEN_BYTES) {
+      wordBytes.set(packed.subarray(at, at + 16));
+      // The expiry is an int8; its low 32 bits hold any time until 2106.
+      this.index.add(words, view.getInt32(at + 16), view.getUint32(at + 24));
+    }
   }
 
   private indexIssued({ digest, userId, expiresAt }: IssuedAnnouncement) {
