@@ -68,7 +68,9 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
       return mapped.body;
     })
     .use(openApi())
-    .use(healthRoutes(db.sql, () => services.auth.indexState()))
+    .use(
+      healthRoutes(db.sql, () => ({ token_index: services.auth.indexState(), anime_cache: services.catalogue.cacheState() })),
+    )
     .use(accountRoutes(services.accounts, services.auth, headers.json, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))
     .use(animeRoutes(services.catalogue, headers.json));

@@ -1,5 +1,5 @@
 // GET /health (the process answers) and GET /ready (the database answers and its schema is current):
-//  - /health is 200 {"status": "ok", "token_index": {…}} whatever the database does;
+//  - /health is 200 {"status": "ok", "token_index": {…}, "anime_cache": {…}} whatever the database does;
 //  - /ready is 200 {"status": "ready"} once migrated, and 503 {"status": "unavailable"} when a migration
 //    is missing, when the database is unreachable (PostgreSQL: the server reaches it through a TCP
 //    relay this test cuts and restores), and when the server's pool is gone; it recovers by itself.
@@ -43,6 +43,7 @@ describe("GET /health", () => {
       expect(response.body).toEqual({
         status: "ok",
         token_index: { ready: expect.any(Boolean), tokens: expect.any(Number), bytes: expect.any(Number) },
+        anime_cache: { packed: expect.any(Boolean), bytes: expect.any(Number) },
       });
     }
   });

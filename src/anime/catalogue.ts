@@ -50,6 +50,11 @@ export class Catalogue {
     changes.onResync(() => void this.reload().catch(() => {}));
   }
 
+  /** Whether the whole catalogue is in the packed buffer (else hot entries are in the LRU), and the memory it takes. */
+  cacheState(): { packed: boolean; bytes: number } {
+    return { packed: this.packed !== undefined, bytes: this.packed?.byteLength ?? this.bodies.calculatedSize };
+  }
+
   get size(): number {
     return this.ids.length;
   }

@@ -13,16 +13,32 @@ const TokenIndexState = t.Object(
   },
   { description: "The in-memory index of live tokens" },
 );
-const Alive = t.Object(
-  { status: t.Literal("ok"), token_index: TokenIndexState },
-  { examples: [{ status: "ok", token_index: { ready: true, tokens: 1250, bytes: 147456 } }] },
+const AnimeCacheState = t.Object(
+  {
+    packed: t.Boolean({ description: "Whether the whole catalogue is in memory (packed after each load, in the background)" }),
+    bytes: t.Integer({ description: "Memory the serialized entries take" }),
+  },
+  { description: "The in-memory cache of serialized anime entries" },
 );
+const Alive = t.Object(
+  { status: t.Literal("ok"), token_index: TokenIndexState, anime_cache: AnimeCacheState },
+  {
+    examples: [
+      { status: "ok", token_index: { ready: true, tokens: 1250, bytes: 147456 }, anime_cache: { packed: true, bytes: 13107200 } },
+    ],
+  },
+);
+
+export interface MemoryState {
+  token_index: IndexState;
+  anime_cache: { packed: boolean; bytes: number };
+}
 const Ready = t.Object({ status: t.Literal("ready") }, { examples: [{ status: "ready" }] });
 const NotReady = t.Object({ status: t.Literal("unavailable") }, { examples: [{ status: "unavailable" }] });
 
-export function healthRoutes(sql: Sql, tokenIndexState: () => IndexState) {
+export function healthRoutes(sql: Sql, memoryState: () => MemoryState) {
   return new Elysia({ name: "health" })
-    .get("/health", () => ({ status: "ok" as const, token_index: tokenIndexState() }), {
+    .get("/health", () => ({ status: "ok" as const, ...memoryState() }), {
       response: { 200: Alive },
       detail: { summary: "Liveness: the process answers", tags },
     })
