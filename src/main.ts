@@ -1,6 +1,7 @@
 // Reads the configuration, connects to the database, migrates, serves, and shuts down cleanly.
 //   bun src/main.ts          (what `bun run start` runs after installing dependencies)
 import type { Server } from "bun";
+import { edenGC } from "bun:jsc";
 import { buildApp, type AppServices } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/connect.ts";
@@ -19,6 +20,13 @@ export interface RunningServer {
 }
 
 const EXPIRED_TOKEN_SWEEP_MS = 60 * 60 * 1000;
+/**
+ * Under load nearly all garbage is per-request Request/Response objects, whose native memory (headers,
+ * bodies) the garbage collector's own pacing does not see: left alone, RSS swings between ~100 and
+ * 170+ MiB between collections. A young-generation collection this often (about 1 ms each, <1% of
+ * the thread at 50k req/s; ~0.4 ms when idle, 0.2% of a core) keeps the peak near the live size.
+ */
+const NURSERY_GC_MS = 200;
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const db = await openDatabase(config);
@@ -35,6 +43,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const server = app.server!;
   const sweep = setInterval(() => void services.auth.deleteExpiredTokens().catch(() => {}), EXPIRED_TOKEN_SWEEP_MS);
   sweep.unref();
+  const nurseryGc = setInterval(edenGC, NURSERY_GC_MS);
+  nurseryGc.unref();
   log.info("listening", { url: server.url.href, database: db.mode, anime: services.catalogue.size });
 
   return {
@@ -44,6 +54,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     services,
     async stop() {
       clearInterval(sweep);
+      clearInterval(nurseryGc);
       services.catalogue.stop();
       services.auth.stop();
       const drained = server.stop(false);
