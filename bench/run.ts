@@ -32,8 +32,8 @@ import {
   runWrk,
   startPostgres,
   startServer,
-  untilTokenIndexReady,
-  type TokenIndexLoad,
+  untilWarm,
+  type WarmState,
   waitIdle,
   wrkSettingsFromEnv,
 } from "./lib.ts";
@@ -96,6 +96,8 @@ interface SizeReport {
   import_seconds: number;
   import_output: string;
   startup_ms: number;
+  /** /ready → the whole catalogue in the packed buffer (null when it was not packed). */
+  packed_after_ready_seconds: number | null;
   index_load_ms: number;
   server_hwm_mib: number;
   anime_table_mib: number;
@@ -109,7 +111,7 @@ let ceiling: Row | undefined;
 let ceilingInput: { body: string; headers: Record<string, string>; ids: { min: number; max: number } } | undefined;
 let verifyRate: { per_second: number; concurrency: number; seconds: number; memory_kib: number; time_cost: number } | undefined;
 let tokenInserts: { tokens: number; seconds: number }[] = [];
-let tokenIndexLoads: TokenIndexLoad[] = [];
+let tokenIndexLoads: WarmState[] = [];
 const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
 const ms = (us: number) => Math.round(us / 10) / 100;
 
@@ -216,6 +218,8 @@ async function benchSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: numbe
     return server;
   };
   log(`server ready in ${startupMs.toFixed(0)} ms (index load alone ${indexLoadMs.toFixed(0)} ms)`);
+  const warm = await untilWarm(server.base);
+  log(`catalogue ${warm.animePacked ? "packed" : "not packed (ANIME_CACHE_MB)"} ${warm.seconds.toFixed(1)} s after /ready`);
   const idEnv = { BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) };
   try {
     await expectOk(`${server.base}/anime/entry/${ids.min}`);
@@ -252,9 +256,9 @@ async function benchSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: numbe
         log(`inserted ${tokens - inserted} token digests with SQL in ${seconds.toFixed(1)} s`);
         inserted = tokens;
         await restartServer(`${tokens}-tokens`);
-        const indexLoad = await untilTokenIndexReady(server.base);
-        tokenIndexLoads.push(indexLoad);
-        log(`new server: token index of ${indexLoad.tokens} tokens (${mib(indexLoad.bytes / 1024)} MiB) ready ${indexLoad.seconds.toFixed(1)} s after /ready`);
+        const warm = await untilWarm(server.base);
+        tokenIndexLoads.push(warm);
+        log(`new server: token index of ${warm.tokens} tokens (${mib(warm.tokenIndexBytes / 1024)} MiB) ready ${warm.seconds.toFixed(1)} s after /ready`);
         const profile = await expectOk(`${server.base}/account/profile`, { headers: { authorization: `Token ${benchToken(tokens)}` } });
         if (!profile.includes('"success":true')) throw new Error(`unexpected profile body ${profile}`);
         const { result, peakRssMiB } = await measure(server, "profile", { BENCH_TOKENS: String(tokens) });
@@ -286,6 +290,7 @@ async function benchSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: numbe
       import_seconds: imported.seconds,
       import_output: imported.output,
       startup_ms: Math.round(startupMs),
+      packed_after_ready_seconds: warm.animePacked ? Math.round(warm.seconds * 10) / 10 : null,
       index_load_ms: Math.round(indexLoadMs * 10) / 10,
       server_hwm_mib: mib(hwm),
       anime_table_mib: mib(Number(bytes) / 1024),
@@ -373,10 +378,11 @@ function scaling(): string {
   }
   out.push("");
   out.push("Start-up and setup per catalogue size:");
-  out.push(`  ${"entries".padStart(9)} ${"spawn→/ready".padStart(13)} ${"index load".padStart(11)} ${"server HWM".padStart(11)} ${"import".padStart(8)} ${"generate".padStart(9)} ${"anime table".padStart(12)}`);
+  out.push(`  ${"entries".padStart(9)} ${"spawn→/ready".padStart(13)} ${"index load".padStart(11)} ${"packed after".padStart(13)} ${"server HWM".padStart(11)} ${"import".padStart(8)} ${"generate".padStart(9)} ${"anime table".padStart(12)}`);
   for (const size of [...sizes].sort((a, b) => a.catalogue - b.catalogue)) {
     out.push(
       `  ${size.catalogue.toLocaleString("en-US").padStart(9)} ${`${size.startup_ms} ms`.padStart(13)} ${`${size.index_load_ms} ms`.padStart(11)} ` +
+        `${(size.packed_after_ready_seconds === null ? "-" : `${size.packed_after_ready_seconds} s`).padStart(13)} ` +
         `${`${size.server_hwm_mib} MiB`.padStart(11)} ${`${size.import_seconds.toFixed(1)} s`.padStart(8)} ` +
         `${(size.generated_from_cache ? "cached" : `${size.generate_seconds.toFixed(1)} s`).padStart(9)} ${`${size.anime_table_mib} MiB`.padStart(12)}`,
     );
@@ -384,7 +390,7 @@ function scaling(): string {
   for (const insert of tokenInserts) out.push(`  ${insert.tokens.toLocaleString("en-US")} token digests inserted with SQL in ${insert.seconds.toFixed(1)} s`);
   for (const load of tokenIndexLoads) {
     out.push(
-      `  token index of a server started with ${load.tokens.toLocaleString("en-US")} live tokens: ${mib(load.bytes / 1024)} MiB, complete ${load.seconds.toFixed(1)} s after /ready (checks query PostgreSQL until then)`,
+      `  token index of a server started with ${load.tokens.toLocaleString("en-US")} live tokens: ${mib(load.tokenIndexBytes / 1024)} MiB, complete ${load.seconds.toFixed(1)} s after /ready (checks query PostgreSQL until then)`,
     );
   }
   return out.join("\n");
