@@ -73,6 +73,15 @@ describe("TokenIndex", () => {
     expect(index.bytes / index.size).toBeLessThan(52);
   });
 
+  test("sized for a load, it takes the whole load without growing", () => {
+    const index = new TokenIndex(1_000_000);
+    index.clear(50_000);
+    const bytes = index.bytes;
+    for (let i = 0; i < 57_000; i++) index.add(crypto.getRandomValues(new Uint32Array(4)), 1, 100);
+    expect(index.bytes).toBe(bytes);
+    expect(index.size).toBe(57_000);
+  });
+
   test("refuses tokens beyond its maximum, and updates the ones it has", () => {
     const index = new TokenIndex(2);
     expect(index.add(Uint32Array.from([1, 0, 0, 0]), 1, 10)).toBe(true);

@@ -120,6 +120,7 @@ export class Catalogue {
     if (generation !== this.generation || !this.changes.trusted) return;
     this.packed = builder.build();
     this.bodies.clear(); // everything it held is in the packed buffer now
+    Bun.gc(true); // the rows read: collected now rather than left to grow the heap under load
   }
 
   /** Fills the LRU in id order until it is full. */

@@ -49,6 +49,11 @@ export async function deleteExpiredTokens(sql: Sql): Promise<number> {
   return result.count;
 }
 
+export async function countLiveTokens(sql: Sql): Promise<number> {
+  const [{ count }] = await sql<{ count: number }[]>`select count(*)::int as count from tokens where expires_at > now()`;
+  return count;
+}
+
 /** A chunk of live tokens, packed by PostgreSQL: one buffer instead of a row object per token. */
 export interface LiveTokenChunk {
   count: number;

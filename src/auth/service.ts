@@ -41,7 +41,8 @@ const TOPIC_TOKENS_REVOKED = "tokens.revoked";
 const TOPIC_USER_TOKENS_REVOKED = "user.tokens_revoked";
 /** 64 hex characters each: 32 of them stay far below pg_notify's 8000-byte payload limit. */
 const MAX_DIGESTS_ANNOUNCED = 32;
-const LOAD_CHUNK = 20_000;
+const LOAD_CHUNK = 10_000;
+const CHUNKS_BETWEEN_COLLECTIONS = 10;
 const LOAD_RETRY_MS = 1_000;
 
 type AuthConfig = Pick<Config, "tokenTtlMs" | "tokenLimitPerUser" | "tokenIndexMax">;
@@ -135,11 +136,17 @@ export class Auth {
     this.index.clear();
     this.heardDuringLoad = { digests: [], owners: [] };
     try {
+      const expected = await queries.countLiveTokens(this.sql);
+      if (generation !== this.generation) return;
+      this.index.clear(expected);
       let after: Buffer | undefined;
-      for (;;) {
+      for (let chunks = 1; ; chunks++) {
         const chunk = await queries.findLiveTokensAfter(this.sql, after, LOAD_CHUNK);
         if (generation !== this.generation) return;
         if (chunk.packed) this.indexPacked(chunk.packed);
+        // The chunks read are garbage the collector's pacing barely notices (mostly outside its heap):
+        // collect them every so often, so that loading a million tokens does not lift RSS by ~60 MiB.
+        if (chunks % CHUNKS_BETWEEN_COLLECTIONS === 0) Bun.gc(true);
         if (chunk.count < LOAD_CHUNK || !chunk.last) break;
         after = chunk.last;
       }
@@ -148,6 +155,7 @@ export class Auth {
       for (const owner of heard.owners) this.index.removeOwner(owner);
       this.heardDuringLoad = undefined;
       this.ready = true;
+      Bun.gc(true);
     } catch {
       // The database is unavailable: checks keep going to it (and fail there) until a retry succeeds.
       if (generation !== this.generation) return;

@@ -11,6 +11,8 @@ const EMPTY = 0; // user ids start at 1
 const MIN_CAPACITY = 1024;
 const MAX_LOAD = 0.7;
 const GROWTH = 1.5;
+/** A table sized for a load starts this full, leaving room for ~15% more tokens before it grows. */
+const PRESIZED_LOAD = 0.6;
 
 /** Seconds since the epoch, the unit expiries are kept in. */
 export function epochSeconds(ms: number = Date.now()): number {
@@ -95,8 +97,9 @@ export class TokenIndex {
     return removed;
   }
 
-  clear(): void {
-    this.capacity = MIN_CAPACITY;
+  /** Empties the index; `expectedTokens` sizes it for a load (growing by copying leaves the old tables to the allocator). */
+  clear(expectedTokens = 0): void {
+    this.capacity = Math.max(MIN_CAPACITY, Math.ceil(Math.min(expectedTokens, this.maxTokens) / PRESIZED_LOAD));
     this.slots = new Uint32Array(this.capacity * WORDS_PER_SLOT);
     this.count = 0;
   }
