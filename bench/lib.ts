@@ -488,6 +488,44 @@ export async function runWrk(
   return { warmup, measured, attempts };
 }
 
+/**
+ * Slices of one row measured apart (interleaved rounds) as one result: counts and durations add up;
+ * rates, p50/p90 and CPU shares are duration-weighted means; p99, p99.9 and max are the worst slice's.
+ */
+export function mergeWrkResults(parts: WrkResult[]): WrkResult {
+  if (parts.length === 1) return parts[0];
+  const total = (value: (r: WrkResult) => number) => parts.reduce((sum, r) => sum + value(r), 0);
+  const duration = total((r) => r.duration_us);
+  const weighted = (value: (r: WrkResult) => number) => total((r) => value(r) * r.duration_us) / duration;
+  const worst = (value: (r: WrkResult) => number) => Math.max(...parts.map(value));
+  return {
+    requests: total((r) => r.requests),
+    duration_us: duration,
+    bytes: total((r) => r.bytes),
+    errors: {
+      connect: total((r) => r.errors.connect),
+      read: total((r) => r.errors.read),
+      write: total((r) => r.errors.write),
+      status: total((r) => r.errors.status),
+      timeout: total((r) => r.errors.timeout),
+    },
+    latency_us: {
+      mean: weighted((r) => r.latency_us.mean),
+      max: worst((r) => r.latency_us.max),
+      p50: weighted((r) => r.latency_us.p50),
+      p90: weighted((r) => r.latency_us.p90),
+      p99: worst((r) => r.latency_us.p99),
+      p999: worst((r) => r.latency_us.p999),
+    },
+    cpu: {
+      server: Math.round(weighted((r) => r.cpu.server) * 100) / 100,
+      postgres: Math.round(weighted((r) => r.cpu.postgres) * 100) / 100,
+      foreign: Math.round(weighted((r) => r.cpu.foreign) * 100) / 100,
+    },
+    wrk_cores: weighted((r) => r.wrk_cores),
+  };
+}
+
 export const errorCount = (r: WrkResult) => r.errors.connect + r.errors.read + r.errors.write + r.errors.status + r.errors.timeout;
 export const requestsPerSecond = (r: WrkResult) => r.requests / (r.duration_us / 1e6);
 

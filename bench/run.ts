@@ -5,6 +5,7 @@ import { cpus, totalmem } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Sql } from "postgres";
 import { findAllAnimeIds } from "../src/anime/queries.ts";
 import {
   type ServerProcess,
@@ -27,6 +28,8 @@ import {
   importCatalogue,
   insertTokens,
   log,
+  mergeWrkResults,
+  readMemory,
   requestsPerSecond,
   requireWrk,
   runWrk,
@@ -54,6 +57,8 @@ const TOKENS_PER_USER = 50;
  * be served during the measured run and lower it.
  */
 const LOGIN_WARMUP = 0;
+/** Entry and random: measured in this many interleaved rounds across the catalogue sizes. */
+const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 2));
 /**
  * A row measured while the rest of the machine used more than BENCH_MAX_OTHER cores is measured
  * again (once per row, at most BENCH_NOISY_RETRY_BUDGET times per run, to stay within ~5 minutes).
@@ -186,7 +191,23 @@ async function rawVerifyRate() {
   return JSON.parse(out.trim().split("\n").at(-1)!);
 }
 
-async function benchSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: number, workDir: string) {
+/** A catalogue size, imported and served, its server warm: what its rows are measured on. */
+interface PreparedSize {
+  n: number;
+  file: Awaited<ReturnType<typeof catalogueFile>>;
+  database: Awaited<ReturnType<typeof createDatabase>>;
+  imported: Awaited<ReturnType<typeof importCatalogue>>;
+  sql: Sql;
+  idEnv: Record<string, string>;
+  indexLoadMs: number;
+  startupMs: number;
+  warm: WarmState;
+  server: ServerProcess;
+  /** The highest VmHWM of the size's server processes so far. */
+  hwmKiB: number;
+}
+
+async function prepareSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: number, workDir: string): Promise<PreparedSize> {
   const file = await catalogueFile(n);
   log(`catalogue of ${n} entries: ${file.path} (${file.cached ? "cached" : `generated in ${file.generateSeconds.toFixed(1)} s`})`);
   const database = await createDatabase(pg, String(n));
@@ -207,97 +228,135 @@ async function benchSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: numbe
   }
   const indexLoadMs = loads.sort((a, b) => a - b)[1];
 
-  let server = await startServer({ databaseUrl: database.url, logPath: join(workDir, `server-${n}.log`) });
-  const startupMs = server.startupMs;
-  let hwmKiB = 0;
-  /** The tokens were written with SQL, behind the server's back: a new server process loads them at start. */
-  const restartServer = async (label: string) => {
-    hwmKiB = Math.max(hwmKiB, server.rss.peak());
-    await server.stop();
-    server = await startServer({ databaseUrl: database.url, logPath: join(workDir, `server-${n}-${label}.log`) });
-    return server;
-  };
-  log(`server ready in ${startupMs.toFixed(0)} ms (index load alone ${indexLoadMs.toFixed(0)} ms)`);
+  const server = await startServer({ databaseUrl: database.url, logPath: join(workDir, `server-${n}.log`) });
+  log(`server ready in ${server.startupMs.toFixed(0)} ms (index load alone ${indexLoadMs.toFixed(0)} ms)`);
   const warm = await untilWarm(server.base);
   log(`catalogue ${warm.animePacked ? "packed" : "not packed (ANIME_CACHE_MB)"} ${warm.seconds.toFixed(1)} s after /ready`);
-  const idEnv = { BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) };
-  try {
-    await expectOk(`${server.base}/anime/entry/${ids.min}`);
-    await expectOk(`${server.base}/anime/random`);
+  await expectOk(`${server.base}/anime/entry/${ids.min}`);
+  await expectOk(`${server.base}/anime/random`);
 
-    if (n === REFERENCE) {
-      const [{ id }] = await sql<{ id: number }[]>`
-        select id from anime order by abs(octet_length(body) - (select avg(octet_length(body)) from anime)), id limit 1`;
-      const sample = await fetch(`${server.base}/anime/entry/${id}`);
-      const headers: Record<string, string> = {};
-      sample.headers.forEach((value, name) => {
-        if (!["date", "content-length"].includes(name)) headers[name] = value;
-      });
-      ceilingInput = { body: await sample.text(), headers, ids };
-      ceilings.push(await measureCeiling("start", ceilingInput.body, headers, ids, workDir));
-    }
-
-    for (const [scenario, mode, path] of [
-      ["entry", "entry", "GET /anime/entry/{id}"],
-      ["random", "random", "GET /anime/random"],
-    ] as const) {
-      const { result, peakRssMiB } = await measure(server, mode, idEnv);
-      rows.push(toRow(scenario, path, n, result, { peak_rss_mib: peakRssMiB }));
-    }
-
-    if (n === REFERENCE) {
-      const userCount = Math.ceil(TOKENS_MANY / TOKENS_PER_USER);
-      log(`registering users over HTTP, then ${userCount} more with SQL…`);
-      const users = await createUsers(server.base, sql, userCount);
-      let inserted = 0;
-      for (const tokens of [TOKENS_FEW, TOKENS_MANY]) {
-        const seconds = await insertTokens(sql, users.tokenOwners, inserted + 1, tokens);
-        tokenInserts.push({ tokens: tokens - inserted, seconds });
-        log(`inserted ${tokens - inserted} token digests with SQL in ${seconds.toFixed(1)} s`);
-        inserted = tokens;
-        await restartServer(`${tokens}-tokens`);
-        const warm = await untilWarm(server.base);
-        tokenIndexLoads.push(warm);
-        log(`new server: token index of ${warm.tokens} tokens (${mib(warm.tokenIndexBytes / 1024)} MiB) ready ${warm.seconds.toFixed(1)} s after /ready`);
-        const profile = await expectOk(`${server.base}/account/profile`, { headers: { authorization: `Token ${benchToken(tokens)}` } });
-        if (!profile.includes('"success":true')) throw new Error(`unexpected profile body ${profile}`);
-        const { result, peakRssMiB } = await measure(server, "profile", { BENCH_TOKENS: String(tokens) });
-        rows.push(toRow("profile", "GET /account/profile", n, result, { tokens, peak_rss_mib: peakRssMiB }));
-      }
-
-      const loginBody = JSON.stringify({ username: LOGIN_USER.username, password: LOGIN_USER.password });
-      await expectOk(`${server.base}/account/login`, { method: "POST", headers: { "content-type": "application/json" }, body: loginBody });
-      const { result, peakRssMiB } = await measure(server, "login", { BENCH_LOGIN_BODY: loginBody }, LOGIN_WARMUP);
-      await waitIdle(server.pid);
-      log(`raw Bun.password.verify rate, ${settings.connections} in flight, ${settings.seconds} s…`);
-      verifyRate = await rawVerifyRate();
-      rows.push(
-        toRow("login", "POST /account/login", n, result, {
-          peak_rss_mib: peakRssMiB,
-          ratio_to_verify: requestsPerSecond(result.measured) / verifyRate!.per_second,
-        }),
-      );
-    }
-  } finally {
-    const hwm = Math.max(hwmKiB, server.rss.peak());
-    await server.stop();
-    const [{ bytes }] = await sql<{ bytes: string }[]>`select pg_total_relation_size('anime')::text as bytes`;
-    sizes.push({
-      catalogue: n,
-      file_bytes: file.bytes,
-      generate_seconds: file.generateSeconds,
-      generated_from_cache: file.cached,
-      import_seconds: imported.seconds,
-      import_output: imported.output,
-      startup_ms: Math.round(startupMs),
-      packed_after_ready_seconds: warm.animePacked ? Math.round(warm.seconds * 10) / 10 : null,
-      index_load_ms: Math.round(indexLoadMs * 10) / 10,
-      server_hwm_mib: mib(hwm),
-      anime_table_mib: mib(Number(bytes) / 1024),
+  if (n === REFERENCE) {
+    const [{ id }] = await sql<{ id: number }[]>`
+      select id from anime order by abs(octet_length(body) - (select avg(octet_length(body)) from anime)), id limit 1`;
+    const sample = await fetch(`${server.base}/anime/entry/${id}`);
+    const headers: Record<string, string> = {};
+    sample.headers.forEach((value, name) => {
+      if (!["date", "content-length"].includes(name)) headers[name] = value;
     });
-    await sql.end();
-    await database.drop();
+    ceilingInput = { body: await sample.text(), headers, ids };
   }
+  const idEnv = { BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) };
+  return { n, file, database, imported, sql, idEnv, indexLoadMs, startupMs: server.startupMs, warm, server, hwmKiB: 0 };
+}
+
+const CATALOGUE_ROWS = [
+  ["entry", "entry", "GET /anime/entry/{id}"],
+  ["random", "random", "GET /anime/random"],
+] as const;
+
+/**
+ * Entry and random at every catalogue size, in ROUNDS interleaved rounds of slices (each row gets
+ * BENCH_DURATION seconds in all, its warm-up before its first slice): the rows the scaling targets
+ * compare are measured side by side in time, so that the machine's drift over a run (its speed
+ * moves by ±15% here) falls on all of them alike instead of on whichever ran last.
+ */
+async function measureCatalogueRows(prepared: PreparedSize[]) {
+  const slice = { ...settings, seconds: settings.seconds / ROUNDS };
+  const parts = new Map<string, { results: WrkResult[]; warmup?: WrkResult; attempts: number; peakKiB: number }>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const size of prepared) {
+      for (const [scenario, mode] of CATALOGUE_ROWS) {
+        await waitIdle(size.server.pid);
+        size.server.rss.reset();
+        const retries = Math.min(NOISE.retries, retryBudget);
+        const run = { mode, base: size.server.base, env: size.idEnv, serverPid: size.server.pid };
+        const result = await runWrk(run, slice, { warmupSeconds: round === 0 ? settings.warmupSeconds : 0, ...NOISE, retries });
+        retryBudget -= result.attempts - 1;
+        const key = `${scenario} ${size.n}`;
+        const part = parts.get(key) ?? { results: [], attempts: 0, peakKiB: 0 };
+        part.results.push(result.measured);
+        part.warmup ??= result.warmup;
+        part.attempts += result.attempts;
+        part.peakKiB = Math.max(part.peakKiB, size.server.rss.peak());
+        parts.set(key, part);
+        log(`  round ${round + 1}/${ROUNDS} ${key}: ${Math.round(requestsPerSecond(result.measured))} req/s`);
+      }
+    }
+  }
+  for (const size of prepared) {
+    for (const [scenario, , path] of CATALOGUE_ROWS) {
+      const part = parts.get(`${scenario} ${size.n}`)!;
+      const result = { warmup: part.warmup, measured: mergeWrkResults(part.results), attempts: part.attempts };
+      rows.push(toRow(scenario, path, size.n, result, { peak_rss_mib: mib(part.peakKiB) }));
+    }
+  }
+}
+
+/** Profile with few and with many tokens, then login: at the reference size. */
+async function measureAccountRows(size: PreparedSize, workDir: string) {
+  const { sql } = size;
+  const userCount = Math.ceil(TOKENS_MANY / TOKENS_PER_USER);
+  log(`registering users over HTTP, then ${userCount} more with SQL…`);
+  const users = await createUsers(size.server.base, sql, userCount);
+  let inserted = 0;
+  for (const tokens of [TOKENS_FEW, TOKENS_MANY]) {
+    const seconds = await insertTokens(sql, users.tokenOwners, inserted + 1, tokens);
+    tokenInserts.push({ tokens: tokens - inserted, seconds });
+    log(`inserted ${tokens - inserted} token digests with SQL in ${seconds.toFixed(1)} s`);
+    inserted = tokens;
+    // The tokens were written with SQL, behind the server's back: a new server process loads them at start.
+    await replaceServer(size, workDir, `${tokens}-tokens`);
+    const warm = await untilWarm(size.server.base);
+    tokenIndexLoads.push(warm);
+    log(`new server: token index of ${warm.tokens} tokens (${mib(warm.tokenIndexBytes / 1024)} MiB) ready ${warm.seconds.toFixed(1)} s after /ready`);
+    const profile = await expectOk(`${size.server.base}/account/profile`, { headers: { authorization: `Token ${benchToken(tokens)}` } });
+    if (!profile.includes('"success":true')) throw new Error(`unexpected profile body ${profile}`);
+    const { result, peakRssMiB } = await measure(size.server, "profile", { BENCH_TOKENS: String(tokens) });
+    rows.push(toRow("profile", "GET /account/profile", size.n, result, { tokens, peak_rss_mib: peakRssMiB }));
+  }
+
+  const loginBody = JSON.stringify({ username: LOGIN_USER.username, password: LOGIN_USER.password });
+  await expectOk(`${size.server.base}/account/login`, { method: "POST", headers: { "content-type": "application/json" }, body: loginBody });
+  const { result, peakRssMiB } = await measure(size.server, "login", { BENCH_LOGIN_BODY: loginBody }, LOGIN_WARMUP);
+  await waitIdle(size.server.pid);
+  log(`raw Bun.password.verify rate, ${settings.connections} in flight, ${settings.seconds} s…`);
+  verifyRate = await rawVerifyRate();
+  rows.push(
+    toRow("login", "POST /account/login", size.n, result, {
+      peak_rss_mib: peakRssMiB,
+      ratio_to_verify: requestsPerSecond(result.measured) / verifyRate!.per_second,
+    }),
+  );
+}
+
+async function stopServer(size: PreparedSize) {
+  size.hwmKiB = Math.max(size.hwmKiB, readMemory(size.server.pid)?.hwmKiB ?? 0);
+  await size.server.stop();
+}
+
+async function replaceServer(size: PreparedSize, workDir: string, label: string) {
+  await stopServer(size);
+  size.server = await startServer({ databaseUrl: size.database.url, logPath: join(workDir, `server-${size.n}-${label}.log`) });
+}
+
+async function finishSize(size: PreparedSize) {
+  await stopServer(size);
+  const [{ bytes }] = await size.sql<{ bytes: string }[]>`select pg_total_relation_size('anime')::text as bytes`;
+  sizes.push({
+    catalogue: size.n,
+    file_bytes: size.file.bytes,
+    generate_seconds: size.file.generateSeconds,
+    generated_from_cache: size.file.cached,
+    import_seconds: size.imported.seconds,
+    import_output: size.imported.output,
+    startup_ms: Math.round(size.startupMs),
+    packed_after_ready_seconds: size.warm.animePacked ? Math.round(size.warm.seconds * 10) / 10 : null,
+    index_load_ms: Math.round(size.indexLoadMs * 10) / 10,
+    server_hwm_mib: mib(size.hwmKiB),
+    anime_table_mib: mib(Number(bytes) / 1024),
+  });
+  await size.sql.end();
+  await size.database.drop();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,7 +533,16 @@ async function main() {
 
   const order = [REFERENCE, ...SIZES.filter((n) => n !== REFERENCE).sort((a, b) => a - b)];
   try {
-    for (const n of order) await benchSize(pg, n, workDir);
+    const prepared: PreparedSize[] = [];
+    for (const n of order) prepared.push(await prepareSize(pg, n, workDir));
+    if (ceilingInput) ceilings.push(await measureCeiling("start", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
+    await measureCatalogueRows(prepared);
+    for (const size of prepared) if (size.n !== REFERENCE) await finishSize(size);
+    const reference = prepared.find((size) => size.n === REFERENCE);
+    if (reference) {
+      await measureAccountRows(reference, workDir);
+      await finishSize(reference);
+    }
     if (ceilingInput) ceilings.push(await measureCeiling("end", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
   } finally {
     await cleanup();
@@ -488,7 +556,8 @@ async function main() {
     "",
     `Lumotist bench — ${startedAt.toISOString()} — commit ${commandOutput(["git", "rev-parse", "--short", "HEAD"])}${commandOutput(["git", "status", "--porcelain", "--", "src"]) ? " (+ uncommitted changes in src/)" : ""}`,
     `${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB; Bun ${Bun.version}; PostgreSQL ${pg.version} (${pg.kind}); ` +
-      `wrk -t${settings.threads} -c${settings.connections}, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per row; server LOG_LEVEL=warn THROTTLE=off`,
+      `wrk -t${settings.threads} -c${settings.connections}, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per row ` +
+      `(entry and random: ${ROUNDS} interleaved rounds across the sizes); server LOG_LEVEL=warn THROTTLE=off`,
     "",
     table(),
     "",
