@@ -25,3 +25,13 @@ test("the builder refuses what would exceed its budget", () => {
   expect(added).toBeLessThanOrEqual(10);
   expect(builder.build().byteLength).toBeLessThanOrEqual(1_000);
 });
+
+test("at(position, id) answers the body at that position only when it holds that id", () => {
+  const builder = PackedBodies.builder(1024 * 1024);
+  for (const id of [3, 8, 21]) builder.add(id, JSON.stringify({ id }));
+  const packed = builder.build();
+  expect(decode(packed.at(1, 8))).toBe('{"id":8}');
+  expect(decode(packed.at(2, 21))).toBe('{"id":21}');
+  expect(packed.at(1, 21)).toBeUndefined(); // another id there: the caller falls back to get(id)
+  expect(packed.at(3, 4)).toBeUndefined(); // past the end
+});

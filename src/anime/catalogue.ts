@@ -159,7 +159,12 @@ export class Catalogue {
   /** A uniformly random entry's body; undefined when the catalogue is empty. Synchronous when cached. */
   randomBody(): Body | undefined | Promise<Body | undefined> {
     if (this.ids.length === 0) return undefined;
-    const body = this.entryBody(this.randomId());
+    const position = Math.floor(Math.random() * this.ids.length);
+    // The packed buffer holds the same ids in the same order, unless the catalogue changed while it
+    // was built: then at(position) holds another id, and the lookup by id below applies.
+    const packed = this.changes.trusted ? this.packed?.at(position, this.ids[position]) : undefined;
+    if (packed) return packed;
+    const body = this.entryBody(this.ids[position]);
     return body instanceof Promise ? body.then((found) => found ?? this.retryRandom()) : (body ?? this.retryRandom());
   }
 

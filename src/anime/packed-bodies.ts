@@ -26,6 +26,12 @@ export class PackedBodies {
     return undefined;
   }
 
+  /** The body at a position in id order, if it is the entry `id` (no search: for a position the caller drew). */
+  at(position: number, id: number): Uint8Array | undefined {
+    if (this.ids[position] !== id) return undefined;
+    return this.bytes.subarray(this.offsets[position], this.offsets[position + 1]);
+  }
+
   /** Collects bodies in ascending id order; `add` returns false once `maxBytes` would be exceeded. */
   static builder(maxBytes: number) {
     const encoder = new TextEncoder();
