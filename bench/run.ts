@@ -146,11 +146,11 @@ function toRow(scenario: string, path: string, catalogue: number, result: { warm
   return row;
 }
 
-async function measure(server: ServerProcess, mode: WrkMode, wrkEnv: Record<string, string>, warmupSeconds?: number) {
+async function measure(server: ServerProcess, mode: WrkMode, wrkEnv: Record<string, string>, warmupSeconds?: number, runSettings = settings) {
   await waitIdle(server.pid);
   server.rss.reset();
   const retries = Math.min(NOISE.retries, retryBudget);
-  const result = await runWrk({ mode, base: server.base, env: wrkEnv, serverPid: server.pid }, settings, { warmupSeconds, ...NOISE, retries });
+  const result = await runWrk({ mode, base: server.base, env: wrkEnv, serverPid: server.pid }, runSettings, { warmupSeconds, ...NOISE, retries });
   retryBudget -= result.attempts - 1;
   return { result, peakRssMiB: mib(server.rss.peak()) };
 }
@@ -262,22 +262,18 @@ const CATALOGUE_ROWS = [
  */
 async function measureCatalogueRows(prepared: PreparedSize[]) {
   const slice = { ...settings, seconds: settings.seconds / ROUNDS };
-  const parts = new Map<string, { results: WrkResult[]; warmup?: WrkResult; attempts: number; peakKiB: number }>();
+  const parts = new Map<string, { results: WrkResult[]; warmup?: WrkResult; attempts: number; peakRssMiB: number }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const size of prepared) {
       for (const [scenario, mode] of CATALOGUE_ROWS) {
-        await waitIdle(size.server.pid);
-        size.server.rss.reset();
-        const retries = Math.min(NOISE.retries, retryBudget);
-        const run = { mode, base: size.server.base, env: size.idEnv, serverPid: size.server.pid };
-        const result = await runWrk(run, slice, { warmupSeconds: round === 0 ? settings.warmupSeconds : 0, ...NOISE, retries });
-        retryBudget -= result.attempts - 1;
+        const warmupSeconds = round === 0 ? settings.warmupSeconds : 0;
+        const { result, peakRssMiB } = await measure(size.server, mode, size.idEnv, warmupSeconds, slice);
         const key = `${scenario} ${size.n}`;
-        const part = parts.get(key) ?? { results: [], attempts: 0, peakKiB: 0 };
+        const part = parts.get(key) ?? { results: [], attempts: 0, peakRssMiB: 0 };
         part.results.push(result.measured);
         part.warmup ??= result.warmup;
         part.attempts += result.attempts;
-        part.peakKiB = Math.max(part.peakKiB, size.server.rss.peak());
+        part.peakRssMiB = Math.max(part.peakRssMiB, peakRssMiB);
         parts.set(key, part);
         log(`  round ${round + 1}/${ROUNDS} ${key}: ${Math.round(requestsPerSecond(result.measured))} req/s`);
       }
@@ -287,7 +283,7 @@ async function measureCatalogueRows(prepared: PreparedSize[]) {
     for (const [scenario, , path] of CATALOGUE_ROWS) {
       const part = parts.get(`${scenario} ${size.n}`)!;
       const result = { warmup: part.warmup, measured: mergeWrkResults(part.results), attempts: part.attempts };
-      rows.push(toRow(scenario, path, size.n, result, { peak_rss_mib: mib(part.peakKiB) }));
+      rows.push(toRow(scenario, path, size.n, result, { peak_rss_mib: part.peakRssMiB }));
     }
   }
 }

@@ -133,7 +133,6 @@ export class Auth {
   private async loadIndex(): Promise<void> {
     const generation = ++this.generation;
     this.ready = false;
-    this.index.clear();
     this.heardDuringLoad = { digests: [], owners: [] };
     try {
       const expected = await queries.countLiveTokens(this.sql);
