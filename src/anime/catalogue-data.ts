@@ -2,13 +2,26 @@
 // "The catalogue's data"). Pure functions: the importer validates and maps with them, and the body it
 // stores is produced by serializeAnime, so the server serves exactly these bytes.
 
-export const ANIME_TYPES = { TV: "TV", MOVIE: "Movie", OVA: "OVA", ONA: "ONA", SPECIAL: "Special", UNKNOWN: "Unknown" } as const;
-export const ANIME_STATUSES = { FINISHED: "Finished", ONGOING: "Ongoing", UPCOMING: "Upcoming", UNKNOWN: "Unknown" } as const;
+import type { AnimeStatus, AnimeType } from "../shared/anime-filters.ts";
+
+/** The dataset's spelling of each API value. */
+export const ANIME_TYPES = {
+  TV: "TV",
+  MOVIE: "Movie",
+  OVA: "OVA",
+  ONA: "ONA",
+  SPECIAL: "Special",
+  UNKNOWN: "Unknown",
+} as const satisfies Record<string, AnimeType>;
+export const ANIME_STATUSES = {
+  FINISHED: "Finished",
+  ONGOING: "Ongoing",
+  UPCOMING: "Upcoming",
+  UNKNOWN: "Unknown",
+} as const satisfies Record<string, AnimeStatus>;
 
 export type DatasetType = keyof typeof ANIME_TYPES;
 export type DatasetStatus = keyof typeof ANIME_STATUSES;
-export type AnimeType = (typeof ANIME_TYPES)[DatasetType];
-export type AnimeStatus = (typeof ANIME_STATUSES)[DatasetStatus];
 
 /** The fields of a dataset entry the catalogue uses (the others are ignored). */
 export interface DatasetEntry {

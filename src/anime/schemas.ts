@@ -1,14 +1,15 @@
 // Schemas of the anime routes, for validation and the OpenAPI document.
 import { t } from "elysia";
+import { AnimeStatus, AnimeType } from "../shared/anime-filters.ts";
 
 export const Anime = t.Object(
   {
     id: t.Integer(),
     title: t.String(),
     source: t.String({ description: "The anidb.net URL when there is one, else the first source" }),
-    anime_type: t.Union(["TV", "Movie", "OVA", "ONA", "Special", "Unknown"].map((v) => t.Literal(v))),
+    anime_type: AnimeType,
     num_episodes: t.Integer({ minimum: 0 }),
-    status: t.Union(["Finished", "Ongoing", "Upcoming", "Unknown"].map((v) => t.Literal(v))),
+    status: AnimeStatus,
     year: t.Union([t.Integer(), t.Null()]),
     picture: t.String(),
     tags: t.Array(t.String(), { description: "First letter upper-cased, sorted by code point" }),
