@@ -7,6 +7,7 @@ import { Catalogue } from "./anime/catalogue.ts";
 import { animeRoutes } from "./anime/routes.ts";
 import { Passwords } from "./auth/passwords.ts";
 import { Auth } from "./auth/service.ts";
+import { Throttles } from "./auth/throttle.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/connect.ts";
 import { isDatabaseUnreachable } from "./db/errors.ts";
@@ -16,12 +17,12 @@ import { parseJsonObject } from "./http/body.ts";
 import { type FieldErrors, HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
 import { headerPolicy } from "./http/headers.ts";
 import { requestLog } from "./http/request-log.ts";
-import { Throttle } from "./http/throttle.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
 import { type Logger, describeError } from "./log.ts";
 
 export interface AppServices {
   auth: Auth;
+  throttles: Throttles;
   accounts: Accounts;
   catalogue: Catalogue;
 }
@@ -33,24 +34,20 @@ export interface BuiltApp {
 
 /** Builds every service and the app; loads the catalogue's id index before returning. */
 export async function buildApp(config: Config, db: Database, log: Logger): Promise<BuiltApp> {
-  const services = createServices(config, db);
+  const services = createServices(config, db, log);
   services.auth.start();
+  await services.accounts.fillLookalikeKeys();
   await services.catalogue.load();
   return { app: composeApp(config, db, services, log), services };
 }
 
-function createServices(config: Config, db: Database): AppServices {
-  const auth = new Auth(db.sql, db.changes, config);
-  const { throttle } = config;
-  const throttles = {
-    loginFailuresPerUsername: new Throttle(throttle.loginFailuresPerUsername, throttle.enabled),
-    loginFailuresPerAddress: new Throttle(throttle.loginFailuresPerAddress, throttle.enabled),
-    registrationsPerAddress: new Throttle(throttle.registrationsPerAddress, throttle.enabled),
-  };
-  const accounts = new Accounts(db.sql, auth, new Passwords(config), db.changes, throttles, config);
+function createServices(config: Config, db: Database, log: Logger): AppServices {
+  const auth = new Auth(db.sql, db.changes, config, log);
+  const throttles = new Throttles(db.sql, config.throttle.enabled);
+  const accounts = new Accounts(db.sql, auth, new Passwords(config), db.changes, throttles, config, log);
   // The embedded database has no LISTEN for other processes: poll for the importer's imports.
   const catalogue = new Catalogue(db.sql, db.changes, config, db.mode === "embedded");
-  return { auth, accounts, catalogue };
+  return { auth, throttles, accounts, catalogue };
 }
 
 

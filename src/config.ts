@@ -19,7 +19,7 @@ export interface Config {
   dbConnectTimeoutSeconds: number;
   tokenTtlMs: number;
   tokenLimitPerUser: number;
-  /** Live tokens the in-memory token index holds at most (about 40 bytes each); the rest are looked up in PostgreSQL. */
+  /** Live tokens the in-memory token index holds at most (about 40 bytes each, 10,000,000 at most); the rest are looked up in PostgreSQL. */
   tokenIndexMax: number;
   /** Profiles (the /account/profile body per user) kept in the in-memory LRU. */
   profileCacheSize: number;
@@ -37,7 +37,10 @@ export interface Config {
   trustProxy: boolean;
   throttle: {
     enabled: boolean;
+    /** Failed logins (and wrong passwords in account settings) for one username from one client address. */
     loginFailuresPerUsername: RateLimit;
+    /** The same from every address together: bounds guessing spread over many addresses. */
+    loginFailuresPerUsernameAnywhere: RateLimit;
     loginFailuresPerAddress: RateLimit;
     registrationsPerAddress: RateLimit;
   };
@@ -167,7 +170,8 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutSeconds: read.integer("DB_CONNECT_TIMEOUT", 2, 1, 60),
     tokenTtlMs: read.duration("TOKEN_TTL", 30 * DURATION_UNITS.d),
     tokenLimitPerUser: read.integer("TOKEN_LIMIT_PER_USER", 50, 1, 100_000),
-    tokenIndexMax: read.integer("TOKEN_INDEX_MAX", 2_000_000, 0, 100_000_000),
+    // ~40 bytes a token (24 a slot, at most 70% full before it grows): the maximum costs ~400 MB.
+    tokenIndexMax: read.integer("TOKEN_INDEX_MAX", 2_000_000, 0, 10_000_000),
     profileCacheSize: read.integer("PROFILE_CACHE_SIZE", 100_000, 1, 10_000_000),
     animeCacheMB: read.integer("ANIME_CACHE_MB", 256, 1, 65_536),
     passwordMinLength: read.integer("PASSWORD_MIN_LENGTH", 8, 1, 1024),
@@ -182,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
     throttle: {
       enabled: read.boolean("THROTTLE", true),
       loginFailuresPerUsername: read.rateLimit("THROTTLE_LOGIN_USERNAME", "10/15m"),
+      loginFailuresPerUsernameAnywhere: read.rateLimit("THROTTLE_LOGIN_USERNAME_ALL", "100/15m"),
       loginFailuresPerAddress: read.rateLimit("THROTTLE_LOGIN_ADDRESS", "50/15m"),
       registrationsPerAddress: read.rateLimit("THROTTLE_REGISTER_ADDRESS", "20/1h"),
     },

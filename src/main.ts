@@ -19,7 +19,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-const EXPIRED_TOKEN_SWEEP_MS = 60 * 60 * 1000;
+/** How often expired tokens and ended throttle windows are deleted. */
+const SWEEP_MS = 60 * 60 * 1000;
 /**
  * Under load nearly all garbage is per-request Request/Response objects, whose native memory (headers,
  * bodies) the garbage collector's own pacing does not see: left alone, RSS swings between ~100 and
@@ -29,7 +30,7 @@ const EXPIRED_TOKEN_SWEEP_MS = 60 * 60 * 1000;
 const NURSERY_GC_MS = 200;
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const db = await openDatabase(config);
+  const db = await openDatabase(config, log);
   await untilDatabaseAnswers(() => migrate(db.sql), log);
   if (config.loadSample) {
     const report = await loadSampleIfEmpty(db.sql);
@@ -41,7 +42,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // parser enforces while streaming (it stops reading at the limit) and answers with the contract's body.
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 ** 3 });
   const server = app.server!;
-  const sweep = setInterval(() => void services.auth.deleteExpiredTokens().catch(() => {}), EXPIRED_TOKEN_SWEEP_MS);
+  const sweep = setInterval(() => void sweepEnded(services, log), SWEEP_MS);
   sweep.unref();
   const nurseryGc = setInterval(edenGC, NURSERY_GC_MS);
   nurseryGc.unref();
@@ -67,6 +68,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await db.close();
     },
   };
+}
+
+async function sweepEnded(services: AppServices, log: Logger): Promise<void> {
+  try {
+    await services.auth.deleteExpiredTokens();
+    await services.throttles.deleteEnded();
+  } catch (error) {
+    log.warn("sweeping expired tokens and throttle windows failed; next try in an hour", describeError(error));
+  }
 }
 
 /** Starting while the database is down waits for it, with backoff, instead of exiting. */

@@ -20,6 +20,7 @@ import {
 import { loadConfig } from "../src/config.ts";
 import { CHANGES_CHANNEL } from "../src/db/changes.ts";
 import { type Database, openDatabaseForTool } from "../src/db/connect.ts";
+import { createLogger } from "../src/log.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { createTestDatabase, type TestDatabase } from "./support/db.ts";
 
@@ -243,7 +244,7 @@ describe("importing into the database", () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    db = await openDatabaseForTool(loadConfig(database.env));
+    db = await openDatabaseForTool(loadConfig(database.env), createLogger("silent"));
     await migrate(db.sql);
     dir = mkdtempSync(join(tmpdir(), "lumotist-import-"));
   }, 60_000); // a fresh embedded database takes seconds to initialise on a busy machine

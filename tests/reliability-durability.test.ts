@@ -11,6 +11,7 @@ import postgres from "postgres";
 import { generateEntries, writeRelease } from "../scripts/generate-catalogue.ts";
 import { loadConfig } from "../src/config.ts";
 import { type Queryable, openDatabaseForTool } from "../src/db/connect.ts";
+import { createLogger } from "../src/log.ts";
 import { type ImportProcess, type ServerProcess, eventually, runImport, sleep, spawnImport, spawnServer } from "./support/cluster.ts";
 import { type TestDatabase, createTestDatabase } from "./support/db.ts";
 import { uniqueUser } from "./support/server.ts";
@@ -141,7 +142,7 @@ describe("an import killed half-way leaves the catalogue as it was", () => {
         await sql.end();
       }
     }
-    const db = await openDatabaseForTool(loadConfig({ DATA_DIR: database.dataDir!, LOG_LEVEL: "silent" }));
+    const db = await openDatabaseForTool(loadConfig({ DATA_DIR: database.dataDir!, LOG_LEVEL: "silent" }), createLogger("silent"));
     try {
       return await work(db.sql);
     } finally {

@@ -1,7 +1,11 @@
-// Throttling, with small limits set through the environment: login failures per username and per
-// client address, and registrations per address, answer 429 with the contract's body and a
-// matching Retry-After; X-Forwarded-For is the client address only with TRUST_PROXY=on (and then
-// only the hop our own proxy added counts); THROTTLE=off turns it all off; a window ends when it says.
+// Throttling, with small limits set through the environment: login failures per username from one
+// address, per username from everywhere and per client address, and registrations per address,
+// answer 429 with the contract's body and a matching Retry-After; the limits hold for requests in
+// flight together (on one instance and on two); guesses from one address never lock the owner out
+// from another; X-Forwarded-For is the client address only with TRUST_PROXY=on (and then only the hop
+// our own proxy added counts); THROTTLE=off turns it all off; a window ends when it says.
+// The counters live in the database (shared by every instance): each server this file starts begins
+// with none.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type TestDatabase, createTestDatabase } from "./support/db.ts";
 import { type TestServer, startTestServer, uniqueUser } from "./support/server.ts";
@@ -9,6 +13,7 @@ import { type TestServer, startTestServer, uniqueUser } from "./support/server.t
 const LIMITS = {
   THROTTLE: "on",
   THROTTLE_LOGIN_USERNAME: "3/1m",
+  THROTTLE_LOGIN_USERNAME_ALL: "6/1m",
   THROTTLE_LOGIN_ADDRESS: "5/1m",
   THROTTLE_REGISTER_ADDRESS: "3/1m",
 };
@@ -25,6 +30,7 @@ const freshAddress = () => `198.51.100.${nextAddress++}`;
 async function serve(env: Record<string, string>): Promise<TestServer> {
   await server?.running.stop();
   server = await startTestServer({ LOG_LEVEL: "warn", ...env }, database);
+  await server.running.db.sql`delete from throttle_windows`;
   trustsProxy = env.TRUST_PROXY === "on";
   return server;
 }
@@ -79,21 +85,44 @@ describe("THROTTLE=on, TRUST_PROXY=on (small limits)", () => {
     s = await serve({ ...LIMITS, TRUST_PROXY: "on" });
   }, 60_000);
 
-  test("login failures per username: the 4th attempt is refused, from any address, in any case, even with the right password", async () => {
+  test("login failures per username from one address: the 4th attempt from it is refused, in any case, even with the right password; the owner elsewhere is not", async () => {
     const user = await newUser(s, "victim");
+    const attacker = freshAddress();
     for (let i = 0; i < 3; i++) {
-      const response = await login(s, user.username, "wrong password", freshAddress());
+      const response = await login(s, user.username, "wrong password", attacker);
       expect(response.status).toBe(400);
       expect(await response.json()).toEqual(BAD_CREDENTIALS);
     }
+    await expectThrottled(await login(s, user.username, "wrong password", attacker), 60);
+    await expectThrottled(await login(s, user.username, user.password, attacker), 60);
+    await expectThrottled(await login(s, user.username.toUpperCase(), user.password, attacker), 60);
+    // The owner, from another address, is not locked out.
+    expect((await login(s, user.username, user.password, freshAddress())).status).toBe(200);
+    // Another user is not affected, from the attacker's address either.
+    const other = await newUser(s, "bystander");
+    expect((await login(s, other.username, other.password, attacker)).status).toBe(200);
+  });
+
+  test("login failures per username from everywhere: guessing spread over addresses is bounded too (a higher ceiling)", async () => {
+    const user = await newUser(s, "spread");
+    for (let i = 0; i < 6; i++) expect((await login(s, user.username, "wrong password", freshAddress())).status).toBe(400);
     await expectThrottled(await login(s, user.username, "wrong password", freshAddress()), 60);
     await expectThrottled(await login(s, user.username, user.password, freshAddress()), 60);
-    await expectThrottled(await login(s, user.username.toUpperCase(), user.password, freshAddress()), 60);
-    // Another user is not affected, from the same address either.
-    const other = await newUser(s, "bystander");
-    const address = freshAddress();
-    await login(s, user.username, "wrong password", address);
-    expect((await login(s, other.username, other.password, address)).status).toBe(200);
+  });
+
+  test("120 wrong passwords for one username in flight at once: at most the limit are checked, the rest get 429 with Retry-After; the owner logs in from another address meanwhile", async () => {
+    const user = await newUser(s, "burst");
+    const attacker = freshAddress();
+    const owner = freshAddress();
+    const guesses = Array.from({ length: 120 }, () => login(s, user.username, "wrong password", attacker));
+    const ownerLogin = login(s, user.username, user.password, owner);
+    const answers = await Promise.all(guesses);
+    const statuses = answers.map((response) => response.status);
+    expect(statuses.filter((status) => status === 400).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(117);
+    expect(statuses.every((status) => status === 400 || status === 429)).toBe(true);
+    for (const response of answers.filter((r) => r.status === 429)) expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await ownerLogin).status).toBe(200);
   });
 
   test("login failures per address: the 6th is refused whatever the username; another address is not", async () => {

@@ -1,11 +1,6 @@
 // The profile picture catalogue, kept in one data file (pictures.json).
 import catalogue from "./pictures.json";
-
-export interface Picture {
-  id: number;
-  name: string;
-  picture: string;
-}
+import type { Picture } from "./schemas.ts";
 
 const pictureUrl = (slug: string) => `https://www.anime-planet.com/images/characters/${slug}.jpg`;
 const toPicture = ({ id, name, slug }: { id: number; name: string; slug: string }): Picture => ({ id, name, picture: pictureUrl(slug) });

@@ -1,9 +1,11 @@
-// SQL for accounts. Usernames and emails are matched through their case-folded *_key columns.
+// SQL for accounts. Usernames are matched through their keys (usernames.ts), emails through their
+// lower-cased key, so uniqueness does not depend on the database's collation.
 import type { Queryable as Sql } from "../db/connect.ts";
 
 export interface NewUser {
   username: string;
   usernameKey: string;
+  usernameLookalikeKey: string;
   email: string;
   emailKey: string;
   passwordHash: string;
@@ -13,44 +15,47 @@ export interface Profile {
   id: number;
   username: string;
   email: string;
-  created_at: Date;
-  picture_id: number | null;
+  created: Date;
+  pictureId: number | null;
 }
 
 export interface Credentials {
   id: number;
-  password_hash: string;
+  passwordHash: string;
 }
 
 export async function insertUser(sql: Sql, user: NewUser): Promise<{ id: number }> {
-  const [row] = await sql<{ id: number }[]>`
-    insert into users (username, username_key, email, email_key, password_hash)
-    values (${user.username}, ${user.usernameKey}, ${user.email}, ${user.emailKey}, ${user.passwordHash})
+  const [row] = await sql<[{ id: number }]>`
+    insert into users (username, username_key, username_skeleton, email, email_key, password_hash)
+    values (${user.username}, ${user.usernameKey}, ${user.usernameLookalikeKey}, ${user.email}, ${user.emailKey}, ${user.passwordHash})
     returning id`;
   return row;
 }
 
-/** Which of the two are already taken by someone. */
+/** Which of the two are already taken by someone (a username by its key or by a look-alike). */
 export async function findTakenUsernameOrEmail(
   sql: Sql,
-  usernameKey: string,
+  username: { key: string; lookalikeKey: string },
   emailKey: string,
 ): Promise<{ username: boolean; email: boolean }> {
   const rows = await sql<{ username: boolean; email: boolean }[]>`
-    select username_key = ${usernameKey} as username, email_key = ${emailKey} as email
-    from users where username_key = ${usernameKey} or email_key = ${emailKey}`;
+    select (username_key = ${username.key} or username_skeleton = ${username.lookalikeKey}) as username,
+           email_key = ${emailKey} as email
+    from users
+    where username_key = ${username.key} or username_skeleton = ${username.lookalikeKey} or email_key = ${emailKey}`;
   return { username: rows.some((r) => r.username), email: rows.some((r) => r.email) };
 }
 
 export async function findCredentialsByUsername(sql: Sql, usernameKey: string): Promise<Credentials | undefined> {
-  const [row] = await sql<Credentials[]>`select id, password_hash from users where username_key = ${usernameKey}`;
-  return row;
+  const [row] = await sql<[{ id: number; password_hash: string }?]>`
+    select id, password_hash from users where username_key = ${usernameKey}`;
+  return row && { id: row.id, passwordHash: row.password_hash };
 }
 
 export async function findProfileById(sql: Sql, id: number): Promise<Profile | undefined> {
-  const [row] = await sql<Profile[]>`
+  const [row] = await sql<[{ id: number; username: string; email: string; created_at: Date; picture_id: number | null }?]>`
     select id, username, email, created_at, picture_id from users where id = ${id}`;
-  return row;
+  return row && { id: row.id, username: row.username, email: row.email, created: row.created_at, pictureId: row.picture_id };
 }
 
 export async function updatePicture(sql: Sql, userId: number, pictureId: number): Promise<void> {
@@ -60,4 +65,24 @@ export async function updatePicture(sql: Sql, userId: number, pictureId: number)
 /** Deletes the user; their tokens go with them (on delete cascade). */
 export async function deleteUser(sql: Sql, userId: number): Promise<void> {
   await sql`delete from users where id = ${userId}`;
+}
+
+/** Users whose look-alike key has not been computed yet (accounts made before it existed). */
+export async function findUsersWithoutLookalikeKey(sql: Sql): Promise<{ id: number; username: string }[]> {
+  return sql<{ id: number; username: string }[]>`select id, username from users where username_skeleton is null order by id`;
+}
+
+export async function findUsersByLookalikeKeys(sql: Sql, keys: string[]): Promise<{ id: number; lookalikeKey: string }[]> {
+  if (keys.length === 0) return [];
+  const rows = await sql<{ id: number; username_skeleton: string }[]>`
+    select id, username_skeleton from users where username_skeleton in ${sql(keys)}`;
+  return rows.map((row) => ({ id: row.id, lookalikeKey: row.username_skeleton }));
+}
+
+export async function setLookalikeKeys(sql: Sql, keys: { id: number; key: string }[]): Promise<void> {
+  if (keys.length === 0) return;
+  await sql`
+    update users u set username_skeleton = k.key
+    from json_to_recordset(${JSON.stringify(keys)}::text::json) as k(id int, key text)
+    where u.id = k.id`;
 }

@@ -4,7 +4,7 @@ import { authPlugin } from "../auth/plugin.ts";
 import type { Auth } from "../auth/service.ts";
 import type { FieldErrors } from "../http/errors.ts";
 import type { JsonResponder } from "../http/headers.ts";
-import { clientAddress } from "../http/throttle.ts";
+import { clientAddress } from "../http/client-address.ts";
 import { picturesByGroup } from "./pictures.ts";
 import {
   FieldFailure,

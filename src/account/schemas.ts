@@ -33,6 +33,7 @@ export const RegisterBody = t.Object(
   },
   { examples: [{ username: "test", email: "test@test.com", password: "correct horse" }] },
 );
+export type RegisterBody = typeof RegisterBody.static;
 
 export const Registered = t.Object(
   {
@@ -99,7 +100,8 @@ export const ProfileResponse = t.Object(
   },
 );
 
-const Picture = t.Object({ id: t.Integer(), name: t.String(), picture: t.String() });
+export const Picture = t.Object({ id: t.Integer(), name: t.String(), picture: t.String() });
+export type Picture = typeof Picture.static;
 
 export const PicturesResponse = t.Object(
   { success: t.Literal(true), data: t.Object({ male: t.Array(Picture), female: t.Array(Picture) }) },

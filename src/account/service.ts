@@ -3,32 +3,27 @@ import { LRUCache } from "lru-cache";
 import type { Sql } from "postgres";
 import type { Auth, IssuedToken, Session } from "../auth/service.ts";
 import type { Passwords } from "../auth/passwords.ts";
+import type { Limit, Throttles } from "../auth/throttle.ts";
 import type { Config } from "../config.ts";
-import type { ChangeFeed } from "../db/changes.ts";
+import { type ChangeFeed, isPositiveInteger } from "../db/changes.ts";
 import { violatedUniqueConstraint } from "../db/errors.ts";
-import { HttpError, messages, type FieldErrors } from "../http/errors.ts";
-import type { Throttle } from "../http/throttle.ts";
+import { HttpError, badCredentials, fieldFailure, invalidToken, messages, type FieldErrors } from "../http/errors.ts";
+import type { Logger } from "../log.ts";
 import { findPicture, parsePictureId } from "./pictures.ts";
 import * as queries from "./queries.ts";
-import { caseFolded, registrationProblems, type Registration } from "./validation.ts";
+import type { RegisterBody } from "./schemas.ts";
+import { usernameKey, usernameLookalikeKey } from "./usernames.ts";
+import { emailKey, registrationProblems } from "./validation.ts";
 
 const TOPIC_USER_CHANGED = "user.changed";
 
 const UNIQUE_CONSTRAINT_FIELDS: Record<string, [field: string, message: string]> = {
   users_username_key_unique: ["username", messages.usernameTaken],
+  users_username_skeleton_unique: ["username", messages.usernameTaken],
   users_email_key_unique: ["email", messages.emailTaken],
 };
 
-export const fieldFailure = (errors: FieldErrors) => new HttpError(400, { success: false, errors });
-const badCredentials = () => new HttpError(400, { non_field_errors: [messages.badCredentials] });
-
-export interface AccountThrottles {
-  loginFailuresPerUsername: Throttle;
-  loginFailuresPerAddress: Throttle;
-  registrationsPerAddress: Throttle;
-}
-
-type AccountConfig = Pick<Config, "passwordMinLength" | "defaultPictureUrl" | "profileCacheSize">;
+type AccountConfig = Pick<Config, "passwordMinLength" | "defaultPictureUrl" | "profileCacheSize" | "throttle">;
 
 export class Accounts {
   /** Serialized profile bodies by user id: GET /account/profile needs no database on a hit. */
@@ -41,13 +36,14 @@ export class Accounts {
     private readonly auth: Auth,
     private readonly passwords: Passwords,
     private readonly changes: ChangeFeed,
-    private readonly throttles: AccountThrottles,
+    private readonly throttles: Throttles,
     private readonly config: AccountConfig,
+    private readonly log: Logger,
   ) {
     this.profiles = new LRUCache({ max: config.profileCacheSize });
-    changes.on(TOPIC_USER_CHANGED, (userId) => {
+    changes.on(TOPIC_USER_CHANGED, isPositiveInteger, (userId) => {
       this.invalidations++;
-      this.profiles.delete(userId as number);
+      this.profiles.delete(userId);
     });
     changes.onResync(() => {
       this.invalidations++;
@@ -55,23 +51,34 @@ export class Accounts {
     });
   }
 
-  async register(input: Registration, clientAddress: string) {
-    this.throttles.registrationsPerAddress.assertAllowed(clientAddress);
-    this.throttles.registrationsPerAddress.record(clientAddress);
+  async register(input: RegisterBody, clientAddress: string) {
+    const { throttle } = this.config;
+    await this.throttles.reserve([{ key: `register:addr:${clientAddress}`, ...throttle.registrationsPerAddress }]);
     const registration = { ...input, username: input.username.trim(), email: input.email.trim() };
-    const usernameKey = caseFolded(registration.username);
-    const emailKey = caseFolded(registration.email);
+    const keys = { key: usernameKey(registration.username), lookalikeKey: usernameLookalikeKey(registration.username) };
+    const emailLookupKey = emailKey(registration.email);
 
     const errors = registrationProblems(registration, this.config.passwordMinLength);
     // Only valid values are looked up (an invalid one's "taken" is not reported anyway): text that
     // PostgreSQL cannot even hold, such as a NUL character, made the lookup fail with a 500.
-    const taken = await queries.findTakenUsernameOrEmail(this.sql, errors.username ? "" : usernameKey, errors.email ? "" : emailKey);
+    const taken = await queries.findTakenUsernameOrEmail(
+      this.sql,
+      errors.username ? { key: "", lookalikeKey: "" } : keys,
+      errors.email ? "" : emailLookupKey,
+    );
     if (taken.username && !errors.username) errors.username = [messages.usernameTaken];
     if (taken.email && !errors.email) errors.email = [messages.emailTaken];
     if (Object.keys(errors).length) throw fieldFailure(errors);
 
     const passwordHash = await this.passwords.hash(registration.password);
-    const { id, issued } = await this.createUser({ ...registration, usernameKey, emailKey, passwordHash });
+    const { id, issued } = await this.createUser({
+      username: registration.username,
+      usernameKey: keys.key,
+      usernameLookalikeKey: keys.lookalikeKey,
+      email: registration.email,
+      emailKey: emailLookupKey,
+      passwordHash,
+    });
     return { success: true as const, token: issued.token, user: { id, username: registration.username, email: registration.email } };
   }
 
@@ -107,21 +114,32 @@ export class Accounts {
     if (password === "") blank.password = [messages.blank];
     if (Object.keys(blank).length) throw new HttpError(400, blank);
 
-    const usernameKey = caseFolded(username.trim());
-    this.throttles.loginFailuresPerUsername.assertAllowed(usernameKey);
-    this.throttles.loginFailuresPerAddress.assertAllowed(clientAddress);
-
+    const key = usernameKey(username.trim());
+    // The attempt is counted before the password is checked, so requests in flight together cannot
+    // pass the limits; a right password gives it back.
+    const attempt = await this.throttles.reserve(this.passwordAttemptLimits(key, clientAddress));
     // No username holds a NUL character (registration refuses it, and PostgreSQL text cannot hold
     // one: looking it up failed with a 500). Such a login fails like any unknown username.
-    const user = usernameKey.includes("\u0000") ? undefined : await queries.findCredentialsByUsername(this.sql, usernameKey);
-    const valid = user ? await this.passwords.verify(password, user.password_hash) : await this.passwords.verifyAgainstDecoy(password);
-    if (!user || !valid) {
-      this.throttles.loginFailuresPerUsername.record(usernameKey);
-      this.throttles.loginFailuresPerAddress.record(clientAddress);
-      throw badCredentials();
-    }
+    const user = key.includes("\u0000") ? undefined : await queries.findCredentialsByUsername(this.sql, key);
+    const valid = user ? await this.passwords.verify(password, user.passwordHash) : await this.passwords.verifyAgainstDecoy(password);
+    if (!user || !valid) throw badCredentials();
+    await attempt.release();
     const issued = await this.auth.issue(user.id);
     return { success: true as const, token: issued.token, expiry: issued.expiresAt.toISOString() };
+  }
+
+  /**
+   * The limits a password check counts against (logins, and the wrong passwords of account settings):
+   * per username from this address (guesses from one address never lock the owner out elsewhere),
+   * per username from everywhere (a higher ceiling on guessing spread over addresses), per address.
+   */
+  private passwordAttemptLimits(usernameKey: string, clientAddress: string): Limit[] {
+    const { throttle } = this.config;
+    return [
+      { key: `login:user-addr:${clientAddress}:${usernameKey}`, ...throttle.loginFailuresPerUsername },
+      { key: `login:user:${usernameKey}`, ...throttle.loginFailuresPerUsernameAnywhere },
+      { key: `login:addr:${clientAddress}`, ...throttle.loginFailuresPerAddress },
+    ];
   }
 
   /** The serialized body of GET /account/profile: synchronous when cached, else a promise. */
@@ -135,19 +153,19 @@ export class Accounts {
     const invalidations = this.invalidations;
     const profile = await queries.findProfileById(this.sql, session.userId);
     // The token outlived its user only if the user was deleted a moment ago.
-    if (!profile) throw new HttpError(401, { detail: "Invalid token." }, { "WWW-Authenticate": "Token" });
+    if (!profile) throw invalidToken();
     const body = JSON.stringify({ success: true, data: this.profileData(profile) });
     if (trusted && this.changes.trusted && invalidations === this.invalidations) this.profiles.set(session.userId, body);
     return body;
   }
 
   private profileData(profile: queries.Profile) {
-    const picture = profile.picture_id === null ? undefined : findPicture(profile.picture_id);
+    const picture = profile.pictureId === null ? undefined : findPicture(profile.pictureId);
     return {
       id: profile.id,
       username: profile.username,
       email: profile.email,
-      created: formatCreated(profile.created_at),
+      created: formatCreated(profile.created),
       picture: picture?.picture ?? this.config.defaultPictureUrl,
     };
   }
@@ -164,13 +182,39 @@ export class Accounts {
 
   async deleteAccount(session: Session) {
     await this.changes.transaction(async (tx, announce) => {
+      await this.auth.revokeAllWithin(tx, announce, session.userId);
       await queries.deleteUser(tx, session.userId);
       await announce(TOPIC_USER_CHANGED, session.userId);
-      await this.auth.userTokensRevoked(announce, session.userId);
     });
     return { success: true as const };
   }
+
+  /**
+   * Computes the look-alike key of accounts made before it existed. Two existing accounts whose names
+   * look alike both keep working: the first keeps the key, the other none, and the clash is logged.
+   */
+  async fillLookalikeKeys(): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${LOOKALIKE_BACKFILL_LOCK})`;
+      const users = await queries.findUsersWithoutLookalikeKey(tx);
+      if (users.length === 0) return;
+      const keyed = users.map((user) => ({ id: user.id, key: usernameLookalikeKey(user.username) }));
+      const holders = new Map((await queries.findUsersByLookalikeKeys(tx, [...new Set(keyed.map((k) => k.key))])).map((u) => [u.lookalikeKey, u.id]));
+      const assigned: { id: number; key: string }[] = [];
+      for (const { id, key } of keyed) {
+        const holder = holders.get(key);
+        if (holder === undefined) {
+          holders.set(key, id);
+          assigned.push({ id, key });
+        } else this.log.warn("usernames that look alike: the later account keeps working without a look-alike key", { user_id: id, looks_like_user_id: holder });
+      }
+      await queries.setLookalikeKeys(tx, assigned);
+      this.log.info("computed look-alike keys of existing usernames", { users: assigned.length, clashes: keyed.length - assigned.length });
+    });
+  }
 }
+
+const LOOKALIKE_BACKFILL_LOCK = 0x6c756d75; // "lumu"
 
 /** DD-MM-YYYY, in UTC. */
 function formatCreated(date: Date): string {

@@ -1,6 +1,7 @@
 // Field rules for accounts beyond what the request schema checks (presence, type): blankness,
 // lengths (in characters), the username's characters, the email's form.
 import { messages, type FieldErrors } from "../http/errors.ts";
+import type { RegisterBody } from "./schemas.ts";
 
 export const USERNAME_MAX = 32;
 export const EMAIL_MAX = 254;
@@ -11,9 +12,9 @@ const EMAIL_LOCAL_PATTERN =
   /^(?:[-!#$%&'*+/=?^_`{}|~0-9a-z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*|"(?:[\x01-\x08\x0b\x0c\x0e-\x1f\x21\x23-\x5b\x5d-\x7f]|\\[\x01-\x09\x0b\x0c\x0e-\x7f])*")$/i;
 const EMAIL_DOMAIN_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z0-9-]{2,63})$/i;
 
-/** Uniqueness and login ignore case: both compare this folded form. */
-export function caseFolded(text: string): string {
-  return text.normalize("NFC").toLowerCase();
+/** Emails are unique ignoring case: this form is compared. */
+export function emailKey(email: string): string {
+  return email.normalize("NFC").toLowerCase();
 }
 
 /** Usernames are stored as typed (trimmed, as Django REST Framework trims). */
@@ -49,16 +50,10 @@ export function passwordProblem(password: string, minLength: number): string | u
   if ([...password].length < minLength) return messages.passwordTooShort(minLength);
 }
 
-export interface Registration {
-  username: string;
-  email: string;
-  password: string;
-}
-
 /** The rules of every field that is a string; fields of another type are the schema's to report. */
-export function registrationProblems(input: Partial<Record<keyof Registration, unknown>>, passwordMinLength: number): FieldErrors {
+export function registrationProblems(input: Partial<Record<keyof RegisterBody, unknown>>, passwordMinLength: number): FieldErrors {
   const errors: FieldErrors = {};
-  const check = (field: keyof Registration, problem: (value: string) => string | undefined) => {
+  const check = (field: keyof RegisterBody, problem: (value: string) => string | undefined) => {
     const value = input[field];
     const found = typeof value === "string" ? problem(field === "password" ? value : value.trim()) : undefined;
     if (found) errors[field] = [found];

@@ -8,7 +8,7 @@
 import { LRUCache } from "lru-cache";
 import type { Sql } from "postgres";
 import type { Config } from "../config.ts";
-import type { ChangeFeed } from "../db/changes.ts";
+import { type ChangeFeed, isAnything } from "../db/changes.ts";
 import { PackedBodies } from "./packed-bodies.ts";
 import * as queries from "./queries.ts";
 
@@ -46,7 +46,7 @@ export class Catalogue {
       maxSize: config.animeCacheMB * 1024 * 1024,
       sizeCalculation: (body) => body.length + ENTRY_OVERHEAD_BYTES,
     });
-    changes.on(TOPIC_CATALOGUE_IMPORTED, () => void this.reload().catch(() => {}));
+    changes.on(TOPIC_CATALOGUE_IMPORTED, isAnything, () => void this.reload().catch(() => {}));
     changes.onResync(() => void this.reload().catch(() => {}));
   }
 

@@ -2,14 +2,14 @@
 import type { Queryable as Sql } from "../db/connect.ts";
 
 export interface TokenOwner {
-  user_id: number;
-  expires_at: Date;
+  userId: number;
+  expiresAt: Date;
 }
 
 export async function findLiveTokenOwner(sql: Sql, digest: Buffer): Promise<TokenOwner | undefined> {
-  const [row] = await sql<TokenOwner[]>`
+  const [row] = await sql<[{ user_id: number; expires_at: Date }?]>`
     select user_id, expires_at from tokens where digest = ${digest} and expires_at > now()`;
-  return row;
+  return row && { userId: row.user_id, expiresAt: row.expires_at };
 }
 
 /**
@@ -40,8 +40,10 @@ export async function deleteToken(sql: Sql, digest: Buffer): Promise<void> {
   await sql`delete from tokens where digest = ${digest}`;
 }
 
-export async function deleteTokensOfUser(sql: Sql, userId: number): Promise<void> {
-  await sql`delete from tokens where user_id = ${userId}`;
+/** Deletes every token of the user, returning their digests. */
+export async function deleteTokensOfUser(sql: Sql, userId: number): Promise<Buffer[]> {
+  const rows = await sql<{ digest: Buffer }[]>`delete from tokens where user_id = ${userId} returning digest`;
+  return rows.map((row) => row.digest);
 }
 
 export async function deleteExpiredTokens(sql: Sql): Promise<number> {
@@ -50,8 +52,8 @@ export async function deleteExpiredTokens(sql: Sql): Promise<number> {
 }
 
 export async function countLiveTokens(sql: Sql): Promise<number> {
-  const [{ count }] = await sql<{ count: number }[]>`select count(*)::int as count from tokens where expires_at > now()`;
-  return count;
+  const [row] = await sql<[{ count: number }]>`select count(*)::int as count from tokens where expires_at > now()`;
+  return row.count;
 }
 
 /** A chunk of live tokens, packed by PostgreSQL: one buffer instead of a row object per token. */
@@ -67,7 +69,7 @@ export const PACKED_TOKEN_BYTES = 28;
 
 /** Live tokens in digest order, from just after `after` (keyset pagination over the primary key). */
 export async function findLiveTokensAfter(sql: Sql, after: Buffer | undefined, limit: number): Promise<LiveTokenChunk> {
-  const [chunk] = await sql<LiveTokenChunk[]>`
+  const [chunk] = await sql<[LiveTokenChunk]>`
     with chunk as (
       select digest, user_id, expires_at from tokens
       where expires_at > now() ${after ? sql`and digest > ${after}` : sql``}
@@ -80,4 +82,45 @@ export async function findLiveTokensAfter(sql: Sql, after: Buffer | undefined, l
         ''::bytea) as packed
     from chunk`;
   return chunk;
+}
+
+export interface ThrottleWindow {
+  key: string;
+  attempts: number;
+  resetsAt: Date;
+}
+
+/**
+ * Locks each key's window (in key order: concurrent reservations never deadlock), starting a new one
+ * where the old has ended, and returns them. Run in a transaction, before reserveAttempts.
+ */
+export async function lockThrottleWindows(sql: Sql, limits: { key: string; windowMs: number }[]): Promise<ThrottleWindow[]> {
+  const sorted = [...limits].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const rows = await sql<{ key: string; attempts: number; resets_at: Date }[]>`
+    insert into throttle_windows as w (key, attempts, resets_at)
+    select key, 0, date_trunc('milliseconds', now() + window_ms * interval '1 millisecond')
+    from json_to_recordset(${JSON.stringify(sorted.map(({ key, windowMs }) => ({ key, window_ms: windowMs })))}::text::json)
+      as l(key text, window_ms bigint)
+    on conflict (key) do update set
+      attempts = case when w.resets_at <= now() then 0 else w.attempts end,
+      resets_at = case when w.resets_at <= now() then excluded.resets_at else w.resets_at end
+    returning key, attempts, resets_at`;
+  return rows.map((row) => ({ key: row.key, attempts: row.attempts, resetsAt: row.resets_at }));
+}
+
+export async function reserveAttempts(sql: Sql, keys: string[]): Promise<void> {
+  await sql`update throttle_windows set attempts = attempts + 1 where key in ${sql(keys)}`;
+}
+
+/** Gives reserved attempts back, unless their window has been replaced since (windows end on a whole millisecond). */
+export async function releaseAttempts(sql: Sql, windows: { key: string; resetsAt: Date }[]): Promise<void> {
+  await sql`
+    update throttle_windows w set attempts = greatest(w.attempts - 1, 0)
+    from json_to_recordset(${JSON.stringify(windows)}::text::json) as r(key text, "resetsAt" timestamptz)
+    where w.key = r.key and w.resets_at = r."resetsAt"`;
+}
+
+export async function deleteEndedThrottleWindows(sql: Sql): Promise<number> {
+  const result = await sql`delete from throttle_windows where resets_at <= now()`;
+  return result.count;
 }

@@ -1,13 +1,16 @@
 // Token authentication: issuing, checking and revoking tokens. Checks are answered from an in-memory
 // index of every live token (TokenIndex), loaded in the background at start and kept current by the
-// change feed: each instance announces the tokens it issues and revokes. A token the index does not
-// know (issued on another instance a moment ago, or the index still loading) is looked up in the
-// database, so the index only ever speeds up a check, never decides a rejection.
+// change feed: each instance announces the tokens it revokes (by digest), and every instance forgets
+// them. A token the index does not know (issued a moment ago, or the index still loading) is looked up
+// in the database and then remembered, so the index only ever speeds up a check, never decides a
+// rejection, and it only ever holds what this process read from PostgreSQL (a notification can make
+// it forget a token, never learn one: see src/db/changes.ts).
 import type { Sql } from "postgres";
 import type { Queryable } from "../db/connect.ts";
 import type { Config } from "../config.ts";
-import type { Announce, ChangeFeed } from "../db/changes.ts";
+import { type Announce, type ChangeFeed, isHexDigestList } from "../db/changes.ts";
 import { invalidToken, notAuthenticated } from "../http/errors.ts";
+import { type Logger, describeError } from "../log.ts";
 import * as queries from "./queries.ts";
 import { TokenIndex, epochSeconds } from "./token-index.ts";
 import { digestWords, newToken, readAuthorization, tokenDigest } from "./tokens.ts";
@@ -30,35 +33,26 @@ export interface TokenIndexState {
   bytes: number;
 }
 
-interface IssuedAnnouncement {
-  digest: string; // hex
-  userId: number;
-  expiresAt: number; // ms since the epoch
-}
-
-const TOPIC_TOKEN_ISSUED = "token.issued";
 const TOPIC_TOKENS_REVOKED = "tokens.revoked";
-const TOPIC_USER_TOKENS_REVOKED = "user.tokens_revoked";
-/** 64 hex characters each: 32 of them stay far below pg_notify's 8000-byte payload limit. */
-const MAX_DIGESTS_ANNOUNCED = 32;
+/**
+ * Revoked tokens are announced by the first 16 bytes of their digest (what the index keys on), as 32
+ * hex characters: 200 of them a notification stay below pg_notify's 8000-byte payload limit.
+ */
+const DIGEST_PREFIX_BYTES = 16;
+const DIGESTS_PER_ANNOUNCEMENT = 200;
 const LOAD_CHUNK = 10_000;
 const CHUNKS_BETWEEN_COLLECTIONS = 10;
 const LOAD_RETRY_MS = 1_000;
 
 type AuthConfig = Pick<Config, "tokenTtlMs" | "tokenLimitPerUser" | "tokenIndexMax">;
 
-/** Revocations heard while the index loads, replayed once it has: the load may have read them as live. */
-interface HeardDuringLoad {
-  digests: Uint32Array[];
-  owners: number[];
-}
-
 export class Auth {
   private readonly index: TokenIndex;
   private ready = false;
   /** Bumped by every (re)load and by stop(): a load whose generation is no longer current gives up. */
   private generation = 0;
-  private heardDuringLoad: HeardDuringLoad | undefined;
+  /** Revocations heard while the index loads, replayed once it has: the load may have read them as live. */
+  private heardDuringLoad: Uint32Array[] | undefined;
   /**
    * Counts revocations. A database lookup only adds what it read to the index if none happened
    * meanwhile: a read that began before a revocation committed but returned after its notification
@@ -73,11 +67,10 @@ export class Auth {
     private readonly sql: Sql,
     private readonly changes: ChangeFeed,
     private readonly config: AuthConfig,
+    private readonly log: Logger,
   ) {
     this.index = new TokenIndex(config.tokenIndexMax);
-    changes.on(TOPIC_TOKEN_ISSUED, (data) => this.indexIssued(data as IssuedAnnouncement));
-    changes.on(TOPIC_TOKENS_REVOKED, (digests) => this.forgetDigests(digests as string[]));
-    changes.on(TOPIC_USER_TOKENS_REVOKED, (userId) => this.forgetUser(userId as number));
+    changes.on(TOPIC_TOKENS_REVOKED, isHexDigestList, (digests) => this.forgetDigests(digests));
     // Notifications may have been missed: whatever the index holds may be stale.
     changes.onResync(() => void this.loadIndex());
   }
@@ -124,16 +117,16 @@ export class Auth {
     if (!owner) return undefined;
     const unchanged = revocations === this.revocations && generation === this.generation;
     if (unchanged && this.ready && this.changes.trusted) {
-      this.index.add(digestWords(digest), owner.user_id, epochSeconds(owner.expires_at.getTime()));
+      this.index.add(digestWords(digest), owner.userId, epochSeconds(owner.expiresAt.getTime()));
     }
-    return owner.user_id;
+    return owner.userId;
   }
 
   /** Reads every live token into a fresh index, in chunks (no connection is held for long). */
   private async loadIndex(): Promise<void> {
     const generation = ++this.generation;
     this.ready = false;
-    this.heardDuringLoad = { digests: [], owners: [] };
+    this.heardDuringLoad = [];
     try {
       const expected = await queries.countLiveTokens(this.sql);
       if (generation !== this.generation) return;
@@ -149,15 +142,14 @@ export class Auth {
         if (chunk.count < LOAD_CHUNK || !chunk.last) break;
         after = chunk.last;
       }
-      const heard = this.heardDuringLoad;
-      for (const digest of heard.digests) this.index.remove(digest);
-      for (const owner of heard.owners) this.index.removeOwner(owner);
+      for (const digest of this.heardDuringLoad) this.index.remove(digest);
       this.heardDuringLoad = undefined;
       this.ready = true;
       Bun.gc(true);
-    } catch {
+    } catch (error) {
       // The database is unavailable: checks keep going to it (and fail there) until a retry succeeds.
       if (generation !== this.generation) return;
+      this.log.warn("token index load failed; retrying", { retry_in_ms: LOAD_RETRY_MS, ...describeError(error) });
       await Bun.sleep(LOAD_RETRY_MS);
       if (generation === this.generation) void this.loadIndex();
     }
@@ -166,7 +158,7 @@ export class Auth {
   /**
    * Issues a new token (every login gets its own) and revokes the user's oldest ones beyond the
    * per-user limit. Pass a transaction (and its announce, from ChangeFeed.transaction) to make the
-   * token part of a larger change (registration).
+   * token part of a larger change (registration). The index learns the token when it is first used.
    */
   async issue(userId: number, within?: { tx: Queryable; announce: Announce }): Promise<IssuedToken> {
     const token = newToken();
@@ -175,13 +167,7 @@ export class Auth {
     const insert = async (tx: Queryable, announce: Announce) => {
       await queries.insertToken(tx, digest, userId, expiresAt);
       const evicted = await queries.deleteTokensBeyondNewest(tx, userId, this.config.tokenLimitPerUser);
-      // A notification holds at most 8000 bytes: past a few dozen digests (a lowered
-      // TOKEN_LIMIT_PER_USER evicts many at once), announce the user's tokens instead; the others
-      // then drop every token of the user from their index, and look the live ones up again.
-      if (evicted.length > MAX_DIGESTS_ANNOUNCED) await announce(TOPIC_USER_TOKENS_REVOKED, userId);
-      else if (evicted.length) await announce(TOPIC_TOKENS_REVOKED, evicted.map((d) => d.toString("hex")));
-      const issued: IssuedAnnouncement = { digest: digest.toString("hex"), userId, expiresAt: expiresAt.getTime() };
-      await announce(TOPIC_TOKEN_ISSUED, issued);
+      await announceRevoked(announce, evicted);
     };
     await (within ? insert(within.tx, within.announce) : this.changes.transaction(insert));
     return { token, expiresAt };
@@ -191,20 +177,20 @@ export class Auth {
     const digest = Buffer.from(tokenDigest(session.token));
     return this.changes.transaction(async (tx, announce) => {
       await queries.deleteToken(tx, digest);
-      await announce(TOPIC_TOKENS_REVOKED, [digest.toString("hex")]);
+      await announceRevoked(announce, [digest]);
     });
   }
 
   revokeAll(userId: number): Promise<void> {
-    return this.changes.transaction(async (tx, announce) => {
-      await queries.deleteTokensOfUser(tx, userId);
-      await this.userTokensRevoked(announce, userId);
-    });
+    return this.changes.transaction((tx, announce) => this.revokeAllWithin(tx, announce, userId));
   }
 
-  /** For changes that removed a user's tokens some other way (the user's deletion cascades). */
-  userTokensRevoked(announce: Announce, userId: number): Promise<void> {
-    return announce(TOPIC_USER_TOKENS_REVOKED, userId);
+  /**
+   * Deletes every token of the user inside a larger change (account deletion, a password change) and
+   * announces them by digest: each instance forgets just those, at a cost proportional to their number.
+   */
+  async revokeAllWithin(tx: Queryable, announce: Announce, userId: number): Promise<void> {
+    await announceRevoked(announce, await queries.deleteTokensOfUser(tx, userId));
   }
 
   async deleteExpiredTokens(): Promise<number> {
@@ -223,22 +209,19 @@ export class Auth {
     }
   }
 
-  private indexIssued({ digest, userId, expiresAt }: IssuedAnnouncement) {
-    this.index.add(digestWords(Buffer.from(digest, "hex")), userId, epochSeconds(expiresAt));
-  }
-
   private forgetDigests(digests: string[]) {
     this.revocations++;
     for (const hex of digests) {
       const words = digestWords(Buffer.from(hex, "hex"));
       this.index.remove(words);
-      this.heardDuringLoad?.digests.push(words);
+      this.heardDuringLoad?.push(words);
     }
   }
+}
 
-  private forgetUser(userId: number) {
-    this.revocations++;
-    this.index.removeOwner(userId);
-    this.heardDuringLoad?.owners.push(userId);
+async function announceRevoked(announce: Announce, digests: Buffer[]): Promise<void> {
+  const prefixes = digests.map((digest) => digest.subarray(0, DIGEST_PREFIX_BYTES).toString("hex"));
+  for (let start = 0; start < prefixes.length; start += DIGESTS_PER_ANNOUNCEMENT) {
+    await announce(TOPIC_TOKENS_REVOKED, prefixes.slice(start, start + DIGESTS_PER_ANNOUNCEMENT));
   }
 }

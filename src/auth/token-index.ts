@@ -69,21 +69,6 @@ export class TokenIndex {
     if (at >= 0) this.removeAt(at);
   }
 
-  /** Removes every token of a user: a scan of the table (a few milliseconds for a million tokens). */
-  removeOwner(owner: number): number {
-    const { slots, capacity } = this;
-    let removed = 0;
-    // A removal may shift a later entry into this slot (or wrap one from the start to the end):
-    // look at the same slot again instead of moving on.
-    for (let at = 0; at < capacity; ) {
-      if (slots[at * WORDS_PER_SLOT + OWNER] === owner) {
-        this.removeAt(at);
-        removed++;
-      } else at++;
-    }
-    return removed;
-  }
-
   removeExpired(nowSeconds: number): number {
     const { slots, capacity } = this;
     let removed = 0;

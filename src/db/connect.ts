@@ -3,6 +3,7 @@
 import { connect as connectSocket, type Socket } from "node:net";
 import postgres, { type Options, type Sql, type TransactionSql } from "postgres";
 import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
 import { type ChangeFeed, localChangeFeed, postgresChangeFeed } from "./changes.ts";
 import { EMBEDDED_PORT, type EmbeddedDatabase, embeddedSocketPath, isSocketServed, startEmbeddedDatabase } from "./embedded.ts";
 
@@ -66,27 +67,27 @@ function embeddedOptions(config: DatabaseConfig): Options<{}> {
  * The server's database. With the embedded database this process becomes its owner, and refuses to
  * start if another process already serves it.
  */
-export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+export async function openDatabase(config: DatabaseConfig, log: Logger): Promise<Database> {
   if (config.databaseUrl) {
     const options = { ...baseOptions(config), max: config.dbPoolMax, socket: openSocket } as Options<{}>;
     const sql = postgres(config.databaseUrl, options);
     return {
       sql,
       mode: "postgres",
-      changes: postgresChangeFeed(sql, config.databaseUrl, options),
+      changes: postgresChangeFeed(sql, config.databaseUrl, options, log),
       close: () => sql.end({ timeout: 5 }),
     };
   }
   const embedded = await startEmbeddedDatabase(config.dataDir);
-  return embeddedDatabase(embedded, config);
+  return embeddedDatabase(embedded, config, log);
 }
 
-function embeddedDatabase(embedded: EmbeddedDatabase | undefined, config: DatabaseConfig): Database {
+function embeddedDatabase(embedded: EmbeddedDatabase | undefined, config: DatabaseConfig, log: Logger): Database {
   const sql = postgres(embeddedOptions(config));
   return {
     sql,
     mode: "embedded",
-    changes: localChangeFeed(sql),
+    changes: localChangeFeed(sql, log),
     async close() {
       await sql.end({ timeout: 5 });
       await embedded?.stop();
@@ -98,10 +99,10 @@ function embeddedDatabase(embedded: EmbeddedDatabase | undefined, config: Databa
  * A database for a command-line tool (the importer): DATABASE_URL, or the embedded database through
  * the socket of the server that owns it, or, when no server runs, the embedded database itself.
  */
-export async function openDatabaseForTool(config: DatabaseConfig): Promise<Database> {
-  if (config.databaseUrl) return openDatabase(config);
-  if (await isSocketServed(embeddedSocketPath(config.dataDir))) return embeddedDatabase(undefined, config);
-  return openDatabase(config);
+export async function openDatabaseForTool(config: DatabaseConfig, log: Logger): Promise<Database> {
+  if (config.databaseUrl) return openDatabase(config, log);
+  if (await isSocketServed(embeddedSocketPath(config.dataDir))) return embeddedDatabase(undefined, config, log);
+  return openDatabase(config, log);
 }
 
 /** What query functions take: the pool, or a transaction inside sql.begin(). */

@@ -7,8 +7,6 @@ import { connect } from "node:net";
 import { resolve, join } from "node:path";
 
 export interface EmbeddedDatabase {
-  /** Directory holding the socket, as postgres.js's `host` wants it. */
-  socketDir: string;
   socketPath: string;
   stop(): Promise<void>;
 }
@@ -56,7 +54,6 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   await server.start();
 
   return {
-    socketDir: resolve(dataDir),
     socketPath,
     async stop() {
       await server.stop();

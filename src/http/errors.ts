@@ -35,6 +35,12 @@ export const serviceUnavailable = () => new HttpError(503, detail("Service tempo
 
 export const internalError = () => new HttpError(500, detail("Internal server error."));
 
+/** The wrapped form of field errors: register, set_picture, the list, account settings. */
+export const fieldFailure = (errors: FieldErrors) => new HttpError(400, { success: false, errors });
+
+/** Login's answer for a wrong username or password (identical for both). */
+export const badCredentials = () => new HttpError(400, { non_field_errors: [messages.badCredentials] });
+
 /** The familiar Django REST Framework messages the contract uses. */
 export const messages = {
   required: "This field is required.",

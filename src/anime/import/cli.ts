@@ -4,6 +4,7 @@
 import { loadConfig } from "../../config.ts";
 import { openDatabaseForTool } from "../../db/connect.ts";
 import { migrate } from "../../db/migrate.ts";
+import { createLogger } from "../../log.ts";
 import { type ImportReport, importCatalogue, readReleaseFile } from "./importer.ts";
 
 const USAGE = "usage: bun run import <anime-offline-database file (.json, .jsonl, optionally .zst)> [--prune]";
@@ -63,7 +64,8 @@ async function main(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   const started = performance.now();
-  const db = await openDatabaseForTool(config);
+  // Log lines (a dropped connection, say) go to stderr, beside the progress; the report goes to stdout.
+  const db = await openDatabaseForTool(config, createLogger(config.logLevel, (line) => void process.stderr.write(line)));
   const progress = progressPrinter();
   try {
     await migrate(db.sql);
