@@ -55,7 +55,6 @@ function component(frame: CallFrame): string | undefined {
     if (lineNumber > 0 && !BUN_INTERNALS.has(functionName)) return "elysia (compiled handlers)";
     return undefined;
   }
-  if (url.includes("/node_modules/@elysiajs/cors/")) return "@elysiajs/cors";
   if (url.includes("/node_modules/@elysiajs/") || url.includes("/node_modules/elysia/")) return "elysia";
   if (url.includes("/node_modules/@sinclair/typebox/") || url.includes("/node_modules/exact-mirror/")) return "typebox / validation";
   if (url.includes("/node_modules/postgres/")) return "postgres.js";
@@ -76,7 +75,6 @@ function label(frame: CallFrame): string {
 const INTERESTING: [string, (f: CallFrame) => boolean][] = [
   ["postgres.js query path (any postgres.js frame)", (f) => f.url.includes("/node_modules/postgres/")],
   ["lru-cache get/set", (f) => f.url.includes("/node_modules/lru-cache/")],
-  ["@elysiajs/cors", (f) => f.url.includes("/node_modules/@elysiajs/cors/")],
   ["typebox / response validation", (f) => f.url.includes("/node_modules/@sinclair/typebox/") || f.url.includes("/node_modules/exact-mirror/")],
   ["elysia mapResponse / mergeHeaders", (f) => f.url.includes("/node_modules/elysia/dist/adapter/")],
   ["app onRequest hook (src/app.ts)", (f) => f.url.endsWith("/src/app.ts") && f.lineNumber + 1 >= 59 && f.lineNumber + 1 <= 63],

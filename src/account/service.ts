@@ -7,7 +7,7 @@ import type { Limit, Throttles } from "../auth/throttle.ts";
 import type { Config } from "../config.ts";
 import { type ChangeFeed, isPositiveInteger } from "../db/changes.ts";
 import { violatedUniqueConstraint } from "../db/errors.ts";
-import { HttpError, badCredentials, fieldFailure, invalidToken, messages, type FieldErrors } from "../http/errors.ts";
+import { badCredentials, fieldErrors, fieldFailure, invalidToken, messages, type FieldErrors } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
 import { findPicture, parsePictureId } from "./pictures.ts";
 import * as queries from "./queries.ts";
@@ -112,7 +112,7 @@ export class Accounts {
     const blank: FieldErrors = {};
     if (username.trim() === "") blank.username = [messages.blank];
     if (password === "") blank.password = [messages.blank];
-    if (Object.keys(blank).length) throw new HttpError(400, blank);
+    if (Object.keys(blank).length) throw fieldErrors(blank);
 
     const key = usernameKey(username.trim());
     // The attempt is counted before the password is checked, so requests in flight together cannot

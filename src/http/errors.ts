@@ -18,6 +18,9 @@ export const detail = (text: string) => ({ detail: text });
 
 export const notFound = () => new HttpError(404, detail("Not found."));
 
+/** A `page` that is not a positive integer, or past the last page (DRF's answer). */
+export const invalidPage = () => new HttpError(404, detail("Invalid page."));
+
 export const notAuthenticated = () =>
   new HttpError(401, detail("Authentication credentials were not provided."), { "WWW-Authenticate": "Token" });
 
@@ -34,6 +37,9 @@ export const methodNotAllowed = (method: string, allowed: string[]) =>
 export const serviceUnavailable = () => new HttpError(503, detail("Service temporarily unavailable."), { "Retry-After": "1" });
 
 export const internalError = () => new HttpError(500, detail("Internal server error."));
+
+/** The bare form of field errors: login's, and query parameters'. */
+export const fieldErrors = (errors: FieldErrors) => new HttpError(400, errors);
 
 /** The wrapped form of field errors: register, set_picture, the list, account settings. */
 export const fieldFailure = (errors: FieldErrors) => new HttpError(400, { success: false, errors });

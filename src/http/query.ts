@@ -2,7 +2,9 @@
 // read with Django REST Framework's messages, and the `{count, next, previous, results}` page.
 // A route declares its parameters as optional strings in its `t` schema (for OpenAPI; Elysia keeps
 // the last of repeated values) and reads them here: every bad field is collected, then reported at once.
-import { HttpError, type FieldErrors, detail, messages } from "./errors.ts";
+import { type FieldErrors, fieldErrors, invalidPage, messages } from "./errors.ts";
+
+export { invalidPage } from "./errors.ts";
 
 export type RawQuery = Record<string, string | undefined>;
 
@@ -12,8 +14,6 @@ export const queryMessages = {
   atLeast: (n: number) => `Ensure this value is greater than or equal to ${n}.`,
   invalidChoice: (value: string) => `"${value}" is not a valid choice.`,
 } as const;
-
-export const invalidPage = () => new HttpError(404, detail("Invalid page."));
 
 const INTEGER_PATTERN = /^[+-]?\d+$/;
 /** Longer text than any parameter needs is refused rather than processed. */
@@ -100,7 +100,7 @@ export class QueryReader {
 
   /** Throws the 400 with every field error collected so far. */
   finish(): void {
-    if (Object.keys(this.errors).length) throw new HttpError(400, this.errors);
+    if (Object.keys(this.errors).length) throw fieldErrors(this.errors);
   }
 }
 

@@ -11,7 +11,8 @@
 // a release, and --prune with no importable entry (it would empty the catalogue).
 import { join } from "node:path";
 import type { Sql, TransactionSql } from "postgres";
-import { CHANGES_CHANNEL } from "../../db/changes.ts";
+import { notifyWithin } from "../../db/changes.ts";
+import { TOPIC_CATALOGUE_IMPORTED } from "../catalogue.ts";
 import { type AnimeRow, type DatasetEntry, entryProblem, toAnimeRow } from "../catalogue-data.ts";
 import { ImportError } from "./errors.ts";
 import {
@@ -213,8 +214,7 @@ async function bumpCatalogueVersion(tx: TransactionSql): Promise<number> {
   const [row] = await tx<{ version: string }[]>`
     update catalogue_state set version = version + 1, imported_at = now() returning version::text`;
   const version = Number(row.version);
-  const envelope = { topic: "catalogue", data: { version }, origin: "importer" };
-  await tx`select pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify(envelope)})`;
+  await notifyWithin(tx, TOPIC_CATALOGUE_IMPORTED, { version }, "importer");
   return version;
 }
 
