@@ -234,8 +234,8 @@ export async function createUsers(base: string, sql: Sql, extraUsers: number): P
   }
   const [{ password_hash }] = await sql<{ password_hash: string }[]>`select password_hash from users where id = ${registered[0].id}`;
   const bulk = await sql<{ id: number }[]>`
-    insert into users (username, username_key, email, email_key, password_hash)
-    select 'bench_bulk_' || i, 'bench_bulk_' || i, 'bench_bulk_' || i || '@example.com', 'bench_bulk_' || i || '@example.com', ${password_hash}
+    insert into users (username, username_key, username_skeleton, email, email_key, password_hash)
+    select 'bench_bulk_' || i, 'bench_bulk_' || i, 'bench_bulk_' || i, 'bench_bulk_' || i || '@example.com', 'bench_bulk_' || i || '@example.com', ${password_hash}
     from generate_series(1, ${extraUsers}) i
     returning id`;
   const loginId = registered.find((u) => u.username === LOGIN_USER.username)!.id;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Sql } from "postgres";
 import { findAllAnimeIds } from "../src/anime/queries.ts";
+import { TokenIndex } from "../src/auth/token-index.ts";
 import {
   type ServerProcess,
   type WrkMode,
@@ -117,6 +118,10 @@ let ceilingInput: { body: string; headers: Record<string, string>; ids: { min: n
 let verifyRate: { per_second: number; concurrency: number; seconds: number; memory_kib: number; time_cost: number } | undefined;
 let tokenInserts: { tokens: number; seconds: number }[] = [];
 let tokenIndexLoads: WarmState[] = [];
+/** logoutall with TOKENS_MANY tokens held: over HTTP, and the token index's own share (what every instance pays). */
+let logoutAll:
+  | { users: number; tokensPerUser: number; httpMeanMs: number; httpMaxMs: number; indexTokens: number; indexRemovalUsPerToken: number; indexScanMs: number }
+  | undefined;
 const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
 const ms = (us: number) => Math.round(us / 10) / 100;
 
@@ -310,6 +315,7 @@ async function measureAccountRows(size: PreparedSize, workDir: string) {
     const { result, peakRssMiB } = await measure(size.server, "profile", { BENCH_TOKENS: String(tokens) });
     rows.push(toRow("profile", "GET /account/profile", size.n, result, { tokens, peak_rss_mib: peakRssMiB }));
   }
+  await measureLogoutAll(size.server.base, users.tokenOwners.length);
 
   const loginBody = JSON.stringify({ username: LOGIN_USER.username, password: LOGIN_USER.password });
   await expectOk(`${size.server.base}/account/login`, { method: "POST", headers: { "content-type": "application/json" }, body: loginBody });
@@ -323,6 +329,51 @@ async function measureAccountRows(size: PreparedSize, workDir: string) {
       ratio_to_verify: requestsPerSecond(result.measured) / verifyRate!.per_second,
     }),
   );
+}
+
+/**
+ * logoutall at TOKENS_MANY live tokens: the last LOGOUT_USERS token owners (TOKENS_PER_USER tokens
+ * each, all in the server's index) log out everywhere over HTTP, one after the other; then the token
+ * index's own cost of forgetting a user's tokens (what every instance pays when it hears of it),
+ * measured on an index of the same size, beside the full scan it replaced.
+ */
+async function measureLogoutAll(base: string, owners: number) {
+  const LOGOUT_USERS = 20;
+  const latencies: number[] = [];
+  for (let j = owners - LOGOUT_USERS; j < owners; j++) {
+    const started = performance.now();
+    await expectOk(`${base}/account/logoutall`, { method: "POST", headers: { authorization: `Token ${benchToken(j + 1)}` } });
+    latencies.push(performance.now() - started);
+  }
+  const index = tokenIndexCost(TOKENS_MANY, TOKENS_PER_USER);
+  logoutAll = {
+    users: LOGOUT_USERS,
+    tokensPerUser: TOKENS_PER_USER,
+    httpMeanMs: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+    httpMaxMs: Math.max(...latencies),
+    indexTokens: TOKENS_MANY,
+    ...index,
+  };
+  log(`logoutall: ${logoutAll.httpMeanMs.toFixed(2)} ms mean over HTTP; index ${index.indexRemovalUsPerToken.toFixed(3)} µs a token (a scan: ${index.indexScanMs.toFixed(2)} ms)`);
+}
+
+/** A TokenIndex of `tokens` random tokens: the time to remove one user's `perUser` tokens by digest, and a full scan. */
+function tokenIndexCost(tokens: number, perUser: number) {
+  const index = new TokenIndex(tokens * 2);
+  index.clear(tokens);
+  const digests: Uint32Array[] = [];
+  const words = new Uint32Array(4);
+  for (let i = 0; i < tokens; i++) {
+    crypto.getRandomValues(words);
+    index.add(words, 1 + Math.floor(i / perUser), 2_000_000_000);
+    if (i < perUser * 100) digests.push(words.slice());
+  }
+  const started = performance.now();
+  for (const digest of digests) index.remove(digest);
+  const removalUs = ((performance.now() - started) * 1000) / digests.length;
+  const scanStarted = performance.now();
+  index.removeExpired(0); // visits every slot, as removing by owner did
+  return { indexRemovalUsPerToken: removalUs, indexScanMs: performance.now() - scanStarted };
 }
 
 async function stopServer(size: PreparedSize) {
@@ -499,6 +550,14 @@ function targets(): Target[] {
   const ratio = many && profile ? many.requests_per_second / profile.requests_per_second : undefined;
   add(`profile at ${TOKENS_MANY.toLocaleString("en-US")} tokens within 15% of ${TOKENS_FEW.toLocaleString("en-US")}`, ratio === undefined ? "n/a" : pct(ratio), ratio === undefined ? undefined : ratio >= 0.85);
 
+  add(
+    `logoutall at ${TOKENS_MANY.toLocaleString("en-US")} indexed tokens: the index's cost < 0.1 ms per token of the user (no scan)`,
+    logoutAll
+      ? `${(logoutAll.indexRemovalUsPerToken / 1000).toFixed(4)} ms a token (a full scan: ${logoutAll.indexScanMs.toFixed(2)} ms); over HTTP ${logoutAll.httpMeanMs.toFixed(2)} ms mean, ${logoutAll.httpMaxMs.toFixed(2)} ms max for ${logoutAll.tokensPerUser} tokens`
+      : "n/a",
+    logoutAll ? logoutAll.indexRemovalUsPerToken < 100 : undefined,
+  );
+
   const bigStart = sizes.find((s) => s.catalogue === largest);
   add(`start-up with ${largest.toLocaleString("en-US")} entries < 3 s (spawn → /ready 200)`, bigStart ? `${bigStart.startup_ms} ms` : "n/a", bigStart ? bigStart.startup_ms < 3000 : undefined);
 
@@ -585,6 +644,7 @@ async function main() {
     sizes,
     token_inserts: tokenInserts,
     token_index_loads: tokenIndexLoads,
+    logout_all: logoutAll,
     targets: checks,
     report,
   };
