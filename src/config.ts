@@ -58,13 +58,14 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+type DurationUnit = keyof typeof DURATION_UNITS;
 
 /** `3600` (seconds), `90s`, `15m`, `12h`, `30d`, `250ms`. */
 export function parseDurationMs(text: string): number | undefined {
   const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!match) return undefined;
-  return Number(match[1]) * DURATION_UNITS[match[2] ?? "s"];
+  return Number(match[1]) * DURATION_UNITS[(match[2] ?? "s") as DurationUnit];
 }
 
 /** `10/15m`: ten per fifteen minutes. */

@@ -46,7 +46,7 @@ export class TokenIndex {
     const at = this.find(digest);
     if (at < 0) return undefined;
     const base = at * WORDS_PER_SLOT;
-    return this.slots[base + EXPIRY] > nowSeconds ? this.slots[base + OWNER] : undefined;
+    return this.slots[base + EXPIRY]! > nowSeconds ? this.slots[base + OWNER] : undefined;
   }
 
   /** Adds (or updates) a token; false if the index is full. Tokens that expire by `expirySeconds` are no use. */
@@ -74,7 +74,7 @@ export class TokenIndex {
     let removed = 0;
     for (let at = 0; at < capacity; ) {
       const base = at * WORDS_PER_SLOT;
-      if (slots[base + OWNER] !== EMPTY && slots[base + EXPIRY] <= nowSeconds) {
+      if (slots[base + OWNER] !== EMPTY && slots[base + EXPIRY]! <= nowSeconds) {
         this.removeAt(at);
         removed++;
       } else at++;
@@ -91,7 +91,7 @@ export class TokenIndex {
 
   private home(digest: Uint32Array): number {
     // The digest is uniformly distributed: its first word, scaled to the capacity, is the hash.
-    return Math.floor((digest[0] / 4294967296) * this.capacity);
+    return Math.floor((digest[0]! / 4294967296) * this.capacity);
   }
 
   private find(digest: Uint32Array): number {
@@ -144,7 +144,7 @@ export class TokenIndex {
     this.capacity = capacity;
     this.slots = new Uint32Array(capacity * WORDS_PER_SLOT);
     for (let base = 0; base < old.length; base += WORDS_PER_SLOT) {
-      if (old[base + OWNER] !== EMPTY) this.place(old.subarray(base, base + 4), old[base + OWNER], old[base + EXPIRY]);
+      if (old[base + OWNER] !== EMPTY) this.place(old.subarray(base, base + 4), old[base + OWNER]!, old[base + EXPIRY]!);
     }
   }
 }

@@ -34,7 +34,7 @@ export function readAuthorization(header: string | null): Credentials {
     const token = header.slice(FAST_PREFIX.length);
     if (TOKEN_PATTERN.test(token)) return { kind: "token", token };
   }
-  const match = AUTHORIZATION_PATTERN.exec(header);
-  if (!match) return /^\s*(token|bearer)\b/i.test(header) ? { kind: "malformed" } : { kind: "none" };
-  return TOKEN_PATTERN.test(match[2]) ? { kind: "token", token: match[2] } : { kind: "malformed" };
+  const token = AUTHORIZATION_PATTERN.exec(header)?.[2];
+  if (token === undefined) return /^\s*(token|bearer)\b/i.test(header) ? { kind: "malformed" } : { kind: "none" };
+  return TOKEN_PATTERN.test(token) ? { kind: "token", token } : { kind: "malformed" };
 }

@@ -40,7 +40,7 @@ function baseOptions(config: DatabaseConfig): Options<{}> {
  * that wanted the connection waits: the request hung until the client gave up, instead of a 503.
  */
 function openSocket(options: { host: string[]; port: number[]; path?: string | false }): Socket {
-  const socket = options.path ? connectSocket(options.path) : connectSocket(options.port[0], options.host[0]);
+  const socket = options.path ? connectSocket(options.path) : connectSocket(options.port[0] ?? 5432, options.host[0]);
   let answered = false;
   socket.once("data", () => (answered = true));
   socket.once("close", (hadError) => {

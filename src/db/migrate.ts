@@ -39,7 +39,7 @@ export async function migrate(sql: Sql, migrations = readMigrations()): Promise<
 
 /** True when every migration shipped with this build has been applied (used by /ready). */
 export async function isSchemaCurrent(sql: Sql, migrations = readMigrations()): Promise<boolean> {
-  const [row] = await sql<{ count: number }[]>`
+  const [row] = await sql<[{ count: number }]>`
     select count(*)::int as count from schema_migrations where version in ${sql(migrations.map((m) => m.version))}`;
   return row.count === migrations.length;
 }

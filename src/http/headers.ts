@@ -64,7 +64,7 @@ export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
       if (!(responseValue instanceof Response)) return void Object.assign(set.headers, baseHeaders(path));
       if (responseValue.headers.has("x-content-type-options")) return; // built by json(): complete
       const headers = baseHeaders(path);
-      for (const name in headers) responseValue.headers.set(name, headers[name]);
+      for (const [name, value] of Object.entries(headers)) responseValue.headers.set(name, value);
     });
 
   return {
