@@ -1,5 +1,6 @@
 // The in-memory token index (src/auth/token-index.ts) against a plain Map, under random sequences of
-// adds, removals, per-user removals and expiry sweeps. Digests are drawn so that many share their
+// adds, removals (one at a time, or all of one user's by digest, as logoutall announces them) and
+// expiry sweeps. Digests are drawn so that many share their
 // first word (the hash), which makes long probe runs, wrap-arounds at the end of the table and
 // backward shifts across them the common case rather than the rare one.
 import { describe, expect, test } from "bun:test";
@@ -9,7 +10,7 @@ import { TokenIndex } from "../src/auth/token-index.ts";
 type Op =
   | { kind: "add"; key: number[]; owner: number; expiry: number }
   | { kind: "remove"; key: number[] }
-  | { kind: "removeOwner"; owner: number }
+  | { kind: "removeUser"; owner: number }
   | { kind: "removeExpired"; now: number };
 
 // A word near 2^32 - 1 has its home at the table's last slots: runs from there wrap to the start.
@@ -19,7 +20,7 @@ const owner = fc.integer({ min: 1, max: 4 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("add" as const), key, owner, expiry: fc.integer({ min: 1, max: 10 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), key }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("removeOwner" as const), owner }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("removeUser" as const), owner }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("removeExpired" as const), now: fc.integer({ min: 0, max: 10 }) }) },
 );
 
@@ -39,11 +40,13 @@ describe("TokenIndex", () => {
           } else if (change.kind === "remove") {
             index.remove(words(change.key));
             model.delete(id(change.key));
-          } else if (change.kind === "removeOwner") {
-            const removed = index.removeOwner(change.owner);
+          } else if (change.kind === "removeUser") {
+            // The user's digests, as the database returns them from logoutall's delete.
             const expected = [...model.values()].filter((entry) => entry.owner === change.owner);
-            for (const entry of expected) model.delete(id(entry.key));
-            expect(removed).toBe(expected.length);
+            for (const entry of expected) {
+              index.remove(words(entry.key));
+              model.delete(id(entry.key));
+            }
           } else {
             const removed = index.removeExpired(change.now);
             const expected = [...model.values()].filter((entry) => entry.expiry <= change.now);
