@@ -48,18 +48,20 @@ interface Variant {
 
 function parseVariant(arg: string): Variant {
   const [dir, query = ""] = arg.split("?");
-  return { label: arg, root: resolve(dir), env: Object.fromEntries(new URLSearchParams(query)) };
+  return { label: arg, root: resolve(dir!), env: Object.fromEntries(new URLSearchParams(query)) };
 }
 
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  if (sorted.length === 0) throw new Error("median of no values");
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
 async function main() {
   const variants = Bun.argv.slice(2).map(parseVariant);
-  if (variants.length < 1) {
+  const [first] = variants;
+  if (first === undefined) {
     console.error("usage: bun bench/compare.ts CHECKOUT[?ENV=value&…] …");
     process.exit(2);
   }
@@ -117,7 +119,7 @@ async function main() {
 
   console.log(`\nMedians of ${ROUNDS} rounds, ${SIZE.toLocaleString("en-US")} entries, wrk -t${settings.threads} -c${settings.connections}, ${settings.warmupSeconds}+${settings.seconds} s:`);
   for (const mode of ROWS) {
-    const base = median(results.get(`${variants[0].label}\u0000${mode}`)!.rps);
+    const base = median(results.get(`${first.label}\u0000${mode}`)!.rps);
     for (const variant of variants) {
       const r = results.get(`${variant.label}\u0000${mode}`)!;
       const rps = median(r.rps);

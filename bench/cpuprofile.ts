@@ -59,10 +59,10 @@ function component(frame: CallFrame): string | undefined {
   if (url.includes("/node_modules/@sinclair/typebox/") || url.includes("/node_modules/exact-mirror/")) return "typebox / validation";
   if (url.includes("/node_modules/postgres/")) return "postgres.js";
   if (url.includes("/node_modules/lru-cache/")) return "lru-cache";
-  if (url.includes("/node_modules/")) return `node_modules/${url.split("/node_modules/")[1].split("/")[0]}`;
+  if (url.includes("/node_modules/")) return `node_modules/${url.split("/node_modules/")[1]!.split("/")[0]}`;
   if (url.startsWith("node:") || url.startsWith("internal:")) return "node:net / streams (Bun's Node compat)";
   const src = /\/(src|bench)\/(.*)$/.exec(url);
-  if (src) return `app ${src[1]}/${src[2].split("/")[0]}`;
+  if (src) return `app ${src[1]}/${src[2]!.split("/")[0]}`;
   return url;
 }
 
@@ -101,10 +101,10 @@ export function summarize(profile: Profile, lastSeconds?: number, top = 25): Pro
   let counted = 0;
   let firstCounted = Infinity;
   for (let i = 0; i < profile.samples.length; i++) {
-    time += profile.timeDeltas[i];
+    time += profile.timeDeltas[i]!; // one delta per sample
     if (time < from) continue;
     firstCounted = Math.min(firstCounted, time);
-    const leaf = byId.get(profile.samples[i])!;
+    const leaf = byId.get(profile.samples[i]!)!;
     if (leaf.callFrame.functionName === "(root)" || leaf.callFrame.functionName === "(idle)") continue;
     counted++;
     let owner: string | undefined;

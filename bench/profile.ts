@@ -41,7 +41,11 @@ import {
 
 const env = process.env;
 const settings: WrkSettings = wrkSettingsFromEnv();
-const [REFERENCE, LARGE] = (env.BENCH_PROFILE_SIZES ?? "40000,400000").split(",").map(Number);
+const [REFERENCE, LARGE] = (() => {
+  const [reference, large] = (env.BENCH_PROFILE_SIZES ?? "40000,400000").split(",").map(Number);
+  if (reference === undefined || large === undefined) throw new Error(`BENCH_PROFILE_SIZES: two sizes (REFERENCE,LARGE), not "${env.BENCH_PROFILE_SIZES}"`);
+  return [reference, large];
+})();
 const TOKENS = 10_000;
 
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -63,7 +67,8 @@ interface Measured {
 }
 
 async function animeScans(sql: Sql): Promise<number> {
-  const [row] = await sql<{ n: string }[]>`select (coalesce(idx_scan, 0) + coalesce(seq_scan, 0))::text as n from pg_stat_user_tables where relname = 'anime'`;
+  const [row] = await sql<[{ n: string }?]>`select (coalesce(idx_scan, 0) + coalesce(seq_scan, 0))::text as n from pg_stat_user_tables where relname = 'anime'`;
+  if (!row) throw new Error("pg_stat_user_tables has no row for the anime table");
   return Number(row.n);
 }
 
@@ -192,7 +197,7 @@ async function main() {
   say(`Profiling run ${stamp}: wrk -t${settings.threads} -c${settings.connections}, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s; PostgreSQL ${pg.version} (${pg.kind})`);
   say("");
 
-  const databases: Record<number, { url: string; sql: Sql; ids: { min: number; max: number } }> = {};
+  const databases = new Map<number, { url: string; sql: Sql; ids: { min: number; max: number } }>();
   for (const n of [REFERENCE, LARGE]) {
     const file = await catalogueFile(n);
     const db = await createDatabase(pg, `profile_${n}`);
@@ -200,10 +205,11 @@ async function main() {
     log(`imported ${n} entries in ${imported.seconds.toFixed(1)} s`);
     const sql = connect(db.url, 4);
     await sql`analyze`;
-    databases[n] = { url: db.url, sql, ids: await idRange(sql) };
+    databases.set(n, { url: db.url, sql, ids: await idRange(sql) });
   }
-  const ref = databases[REFERENCE];
-  const large = databases[LARGE];
+  // Both set just above.
+  const ref = databases.get(REFERENCE)!;
+  const large = databases.get(LARGE)!;
   const idEnv = (ids: { min: number; max: number }) => ({ BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) });
 
   // 1. CPU profiles.
@@ -225,7 +231,9 @@ async function main() {
   say("== 2. The hot SQL ==");
   const mid = Math.floor((large.ids.min + large.ids.max) / 2);
   await explain(large.sql, `entry body (${LARGE} entries)`, "select body from anime where id = $1", [mid]);
-  const [{ digest }] = await ref.sql<{ digest: Buffer }[]>`select digest from tokens limit 1`;
+  const [token] = await ref.sql<[{ digest: Buffer }?]>`select digest from tokens limit 1`;
+  if (!token) throw new Error(`no tokens in the ${REFERENCE}-entry database to explain the token lookup with`);
+  const { digest } = token;
   await explain(ref.sql, "token owner", "select user_id, expires_at from tokens where digest = $1 and expires_at > now()", [digest]);
   await explain(ref.sql, "profile", "select id, username, email, created_at, picture_id from users where id = $1", [1]);
   await explain(large.sql, `id index load (${LARGE} entries)`, "select array_agg(id order by id) as ids from anime", []);
@@ -233,8 +241,9 @@ async function main() {
   say("Lookups through postgres.js alone:");
   const span = large.ids.max - large.ids.min + 1;
   await poolRate(large.url, `select body from anime where id = $1 (${LARGE} entries)`, (sql) => sql`select body from anime where id = ${large.ids.min + Math.floor(Math.random() * span)}`);
+  // At least the token found above.
   const digests = (await ref.sql<{ digest: Buffer }[]>`select digest from tokens limit 5000`).map((r) => r.digest);
-  await poolRate(ref.url, "select user_id, expires_at from tokens where digest = $1", (sql, i) => sql`select user_id, expires_at from tokens where digest = ${digests[i % digests.length]} and expires_at > now()`);
+  await poolRate(ref.url, "select user_id, expires_at from tokens where digest = $1", (sql, i) => sql`select user_id, expires_at from tokens where digest = ${digests[i % digests.length]!} and expires_at > now()`);
   say("");
 
   // 3. The anime body cache against the catalogue's size.
@@ -256,10 +265,10 @@ async function main() {
       );
     }
   }
-  const [{ avg }] = await large.sql<{ avg: number }[]>`select avg(octet_length(body))::float8 as avg from anime`;
+  const [{ avg }] = await large.sql<[{ avg: number }]>`select avg(octet_length(body))::float8 as avg from anime`;
   say(`  average body: ${Math.round(avg)} bytes`);
 
-  for (const db of Object.values(databases)) await db.sql.end();
+  for (const db of databases.values()) await db.sql.end();
   writeFileSync(join(outDir, "report.txt"), report.join("\n") + "\n");
   log(`profiles and report in ${outDir}`);
   rmSync(workDir, { recursive: true, force: true }); // server logs: kept only when the run fails

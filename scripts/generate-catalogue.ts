@@ -64,18 +64,24 @@ function randomSource(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  const pick = <T>(items: readonly T[]): T => {
+    if (items.length === 0) throw new Error("pick from an empty list");
+    return items[Math.floor(next() * items.length)]!; // next() < 1
+  };
   return {
     chance: (probability: number) => next() < probability,
     integer: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)],
+    pick,
     weighted: (choices: [string, number][]) => {
+      const [first] = choices;
+      if (first === undefined) throw new Error("weighted pick from no choices");
       let roll = next() * choices.reduce((sum, [, weight]) => sum + weight, 0);
       for (const [choice, weight] of choices) if ((roll -= weight) < 0) return choice;
-      return choices[0][0];
+      return first[0];
     },
     some: <T>(items: readonly T[], max: number): T[] => {
       const count = Math.floor(next() * (max + 1));
-      return Array.from({ length: count }, () => items[Math.floor(next() * items.length)]);
+      return Array.from({ length: count }, () => pick(items));
     },
   };
 }

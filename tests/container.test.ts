@@ -17,6 +17,12 @@ import { loadConfig, parseDurationMs } from "../src/config.ts";
 const ROOT = resolve(import.meta.dir, "..");
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 
+/** `value`, failing the test with `what` when it is missing. */
+function present<T>(value: T | undefined, what: string): T {
+  expect(value, what).toBeDefined();
+  return value!;
+}
+
 // dockerfile-ast is the parser dockerfile-utils itself uses; resolve it from there so this works with
 // hoisted and isolated node_modules layouts alike.
 const requireHere = createRequire(import.meta.url);
@@ -35,7 +41,7 @@ function scriptWords(name: string): string[] {
   const script = pkg.scripts[name];
   expect(script, `package.json has a "${name}" script`).toBeString();
   expect(script, `the "${name}" script is a single plain command`).not.toMatch(/[&|;<>$`'"()]/);
-  return script.trim().split(/\s+/);
+  return script!.trim().split(/\s+/);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -85,7 +91,7 @@ function properties(stage: Stage, keyword: "ENV" | "LABEL"): Record<string, stri
 function workdir(stage: Stage): string {
   const workdirs = ofKind(stage, "WORKDIR");
   expect(workdirs.length, `stage ${stage.name} sets its WORKDIR`).toBeGreaterThan(0);
-  return argsOf(workdirs.at(-1)!)[0];
+  return present(argsOf(workdirs.at(-1)!)[0], `stage ${stage.name}'s WORKDIR has a path`);
 }
 
 interface CopyStep {
@@ -205,7 +211,7 @@ describe("Dockerfile", () => {
       ofKind(stage, "RUN").some((run) => /\bbun\s+install\b/.test(run.getArgumentsContent() ?? "")),
     );
     expect(installStages.length).toBe(1);
-    const [deps] = installStages;
+    const deps = installStages[0]!; // the one, checked above
     const install = ofKind(deps, "RUN")
       .map((run) => argsOf(run))
       .find((words) => words.includes("install"))!;
@@ -220,7 +226,7 @@ describe("Dockerfile", () => {
     // The final stage takes node_modules from that stage, not from the build context.
     const fromDeps = copies(finalStage).filter((copy) => copy.from === deps.name);
     expect(fromDeps.flatMap((copy) => copy.sources)).toEqual([posix.join(workdir(deps), "node_modules")]);
-    expect(posix.resolve(workdir(finalStage), fromDeps[0].destination)).toBe(posix.join(workdir(finalStage), "node_modules"));
+    expect(posix.resolve(workdir(finalStage), fromDeps[0]!.destination)).toBe(posix.join(workdir(finalStage), "node_modules"));
   });
 
   test("every COPY --from names an earlier stage; every other COPY source exists in the repository", () => {
@@ -247,14 +253,14 @@ describe("Dockerfile", () => {
       .flatMap((copy) => copy.sources);
     expect(copied).toEqual(expect.arrayContaining(["package.json", "bun.lock", "src", "sql"]));
     // The CMD's script is inside what is copied.
-    const script = execForm(ofKind<Ast.Cmd>(finalStage, "CMD").at(-1)!)![1];
+    const script = present(execForm(ofKind<Ast.Cmd>(finalStage, "CMD").at(-1)!)![1], "the CMD names a script");
     expect(copied.some((source) => script === source || script.startsWith(`${source}/`))).toBe(true);
   });
 
   test("the final stage runs as a non-root user, which owns the embedded database's DATA_DIR", () => {
     const users = ofKind(finalStage, "USER");
     expect(users.length).toBeGreaterThan(0);
-    const user = argsOf(users.at(-1)!)[0];
+    const user = present(argsOf(users.at(-1)!)[0], "the USER names a user");
     const [name, group] = user.split(":");
     expect(["root", "0"]).not.toContain(name);
     expect(["root", "0"]).not.toContain(group ?? "bun");
@@ -263,7 +269,7 @@ describe("Dockerfile", () => {
     const keywords = finalStage.instructions.map((instruction) => instruction.getKeyword());
     expect(keywords.lastIndexOf("USER")).toBeLessThan(keywords.lastIndexOf("CMD"));
 
-    const dataDir = finalEnv.DATA_DIR;
+    const dataDir = present(finalEnv.DATA_DIR, "the image sets DATA_DIR");
     expect(dataDir).toStartWith("/");
     const prepare = ofKind(finalStage, "RUN").map((run) => run.getArgumentsContent() ?? "");
     expect(prepare.some((script) => script.includes(`mkdir -p ${dataDir}`))).toBe(true);
@@ -277,24 +283,24 @@ describe("Dockerfile", () => {
     const config = loadConfig(finalEnv);
     expect(config.port).toBe(Number(finalEnv.PORT));
     expect(["0.0.0.0", "::"]).toContain(config.host);
-    expect(config.dataDir).toBe(finalEnv.DATA_DIR);
+    expect<string | undefined>(config.dataDir).toBe(finalEnv.DATA_DIR);
   });
 
   test("EXPOSE is the server's default port (src/config.ts) and the image's PORT", () => {
     expect(exposedPorts).toEqual([String(loadConfig({}).port)]);
-    expect(exposedPorts).toEqual([finalEnv.PORT]);
+    expect<(string | undefined)[]>(exposedPorts).toEqual([finalEnv.PORT]);
   });
 
   test("CMD is the exec form of the `serve` script, with no ENTRYPOINT wrapped around it", () => {
     const cmds = ofKind<Ast.Cmd>(finalStage, "CMD");
     expect(cmds.length).toBe(1);
-    const cmd = execForm(cmds[0]);
+    const cmd = execForm(cmds[0]!);
     expect(cmd).toEqual(["bun", "src/main.ts"]);
     expect(cmd).toEqual(scriptWords("serve"));
     // The base image's entrypoint script is reset, so bun itself is PID 1 and gets SIGTERM.
     const entrypoints = ofKind<Ast.Entrypoint>(finalStage, "ENTRYPOINT");
     expect(entrypoints.length).toBe(1);
-    expect(execForm(entrypoints[0])).toEqual([]);
+    expect(execForm(entrypoints[0]!)).toEqual([]);
   });
 
   test("STOPSIGNAL is SIGTERM", () => {
@@ -315,9 +321,10 @@ describe("Dockerfile", () => {
 
 const healthchecks = ofKind<Ast.Healthcheck>(finalStage, "HEALTHCHECK");
 const healthcheckCommand = (): string[] => {
-  const match = /^CMD\s+(\[[\s\S]*\])\s*$/.exec(healthchecks[0].getArgumentsContent() ?? "");
+  const healthcheck = present(healthchecks[0], "the final stage has a HEALTHCHECK");
+  const match = /^CMD\s+(\[[\s\S]*\])\s*$/.exec(healthcheck.getArgumentsContent() ?? "");
   expect(match, "HEALTHCHECK CMD in exec form").not.toBeNull();
-  return JSON.parse(match![1]);
+  return JSON.parse(match![1]!);
 };
 
 /** Runs the HEALTHCHECK's command as Docker would (no shell), with the image's environment. */
@@ -335,7 +342,7 @@ async function runHealthcheck(env: Record<string, string>): Promise<number> {
 describe("HEALTHCHECK", () => {
   test("there is one, with sane timings", () => {
     expect(healthchecks.length).toBe(1);
-    const seconds = (name: string) => parseDurationMs(flagOf(healthchecks[0], name) ?? "30s")!;
+    const seconds = (name: string) => parseDurationMs(flagOf(healthchecks[0]!, name) ?? "30s")!;
     expect(seconds("timeout")).toBeLessThan(seconds("interval"));
     // Startup (migrations, and PGlite in the embedded mode) is not counted as failures.
     expect(seconds("start-period")).toBeGreaterThanOrEqual(10_000);
@@ -410,9 +417,9 @@ describe("what the image runs needs nothing it lacks", () => {
     const specifier = /(?:^|[\s;])(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?["']([^"']+)["']|\b(?:import|require)\(\s*["']([^"']+)["']\s*\)/gm;
     for (const file of sourceFiles) {
       for (const match of read(file).matchAll(specifier)) {
-        const spec = match[1] ?? match[2];
+        const spec = (match[1] ?? match[2])!; // one alternative or the other matched
         if (spec.startsWith(".") || spec.startsWith("/") || builtins.has(spec) || spec === "bun" || spec.startsWith("bun:")) continue;
-        const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0];
+        const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
         if (!(name in pkg.dependencies)) problems.push(`${file}: "${spec}" is not in dependencies`);
       }
     }
@@ -425,7 +432,7 @@ describe("what the image runs needs nothing it lacks", () => {
     const problems: string[] = [];
     for (const file of sourceFiles) {
       for (const match of read(file).matchAll(/join\(\s*import\.meta\.dir((?:\s*,\s*["'][^"']*["'])+)\s*\)/g)) {
-        const parts = [...match[1].matchAll(/["']([^"']*)["']/g)].map((part) => part[1]);
+        const parts = [...match[1]!.matchAll(/["']([^"']*)["']/g)].map((part) => part[1]!);
         const target = relative(ROOT, join(ROOT, dirname(file), ...parts)).replaceAll("\\", "/");
         if (!copied.some((source) => target === source || target.startsWith(`${source}/`))) problems.push(`${file} -> ${target}`);
       }
@@ -535,7 +542,7 @@ describe("docker-compose.yml", () => {
 
     const dataMount = asList(db.volumes).find((volume) => volume.split(":")[1] === "/var/lib/postgresql/data");
     expect(dataMount).toBeDefined();
-    const volumeName = dataMount!.split(":")[0];
+    const volumeName = dataMount!.split(":")[0]!;
     expect(volumeName).toMatch(/^[A-Za-z0-9][\w.-]*$/); // a name, not a host path
     expect(Object.keys(compose.volumes ?? {})).toContain(volumeName);
   });
@@ -552,11 +559,11 @@ describe("docker-compose.yml", () => {
   test("api: DATABASE_URL points at the db service with its credentials; the configuration loads", () => {
     const env = serviceEnv("api");
     const db = serviceEnv("db");
-    const url = new URL(env.DATABASE_URL);
+    const url = new URL(present(env.DATABASE_URL, "api sets DATABASE_URL"));
     expect(url.hostname).toBe("db");
     expect(url.port || "5432").toBe("5432");
     expect(decodeURIComponent(url.username)).toBe(db.POSTGRES_USER ?? "postgres");
-    expect(decodeURIComponent(url.password)).toBe(db.POSTGRES_PASSWORD);
+    expect<string | undefined>(decodeURIComponent(url.password)).toBe(db.POSTGRES_PASSWORD);
     expect(url.pathname.slice(1)).toBe(db.POSTGRES_DB ?? db.POSTGRES_USER ?? "postgres");
     expect(env).toHaveProperty("LOG_LEVEL");
     expect(env).toHaveProperty("CORS_ORIGINS");
@@ -590,7 +597,7 @@ describe("docker-compose.yml", () => {
   });
 
   test("the importer script exists, and the image contains it", () => {
-    const script = scriptWords("import")[1];
+    const script = present(scriptWords("import")[1], 'the "import" script names a file');
     expect(existsSync(join(ROOT, script)), `${script} exists`).toBe(true);
     expect(isIgnored(script)).toBe(false);
     const copied = copies(finalStage).flatMap((copy) => copy.sources);

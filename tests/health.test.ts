@@ -66,7 +66,7 @@ describe("GET /ready", () => {
       expect(await get(server.base, "/ready")).toMatchObject({ status: 503, body: { status: "unavailable" } });
       expect((await get(server.base, "/health")).status).toBe(200);
     } finally {
-      await sql`insert into schema_migrations (version, applied_at) values (${version}, ${row.applied_at})`;
+      await sql`insert into schema_migrations (version, applied_at) values (${version}, ${row!.applied_at})`;
     }
     expect(await get(server.base, "/ready")).toMatchObject({ status: 200, body: { status: "ready" } });
   });

@@ -33,7 +33,7 @@ describe("the /swagger page over HTTP", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toStartWith("text/html");
     const html = await response.text();
-    const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
+    const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
     expect(urls.length).toBeGreaterThan(2);
     for (const url of urls) expect(url, "same-origin asset").toStartWith("/swagger/assets/");
     expect(html).not.toMatch(/unpkg|jsdelivr|cdnjs|https?:\/\//);

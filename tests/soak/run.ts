@@ -76,7 +76,7 @@ class Stats {
 
   percentile(p: number): number {
     const sorted = [...this.latencies].sort((a, b) => a - b);
-    return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+    return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
   }
 }
 
@@ -196,7 +196,7 @@ async function main(): Promise<number> {
       PASSWORD_HASH_TIME_COST: "2",
     });
     const catalogue = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-    const [{ max }] = await catalogue<{ max: number | null }[]>`select max(id)::int as max from anime`;
+    const [{ max }] = await catalogue<[{ max: number | null }]>`select max(id)::int as max from anime`;
     await catalogue.end();
     maxAnimeId = max ?? CATALOGUE_SIZE;
     console.log(`soak: server pid ${server.pid} at ${server.base}, database ${dbName}, ${CATALOGUE_SIZE} anime, ${WORKERS} workers, ${SECONDS} s`);
@@ -207,7 +207,7 @@ async function main(): Promise<number> {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const [{ count }] = await monitor<{ count: number }[]>`
+        const [{ count }] = await monitor<[{ count: number }]>`
           select count(*)::int as count from pg_stat_activity where datname = ${dbName}`;
         samples.push({ at: (performance.now() - started) / 1000, rss: rssMiB(server.pid), connections: count });
         await Bun.sleep(SAMPLE_MS);
