@@ -2,7 +2,7 @@
 // read into status, headers and parsed body, the contract's 401 checks, and the after-the-fact
 // checks on a server's log (no 5xx, no secret).
 import { expect } from "bun:test";
-import type { TestServer } from "./support/server.ts";
+import type { TestRequestInit, TestServer } from "./support/server.ts";
 
 export interface Answer {
   status: number;
@@ -12,10 +12,9 @@ export interface Answer {
   text: string;
 }
 
-type Init = RequestInit & { token?: string; json?: unknown };
 
 /** One request; every answer in these suites must be below 500, so that is checked right here. */
-export async function call(server: TestServer, path: string, init: Init = {}): Promise<Answer> {
+export async function call(server: TestServer, path: string, init: TestRequestInit = {}): Promise<Answer> {
   const response = await server.request(path, init);
   const text = await response.text();
   let body: unknown;
@@ -28,7 +27,7 @@ export async function call(server: TestServer, path: string, init: Init = {}): P
   return { status: response.status, headers: response.headers, body, text };
 }
 
-export const post = (server: TestServer, path: string, json?: unknown, init: Init = {}) =>
+export const post = (server: TestServer, path: string, json?: unknown, init: TestRequestInit = {}) =>
   call(server, path, { ...init, method: "POST", ...(json === undefined ? {} : { json }) });
 
 export const NOT_PROVIDED = "Authentication credentials were not provided.";

@@ -8,7 +8,7 @@ import packageJson from "../package.json";
 import { buildApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
-import { TEST_ENV, type TestServer, registerUser, startTestServer } from "./support/server.ts";
+import { TEST_ENV, type TestRequestInit, type TestServer, registerUser, startTestServer } from "./support/server.ts";
 
 type Json = any;
 
@@ -273,7 +273,7 @@ describe("schemas and examples", () => {
     const user = await registerUser(server);
     const schemaFor = (method: string, path: string, status: number) =>
       operation(method, path).responses[String(status)].content["application/json"].schema;
-    const calls: [string, string, string, RequestInit & { token?: string; json?: unknown }, number][] = [
+    const calls: [string, string, string, TestRequestInit, number][] = [
       ["GET", "/health", "/health", {}, 200],
       ["GET", "/ready", "/ready", {}, 200],
       ["POST", "/account/register", "/account/register", { method: "POST", json: { username: user.username, email: "x@example.com", password: "correct horse" } }, 400],

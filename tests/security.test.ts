@@ -9,7 +9,7 @@ import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { type PgProxy, startPgProxy } from "./support/cluster.ts";
 import { adminUrl } from "./support/db.ts";
-import { TEST_ENV, type TestServer, startTestServer, uniqueUser } from "./support/server.ts";
+import { TEST_ENV, type TestRequestInit, type TestServer, requestInit, startTestServer, uniqueUser } from "./support/server.ts";
 
 let server: TestServer;
 let routes: { method: string; path: string }[];
@@ -18,15 +18,8 @@ const secrets = new Set<string>();
 /** Every answer the test received, for the checks that apply to all of them. */
 const answers: { label: string; path: string; status: number; headers: Headers; text: string }[] = [];
 
-async function call(label: string, path: string, init: RequestInit & { token?: string; json?: unknown } = {}, target: TestServer = server) {
-  const headers = new Headers(init.headers);
-  if (init.token) headers.set("authorization", `Token ${init.token}`);
-  let body = init.body;
-  if (init.json !== undefined) {
-    body = JSON.stringify(init.json);
-    headers.set("content-type", "application/json");
-  }
-  const response = await fetch(target.base + path, { ...init, headers, body, signal: AbortSignal.timeout(10_000) });
+async function call(label: string, path: string, init: TestRequestInit = {}, target: TestServer = server) {
+  const response = await fetch(target.base + path, { ...requestInit(init), signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
   for (const match of text.matchAll(/"token":"([0-9a-f]{64})"/g)) secrets.add(match[1]);
   const answer = { label, path, status: response.status, headers: response.headers, text };

@@ -5,13 +5,16 @@ import { createLogger } from "../../src/log.ts";
 import { type RunningServer, startServer } from "../../src/main.ts";
 import { type TestDatabase, createTestDatabase } from "./db.ts";
 
+/** A fetch init with the tests' shorthand: `token` for `Authorization: Token …`, `json` for a JSON body. */
+export type TestRequestInit = RequestInit & { token?: string; json?: unknown };
+
 export interface TestServer {
   base: string;
   running: RunningServer;
   database: TestDatabase;
   /** Log lines the server wrote (JSON strings). */
   logs: string[];
-  request(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  request(path: string, init?: TestRequestInit): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -47,7 +50,7 @@ export async function startTestServer(env: Record<string, string> = {}, database
 }
 
 /** A fetch init from the test shorthand: `token` becomes `Authorization: Token …`, `json` the body. */
-export function requestInit(init: RequestInit & { token?: string; json?: unknown }): RequestInit {
+export function requestInit(init: TestRequestInit): RequestInit {
   const headers = new Headers(init.headers);
   if (init.token) headers.set("authorization", `Token ${init.token}`);
   let body = init.body;
