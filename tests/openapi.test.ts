@@ -5,10 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import packageJson from "../package.json";
-import { buildApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
-import { TEST_ENV, type TestRequestInit, type TestServer, registerUser, startTestServer } from "./support/server.ts";
+import { type TestRequestInit, type TestServer, appRoutes as readAppRoutes, registerUser, startTestServer } from "./support/server.ts";
 
 type Json = any;
 
@@ -25,10 +22,7 @@ beforeAll(async () => {
   doc = await response.json();
 
   // The same composition the running server uses, built again to read its route table.
-  const config = loadConfig({ ...TEST_ENV, ...server.database.env });
-  const { app, services } = await buildApp(config, server.running.db, createLogger("silent"));
-  services.catalogue.stop();
-  appRoutes = app.routes
+  appRoutes = (await readAppRoutes(server))
     .filter((route) => route.method !== "OPTIONS" && !route.path.startsWith("/swagger") && route.path !== "/acount/set_picture")
     .map((route) => ({ method: route.method, elysiaPath: route.path, path: route.path.replace(/:([^/]+)/g, "{$1}") }));
 }, 60_000);

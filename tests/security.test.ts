@@ -4,12 +4,9 @@
 // or SQL text in any body (errors provoked on purpose, a missing table among them), and no token or
 // password the test used in any line the server logged.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { buildApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
 import { type PgProxy, startPgProxy } from "./support/cluster.ts";
 import { adminUrl } from "./support/db.ts";
-import { TEST_ENV, type TestRequestInit, type TestServer, requestInit, startTestServer, uniqueUser } from "./support/server.ts";
+import { type TestRequestInit, type TestServer, appRoutes, requestInit, startTestServer, uniqueUser } from "./support/server.ts";
 
 let server: TestServer;
 let routes: { method: string; path: string }[];
@@ -45,8 +42,7 @@ beforeAll(async () => {
     THROTTLE_LOGIN_ADDRESS: "1000/1m",
     THROTTLE_REGISTER_ADDRESS: "1000/1m",
   });
-  const { app } = await buildApp(loadConfig({ ...TEST_ENV, ...server.database.env }), server.running.db, createLogger("silent"));
-  routes = app.routes.map((route) => ({ method: route.method, path: route.path }));
+  routes = await appRoutes(server);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 // Starts the real server (the same startServer that `bun run start` runs) on a random port, on a
 // fresh test database, and talks HTTP to it.
+import { buildApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { type RunningServer, startServer } from "../../src/main.ts";
@@ -59,6 +60,23 @@ export function requestInit(init: TestRequestInit): RequestInit {
     headers.set("content-type", "application/json");
   }
   return { ...init, headers, body };
+}
+
+/**
+ * The routes of the app the server runs, as the app itself lists them: the same composition built
+ * again on the server's database (it never listens). Building it starts services on the server's
+ * change feed (the token index's load, the catalogue's import polling on the embedded database);
+ * they are stopped again before this returns.
+ */
+export async function appRoutes(server: TestServer): Promise<{ method: string; path: string }[]> {
+  const config = loadConfig({ ...TEST_ENV, ...server.database.env });
+  const { app, services } = await buildApp(config, server.running.db, createLogger("silent"));
+  try {
+    return app.routes.map((route) => ({ method: route.method, path: route.path }));
+  } finally {
+    services.auth.stop();
+    services.catalogue.stop();
+  }
 }
 
 let counter = 0;
