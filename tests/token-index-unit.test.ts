@@ -1,7 +1,8 @@
 // The in-memory token index (src/auth/token-index.ts) against a plain Map, under random sequences of
 // adds, removals, per-user removals and expiry sweeps. Digests are drawn so that many share their
 // first word (the hash), which makes long probe runs, wrap-arounds at the end of the table and
-// backward shifts across them the common case rather than the rare one.
+// backward shifts across them the common case rather than the rare one. No server, no database: the
+// index inside a running server is tokens-in-memory.test.ts's subject.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { TokenIndex } from "../src/auth/token-index.ts";

@@ -3,7 +3,8 @@
 //  - a token it does not know (written to the database behind its back, as another instance's would
 //    be before its notification arrives) is still found, in the database;
 //  - expired tokens are not loaded; a full index (TOKEN_INDEX_MAX) still accepts the tokens beyond it.
-// Revocation across instances (the feed keeping the index current) is in reliability-instances.test.ts.
+// Revocation across instances (the feed keeping the index current) is in reliability-instances.test.ts;
+// the TokenIndex data structure alone, in token-index-unit.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Sql } from "postgres";
 import { type TestServer, registerUser, startTestServer, uniqueUser } from "./support/server.ts";
