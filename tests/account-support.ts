@@ -56,12 +56,6 @@ export async function expectTokenRevoked(server: TestServer, token: string) {
   expect401(await profile(server, token));
 }
 
-/** Today's date in UTC as DD-MM-YYYY, the profile's `created` format. */
-export function utcDate(date = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(date.getUTCDate())}-${pad(date.getUTCMonth() + 1)}-${date.getUTCFullYear()}`;
-}
-
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 export const ISO_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
