@@ -2,7 +2,7 @@
 // read into status, headers and parsed body, the contract's 401 checks, and the after-the-fact
 // checks on a server's log (no 5xx, no secret).
 import { expect } from "bun:test";
-import type { TestServer } from "./support/server.ts";
+import type { TestRequestInit, TestServer } from "./support/server.ts";
 
 export interface Answer {
   status: number;
@@ -12,10 +12,9 @@ export interface Answer {
   text: string;
 }
 
-type Init = RequestInit & { token?: string; json?: unknown };
 
 /** One request; every answer in these suites must be below 500, so that is checked right here. */
-export async function call(server: TestServer, path: string, init: Init = {}): Promise<Answer> {
+export async function call(server: TestServer, path: string, init: TestRequestInit = {}): Promise<Answer> {
   const response = await server.request(path, init);
   const text = await response.text();
   let body: unknown;
@@ -28,7 +27,7 @@ export async function call(server: TestServer, path: string, init: Init = {}): P
   return { status: response.status, headers: response.headers, body, text };
 }
 
-export const post = (server: TestServer, path: string, json?: unknown, init: Init = {}) =>
+export const post = (server: TestServer, path: string, json?: unknown, init: TestRequestInit = {}) =>
   call(server, path, { ...init, method: "POST", ...(json === undefined ? {} : { json }) });
 
 export const NOT_PROVIDED = "Authentication credentials were not provided.";
@@ -55,12 +54,6 @@ export async function expectTokenWorks(server: TestServer, token: string) {
 
 export async function expectTokenRevoked(server: TestServer, token: string) {
   expect401(await profile(server, token));
-}
-
-/** Today's date in UTC as DD-MM-YYYY, the profile's `created` format. */
-export function utcDate(date = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(date.getUTCDate())}-${pad(date.getUTCMonth() + 1)}-${date.getUTCFullYear()}`;
 }
 
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;

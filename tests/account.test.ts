@@ -22,7 +22,6 @@ import {
   post,
   profile,
   sha256Hex,
-  utcDate,
 } from "./account-support.ts";
 
 let server: TestServer;
@@ -44,6 +43,12 @@ const DEFAULT_PICTURE = "https://www.anime-planet.com/images/characters/default.
 const THIRTY_DAYS_MS = 30 * 24 * 60 * 60 * 1000;
 
 const picture = (slug: string) => `https://www.anime-planet.com/images/characters/${slug}.jpg`;
+
+/** DD-MM-YYYY of a date's UTC day, by reordering its ISO 8601 form (not how the server formats it). */
+function ddmmyyyy(date: Date): string {
+  const [year, month, day] = date.toISOString().slice(0, 10).split("-");
+  return `${day}-${month}-${year}`;
+}
 
 async function register(user = uniqueUser()) {
   const registered = await registerUser(server, user);
@@ -400,9 +405,9 @@ describe("401 rules", () => {
 
 describe("GET /account/profile", () => {
   test("the profile's shape, created = today (UTC) as DD-MM-YYYY, the default picture; no-store and nosniff", async () => {
-    const before = utcDate();
+    const before = ddmmyyyy(new Date());
     const user = await register();
-    const after = utcDate();
+    const after = ddmmyyyy(new Date());
     const answer = await profile(server, user.token);
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({
@@ -412,9 +417,31 @@ describe("GET /account/profile", () => {
     expect(Object.keys(answer.body.data)).toEqual(["id", "username", "email", "created", "picture"]);
     expect(answer.body.data.created).toMatch(/^\d{2}-\d{2}-\d{4}$/);
     expect([before, after]).toContain(answer.body.data.created);
+    // And it is the stored created_at's day, as PostgreSQL formats it.
+    const [stored] = await server.running.db.sql<{ created: string }[]>`
+      select to_char(created_at at time zone 'UTC', 'DD-MM-YYYY') as created from users where id = ${user.id}`;
+    expect(answer.body.data.created).toBe(stored.created);
     expect(answer.headers.get("content-type")).toStartWith("application/json");
     expect(answer.headers.get("cache-control")).toBe("no-store");
     expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  test("created is the UTC day of the stored created_at: day, month and year in their places", async () => {
+    // Chosen so that a swapped day and month, a month off by one (getUTCMonth without + 1), a
+    // two-digit year, or the local day instead of the UTC one (run with TZ an hour or more off UTC,
+    // one of the first two moves a day) would show.
+    const cases = [
+      { createdAt: "2021-03-04T23:30:00Z", created: "04-03-2021" },
+      { createdAt: "1999-12-31T00:30:00Z", created: "31-12-1999" },
+      { createdAt: "2024-02-29T12:00:00Z", created: "29-02-2024" },
+    ];
+    for (const { createdAt, created } of cases) {
+      const user = await register();
+      // Set before the first profile read, so that no cached profile holds the registration's date.
+      await server.running.db.sql`update users set created_at = ${new Date(createdAt)} where id = ${user.id}`;
+      const answer = await profile(server, user.token);
+      expect({ createdAt, created: answer.body.data.created }).toEqual({ createdAt, created });
+    }
   });
 
   test("?format=json is accepted and changes nothing", async () => {

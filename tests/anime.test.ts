@@ -272,6 +272,34 @@ function expectAnimeShape(anime: Anime) {
   expect(anime.tags).toEqual([...new Set(anime.tags)].sort());
 }
 
+// The uniformity of /anime/random: Pearson's chi-square over 10 entries (9 degrees of freedom).
+// UNIFORM_CRITICAL is the statistic a uniform random exceeds with probability 1e-7
+// (scipy.stats.chi2.isf(1e-7, 9) = 50.1718), so the test fails falsely once in ten million runs.
+// With RANDOM_DRAWS draws a biased random gives a noncentral chi-square, of noncentrality
+// N·k·Σ(p_i − 1/k)²: 494 for Math.round in place of Math.floor, 204 for one entry 1.5 times as
+// likely as the others (missed with probability 4e-54 and 1.6e-14), 76 for one entry 1.3 times as
+// likely (missed 1.5% of the time). The simulations at the end of this file check the first two.
+const RANDOM_DRAWS = 10_000;
+const UNIFORM_CRITICAL = 50.17;
+
+/** Pearson's chi-square statistic of `counts` against the same expected count for each. */
+function chiSquare(counts: number[]): number {
+  const expected = counts.reduce((sum, count) => sum + count, 0) / counts.length;
+  return counts.reduce((sum, observed) => sum + (observed - expected) ** 2 / expected, 0);
+}
+
+/** A small seeded random in [0, 1) (mulberry32), for the simulated draws. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 // One server: it starts with the shipped sample (LOAD_SAMPLE=on); then a fixture release is imported
 // with --prune, which leaves exactly the fixture's ten entries. (An empty catalogue's 404s are in
 // anime-refresh.test.ts, whose server starts empty.)
@@ -406,21 +434,48 @@ describe("a catalogue imported from a release file", () => {
     }
   }, 30_000);
 
-  test("/anime/random is uniform over the catalogue (chi-square, df = 9, p = 0.001)", async () => {
+  test(`/anime/random is uniform over the catalogue (chi-square, df = 9, ${RANDOM_DRAWS} draws, p = 1e-7)`, async () => {
     expect(ids).toHaveLength(10);
-    const draws = 3_000;
     const counts = new Map(ids.map((id) => [id, 0]));
-    for (const anime of await drawRandom(server, draws)) {
+    for (const anime of await drawRandom(server, RANDOM_DRAWS)) {
       expect(counts.has(anime.id)).toBe(true);
       counts.set(anime.id, counts.get(anime.id)! + 1);
       const [fixture] = FIXTURE.filter((_, i) => ids[i] === anime.id);
       expect(anime).toEqual({ id: anime.id, ...fixture.expected });
     }
-    const expected = draws / ids.length;
-    const chiSquare = [...counts.values()].reduce((sum, observed) => sum + (observed - expected) ** 2 / expected, 0);
-    // Every id is drawn (a miss has probability about 10 × 0.9^3000), and the spread is what
-    // uniform draws give: the critical value of chi-square with 9 degrees of freedom at p = 0.001.
+    // Every id is drawn (a miss has probability about 10 × 0.9^10000, nil), and the spread is what
+    // uniform draws give (see UNIFORM_CRITICAL and the next describe for how likely a false failure
+    // is, and which biases this catches).
     expect([...counts.values()].every((count) => count > 0)).toBe(true);
-    expect(chiSquare).toBeLessThan(27.88);
+    expect(chiSquare([...counts.values()])).toBeLessThan(UNIFORM_CRITICAL);
   }, 30_000);
+});
+
+describe("the uniformity check itself, on simulated draws (seeded, so deterministic)", () => {
+  const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
+  /** RANDOM_DRAWS draws from `pick` over 10 entries, given a seeded random in [0, 1). */
+  const simulate = (seed: number, pick: (random: () => number) => number) => {
+    const random = mulberry32(seed);
+    const counts = new Array<number>(10).fill(0);
+    for (let i = 0; i < RANDOM_DRAWS; i++) counts[pick(random)]++;
+    return chiSquare(counts);
+  };
+
+  test("a fair draw passes", () => {
+    for (const seed of SEEDS) expect(simulate(seed, (random) => Math.floor(random() * 10))).toBeLessThan(UNIFORM_CRITICAL);
+  });
+
+  test("Math.round instead of Math.floor (the first and last entries half as likely) fails", () => {
+    // Noncentrality 494: a run that misses this bias has probability 4e-54.
+    for (const seed of SEEDS) expect(simulate(seed, (random) => Math.round(random() * 9))).toBeGreaterThan(UNIFORM_CRITICAL);
+  });
+
+  test("one entry 1.5 times as likely as each other one fails", () => {
+    // Noncentrality 204: a run that misses this bias has probability 1.6e-14.
+    const pick = (random: () => number) => {
+      const u = random() * 10.5; // [0, 1.5) is entry 0, then one unit per entry
+      return u < 1.5 ? 0 : Math.floor(u - 0.5);
+    };
+    for (const seed of SEEDS) expect(simulate(seed, pick)).toBeGreaterThan(UNIFORM_CRITICAL);
+  });
 });

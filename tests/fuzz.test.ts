@@ -9,10 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import net from "node:net";
-import { buildApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
-import { TEST_ENV, type TestServer, registerUser, startTestServer, uniqueUser } from "./support/server.ts";
+import { type TestServer, appRoutes, registerUser, startTestServer, uniqueUser } from "./support/server.ts";
 
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
@@ -157,9 +154,7 @@ const odd = {
 beforeAll(async () => {
   server = await startTestServer({ LOAD_SAMPLE: "on", LOG_LEVEL: "info" });
   // The route list comes from the app itself: a second app on the same database, never listening.
-  const config = loadConfig({ ...TEST_ENV, ...server.database.env });
-  const { app } = await buildApp(config, server.running.db, createLogger("silent"));
-  routes = app.routes.map((route) => ({ method: route.method, path: route.path }));
+  routes = await appRoutes(server);
   const user = await registerUser(server, uniqueUser("fuzz"));
   session = { username: user.username, password: user.password, token: user.token };
   console.log(`fuzz: seed ${SEED} (FUZZ_SEED to replay), ${routes.length} routes`);

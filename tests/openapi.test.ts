@@ -5,10 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import packageJson from "../package.json";
-import { buildApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
-import { TEST_ENV, type TestServer, registerUser, startTestServer } from "./support/server.ts";
+import { type TestRequestInit, type TestServer, appRoutes as readAppRoutes, registerUser, startTestServer } from "./support/server.ts";
 
 type Json = any;
 
@@ -25,10 +22,7 @@ beforeAll(async () => {
   doc = await response.json();
 
   // The same composition the running server uses, built again to read its route table.
-  const config = loadConfig({ ...TEST_ENV, ...server.database.env });
-  const { app, services } = await buildApp(config, server.running.db, createLogger("silent"));
-  services.catalogue.stop();
-  appRoutes = app.routes
+  appRoutes = (await readAppRoutes(server))
     .filter((route) => route.method !== "OPTIONS" && !route.path.startsWith("/swagger") && route.path !== "/acount/set_picture")
     .map((route) => ({ method: route.method, elysiaPath: route.path, path: route.path.replace(/:([^/]+)/g, "{$1}") }));
 }, 60_000);
@@ -273,7 +267,7 @@ describe("schemas and examples", () => {
     const user = await registerUser(server);
     const schemaFor = (method: string, path: string, status: number) =>
       operation(method, path).responses[String(status)].content["application/json"].schema;
-    const calls: [string, string, string, RequestInit & { token?: string; json?: unknown }, number][] = [
+    const calls: [string, string, string, TestRequestInit, number][] = [
       ["GET", "/health", "/health", {}, 200],
       ["GET", "/ready", "/ready", {}, 200],
       ["POST", "/account/register", "/account/register", { method: "POST", json: { username: user.username, email: "x@example.com", password: "correct horse" } }, 400],

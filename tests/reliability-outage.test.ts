@@ -11,7 +11,7 @@ import { createLogger } from "../src/log.ts";
 import { type RunningServer, startServer } from "../src/main.ts";
 import { type PrivateCluster, PG_BIN, createCluster, createDatabaseIn, eventually, fetchWithin, hasPgBinaries, sleep } from "./support/cluster.ts";
 import type { TestDatabase } from "./support/db.ts";
-import { TEST_ENV, type TestServer, registerUser, startTestServer } from "./support/server.ts";
+import { TEST_ENV, type TestRequestInit, type TestServer, registerUser, requestInit, startTestServer } from "./support/server.ts";
 
 if (!hasPgBinaries) console.warn(`skipping tests/reliability-outage.test.ts: no PostgreSQL 15 server binaries in ${PG_BIN}`);
 
@@ -58,16 +58,9 @@ describe.skipIf(!hasPgBinaries)("database outage (a private PostgreSQL 15 cluste
   }
 
   /** Sends the request with a deadline and returns status, body and how long it took. */
-  async function timed(path: string, init: RequestInit & { token?: string; json?: unknown } = {}) {
+  async function timed(path: string, init: TestRequestInit = {}) {
     const started = performance.now();
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set("authorization", `Token ${init.token}`);
-    let body = init.body;
-    if (init.json !== undefined) {
-      body = JSON.stringify(init.json);
-      headers.set("content-type", "application/json");
-    }
-    const response = await fetchWithin(server.base + path, { ...init, headers, body }, FAIL_FAST_MS + 3_000).catch((error) => {
+    const response = await fetchWithin(server.base + path, requestInit(init), FAIL_FAST_MS + 3_000).catch((error) => {
       throw new Error(`${init.method ?? "GET"} ${path}: no answer within ${FAIL_FAST_MS + 3_000} ms (${error})`);
     });
     const text = await response.text();
@@ -76,7 +69,7 @@ describe.skipIf(!hasPgBinaries)("database outage (a private PostgreSQL 15 cluste
 
   /** Every request that needs the database answers 503 with the contract's body, within 2 s. */
   async function expectUnavailable(uncachedToken: string, uncachedEntry: number) {
-    const requests: [string, RequestInit & { token?: string; json?: unknown }][] = [
+    const requests: [string, TestRequestInit][] = [
       ["/account/login", { method: "POST", json: { username: user.username, password: user.password } }],
       ["/account/profile", { token: uncachedToken }],
       [`/anime/entry/${uncachedEntry}`, {}],

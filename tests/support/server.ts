@@ -1,9 +1,13 @@
 // Starts the real server (the same startServer that `bun run start` runs) on a random port, on a
 // fresh test database, and talks HTTP to it.
+import { buildApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { type RunningServer, startServer } from "../../src/main.ts";
 import { type TestDatabase, createTestDatabase } from "./db.ts";
+
+/** A fetch init with the tests' shorthand: `token` for `Authorization: Token …`, `json` for a JSON body. */
+export type TestRequestInit = RequestInit & { token?: string; json?: unknown };
 
 export interface TestServer {
   base: string;
@@ -11,7 +15,7 @@ export interface TestServer {
   database: TestDatabase;
   /** Log lines the server wrote (JSON strings). */
   logs: string[];
-  request(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  request(path: string, init?: TestRequestInit): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -47,7 +51,7 @@ export async function startTestServer(env: Record<string, string> = {}, database
 }
 
 /** A fetch init from the test shorthand: `token` becomes `Authorization: Token …`, `json` the body. */
-export function requestInit(init: RequestInit & { token?: string; json?: unknown }): RequestInit {
+export function requestInit(init: TestRequestInit): RequestInit {
   const headers = new Headers(init.headers);
   if (init.token) headers.set("authorization", `Token ${init.token}`);
   let body = init.body;
@@ -56,6 +60,23 @@ export function requestInit(init: RequestInit & { token?: string; json?: unknown
     headers.set("content-type", "application/json");
   }
   return { ...init, headers, body };
+}
+
+/**
+ * The routes of the app the server runs, as the app itself lists them: the same composition built
+ * again on the server's database (it never listens). Building it starts services on the server's
+ * change feed (the token index's load, the catalogue's import polling on the embedded database);
+ * they are stopped again before this returns.
+ */
+export async function appRoutes(server: TestServer): Promise<{ method: string; path: string }[]> {
+  const config = loadConfig({ ...TEST_ENV, ...server.database.env });
+  const { app, services } = await buildApp(config, server.running.db, createLogger("silent"));
+  try {
+    return app.routes.map((route) => ({ method: route.method, path: route.path }));
+  } finally {
+    services.auth.stop();
+    services.catalogue.stop();
+  }
 }
 
 let counter = 0;

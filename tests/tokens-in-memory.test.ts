@@ -3,50 +3,14 @@
 //  - a token it does not know (written to the database behind its back, as another instance's would
 //    be before its notification arrives) is still found, in the database;
 //  - expired tokens are not loaded; a full index (TOKEN_INDEX_MAX) still accepts the tokens beyond it.
-// Revocation across instances (the feed keeping the index current) is in reliability-instances.test.ts.
+// Revocation across instances (the feed keeping the index current) is in reliability-instances.test.ts;
+// the TokenIndex data structure alone, in token-index-unit.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Sql } from "postgres";
 import { type TestServer, registerUser, startTestServer, uniqueUser } from "./support/server.ts";
 import { type TestDatabase, createTestDatabase } from "./support/db.ts";
+import { indexState, insertTokens, testToken, untilIndexReady } from "./support/tokens.ts";
 
 const PRELOADED = 30_000;
-
-/** A token the test knows, and the digest the tokens table keeps of it. */
-function testToken(prefix: string, i: number) {
-  const token = prefix.repeat(48 / prefix.length) + i.toString(16).padStart(16, "0");
-  return { token, digest: Buffer.from(new Bun.CryptoHasher("sha256").update(token).digest()) };
-}
-
-async function insertTokens(sql: Sql, userId: number, prefix: string, count: number, expiresAt: Date) {
-  for (let from = 0; from < count; from += 5_000) {
-    const rows = Array.from({ length: Math.min(5_000, count - from) }, (_, k) => ({
-      digest: testToken(prefix, from + k).digest,
-      user_id: userId,
-      expires_at: expiresAt,
-    }));
-    await sql`insert into tokens ${sql(rows)}`;
-  }
-}
-
-interface IndexState {
-  ready: boolean;
-  tokens: number;
-  bytes: number;
-}
-
-async function indexState(server: TestServer): Promise<IndexState> {
-  const body = (await (await server.request("/health")).json()) as { token_index: IndexState };
-  return body.token_index;
-}
-
-async function untilIndexReady(server: TestServer, timeoutMs = 20_000): Promise<IndexState> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const state = await indexState(server);
-    if (state.ready || performance.now() > deadline) return state;
-    await Bun.sleep(25);
-  }
-}
 
 const profileStatus = async (server: TestServer, token: string) =>
   (await server.request("/account/profile", { token })).status;

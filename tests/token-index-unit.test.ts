@@ -2,7 +2,8 @@
 // adds, removals (one at a time, or all of one user's by digest, as logoutall announces them) and
 // expiry sweeps. Digests are drawn so that many share their
 // first word (the hash), which makes long probe runs, wrap-arounds at the end of the table and
-// backward shifts across them the common case rather than the rare one.
+// backward shifts across them the common case rather than the rare one. No server, no database: the
+// index inside a running server is tokens-in-memory.test.ts's subject.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { TokenIndex } from "../src/auth/token-index.ts";
