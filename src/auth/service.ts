@@ -49,6 +49,8 @@ type AuthConfig = Pick<Config, "tokenTtlMs" | "tokenLimitPerUser" | "tokenIndexM
 export class Auth {
   private readonly index: TokenIndex;
   private ready = false;
+  /** After stop(), a resync of the feed (which has no unsubscribe) no longer reloads the index. */
+  private stopped = false;
   /** Bumped by every (re)load and by stop(): a load whose generation is no longer current gives up. */
   private generation = 0;
   /** Revocations heard while the index loads, replayed once it has: the load may have read them as live. */
@@ -72,7 +74,9 @@ export class Auth {
     this.index = new TokenIndex(config.tokenIndexMax);
     changes.on(TOPIC_TOKENS_REVOKED, isHexDigestList, (digests) => this.forgetDigests(digests));
     // Notifications may have been missed: whatever the index holds may be stale.
-    changes.onResync(() => void this.loadIndex());
+    changes.onResync(() => {
+      if (!this.stopped) void this.loadIndex();
+    });
   }
 
   /** Starts loading the index in the background; checks go to the database until it is complete. */
@@ -81,6 +85,7 @@ export class Auth {
   }
 
   stop(): void {
+    this.stopped = true;
     this.generation++;
     this.ready = false;
   }
