@@ -52,7 +52,7 @@ export async function findSessionsOfUser(sql: Sql, userId: number, currentDigest
   >`
     select session_id, created_at, last_used_at, expires_at, user_agent, digest = ${currentDigest} as current
     from tokens where user_id = ${userId} and expires_at > now()
-    order by created_at desc, session_id`;
+    order by created_at desc, session_id collate "C"`;
   return rows.map((row) => ({
     id: row.session_id,
     created: row.created_at,
