@@ -140,7 +140,7 @@ export class Auth {
     const owner = await queries.findLiveTokenOwner(this.sql, Buffer.from(digest));
     if (!owner) return undefined;
     const minute = minuteOf(epochSeconds());
-    const queued = this.queueUse(digest, minute);
+    const queued = this.uses.push(digest, minute);
     const unchanged = revocations === this.revocations && generation === this.generation;
     if (unchanged && this.ready && this.changes.trusted) {
       this.index.add(digestWords(digest), owner.userId, epochSeconds(owner.expiresAt.getTime()), queued ? minute : NOT_USED);
@@ -155,11 +155,7 @@ export class Auth {
   private noteUse(slot: number, nowSeconds: number): void {
     const minute = minuteOf(nowSeconds);
     if (this.index.usedMinuteAt(slot) === minute) return;
-    if (this.queueUse(this.scratch, minute)) this.index.markUsedAt(slot, minute);
-  }
-
-  private queueUse(digest: Uint8Array, minute: number): boolean {
-    return this.uses.push(digest, minute);
+    if (this.uses.push(this.scratch, minute)) this.index.markUsedAt(slot, minute);
   }
 
   /**
