@@ -1,6 +1,7 @@
 // Sessions and password changes across two server instances on one PostgreSQL database: a session
 // revoked, or a password changed, on one instance is refused on the other within a second, although
-// the other had the token in its index; and an instance writes the uses it recorded when it stops.
+// the other had the token in its index; a changed username or email shows there too; and an instance
+// writes the uses it recorded when it stops.
 //
 // A is the real server in this process; B is a separate `bun src/main.ts` process. Embedded mode is
 // single-process by design, so this file needs DATABASE_URL.
@@ -88,6 +89,21 @@ describe.skipIf(!adminUrl)("sessions on two instances, one database", () => {
     const oldLogin = await b.request("/account/login", { method: "POST", json: { username: user.username, password: user.password } });
     expect(oldLogin.status).toBe(400);
     await login(b, user.username, "a new password on A");
+  });
+
+  test("a username or email changed on A shows in B's (cached) profile within a second", async () => {
+    const user = await registerUser(a);
+    const profileOnB = async () => ((await (await b.request("/account/profile", { token: user.token })).json()) as { data: { username: string; email: string } }).data;
+    expect((await profileOnB()).username).toBe(user.username); // cached on B now
+    const username = `${user.username}_2`;
+    const email = `2.${user.email}`;
+    expect((await a.request("/account/change_username", { method: "POST", token: user.token, json: { password: user.password, username } })).status).toBe(200);
+    expect((await a.request("/account/change_email", { method: "POST", token: user.token, json: { password: user.password, email } })).status).toBe(200);
+    const seen = await eventually(async () => {
+      const data = await profileOnB();
+      return data.username === username && data.email === email;
+    }, { timeoutMs: 1_000, intervalMs: 20 });
+    expect(seen.ok).toBe(true);
   });
 
   test("an instance that stops writes the uses it recorded: last_used is there on the other", async () => {
