@@ -139,6 +139,29 @@ describe("POST /account/change_password", () => {
     await expectUnchanged(user);
   });
 
+  test("concurrent changes with the right password: exactly one wins; the others change nothing", async () => {
+    const user = await newUser();
+    const passwords = Array.from({ length: 4 }, (_, i) => `concurrent new password ${i}`);
+    passwords.forEach((password) => secrets.add(password));
+    const answers = await Promise.all(passwords.map((new_password) => changePassword(user.token, { current_password: user.password, new_password })));
+    const winners = answers.filter((answer) => answer.status === 200);
+    expect(winners).toHaveLength(1);
+    // A loser either checked the password after the winner changed it, or came after the winner had
+    // revoked the token it used.
+    for (const answer of answers) {
+      if (answer.status === 400) expect(answer.body).toEqual({ success: false, errors: { current_password: [WRONG] } });
+      else if (answer.status !== 200) expect401(answer);
+    }
+    const winner = winners[0]!.body.token as string;
+    secrets.add(winner);
+    const sessions = await call(server, "/account/sessions", { token: winner });
+    expect(sessions.body.data).toHaveLength(1);
+    const winning = passwords[answers.indexOf(winners[0]!)]!;
+    const fresh = await login(user.username, winning);
+    expect(fresh.status).toBe(200);
+    secrets.add(fresh.body.token);
+  });
+
   test("needs a token: 401 without one, with a bad one, and with a revoked one", async () => {
     const user = await newUser();
     const body = { current_password: user.password, new_password: "another password" };

@@ -114,8 +114,10 @@ export async function isEmailTakenByOther(sql: Sql, emailKey: string, userId: nu
   return row.taken;
 }
 
-export async function updatePasswordHash(sql: Sql, userId: number, passwordHash: string): Promise<void> {
-  await sql`update users set password_hash = ${passwordHash} where id = ${userId}`;
+/** Replaces the hash only if it is still `checkedHash` (the one the current password was checked against). */
+export async function replacePasswordHash(sql: Sql, userId: number, checkedHash: string, passwordHash: string): Promise<boolean> {
+  const result = await sql`update users set password_hash = ${passwordHash} where id = ${userId} and password_hash = ${checkedHash}`;
+  return result.count === 1;
 }
 
 export async function updateUsername(sql: Sql, userId: number, username: string, keys: UsernameKeys): Promise<void> {

@@ -132,11 +132,13 @@ export class Accounts {
    */
   async changePassword(session: Session, input: ChangePasswordBody, clientAddress: string, userAgent: string | null) {
     const errors = settingsProblems("password", input, this.config.passwordMinLength);
-    await this.checkOwnPassword(session, input.current_password, "current_password", clientAddress, errors);
-    if (Object.keys(errors).length) throw fieldFailure(errors);
+    const checkedHash = await this.checkOwnPassword(session, input.current_password, "current_password", clientAddress, errors);
+    if (Object.keys(errors).length || !checkedHash) throw fieldFailure(errors);
     const passwordHash = await this.passwords.hash(input.new_password);
     const issued = await this.changes.transaction(async (tx, announce) => {
-      await queries.updatePasswordHash(tx, session.userId, passwordHash);
+      // A password changed meanwhile (another request) makes the one checked here no longer current.
+      const replaced = await queries.replacePasswordHash(tx, session.userId, checkedHash, passwordHash);
+      if (!replaced) throw fieldFailure({ current_password: [messages.wrongPassword] });
       await this.auth.revokeAllWithin(tx, announce, session.userId);
       return this.auth.issue(session.userId, { tx, announce }, userAgent);
     });
@@ -179,16 +181,27 @@ export class Accounts {
   /**
    * Checks the signed-in user's password, counted like a login (the attempt is reserved before
    * argon2id runs, and given back when the password is right), and adds `field`'s error to `errors`
-   * when it is wrong. A blank password (already in `errors`) is not checked.
+   * when it is wrong. A blank password (already in `errors`) is not checked. Returns the hash a right
+   * password was checked against.
    */
-  private async checkOwnPassword(session: Session, password: string, field: string, clientAddress: string, errors: FieldErrors): Promise<void> {
-    if (errors[field]) return;
+  private async checkOwnPassword(
+    session: Session,
+    password: string,
+    field: string,
+    clientAddress: string,
+    errors: FieldErrors,
+  ): Promise<string | undefined> {
+    if (errors[field]) return undefined;
     const credentials = await queries.findOwnCredentials(this.sql, session.userId);
     // The token outlived its user only if the user was deleted a moment ago.
     if (!credentials) throw invalidToken();
     const attempt = await this.throttles.reserve(this.passwordAttemptLimits(credentials.usernameKey, clientAddress));
-    if (await this.passwords.verify(password, credentials.passwordHash)) await attempt.release();
-    else errors[field] = [messages.wrongPassword];
+    if (!(await this.passwords.verify(password, credentials.passwordHash))) {
+      errors[field] = [messages.wrongPassword];
+      return undefined;
+    }
+    await attempt.release();
+    return credentials.passwordHash;
   }
 
   /**
