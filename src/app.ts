@@ -12,6 +12,8 @@ import type { Config } from "./config.ts";
 import type { Database } from "./db/connect.ts";
 import { isDatabaseUnreachable } from "./db/errors.ts";
 import { openApi } from "./docs/openapi.ts";
+import { exportRoutes } from "./export/routes.ts";
+import { Exports } from "./export/service.ts";
 import { healthRoutes } from "./health/routes.ts";
 import { parseJsonObject } from "./http/body.ts";
 import { type FieldErrors, HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
@@ -24,6 +26,7 @@ export interface AppServices {
   auth: Auth;
   throttles: Throttles;
   accounts: Accounts;
+  exports: Exports;
   catalogue: Catalogue;
 }
 
@@ -46,8 +49,9 @@ function createServices(config: Config, db: Database, log: Logger): AppServices 
   const throttles = new Throttles(db.sql, config.throttle.enabled);
   const accounts = new Accounts(db.sql, auth, new Passwords(config), db.changes, throttles, config, log);
   // The embedded database has no LISTEN for other processes: poll for the importer's imports.
+  const exports = new Exports(db.sql, auth, config);
   const catalogue = new Catalogue(db.sql, db.changes, config, db.mode === "embedded");
-  return { auth, throttles, accounts, catalogue };
+  return { auth, throttles, accounts, exports, catalogue };
 }
 
 
@@ -70,6 +74,7 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
     )
     .use(accountRoutes(services.accounts, services.auth, headers.json, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))
+    .use(exportRoutes(services.exports, services.auth))
     .use(animeRoutes(services.catalogue, headers.json));
 
   const describeRejectedBody = rejectedAccountBody(services.accounts);

@@ -64,6 +64,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         log.warn("in-flight requests did not finish in time; closing them", { timeout_ms: config.shutdownTimeoutMs });
         await server.stop(true);
       }
+      // The uses of tokens recorded since the last write (last_used of GET /account/sessions).
+      await services.auth.flushUses();
       await db.changes.stop();
       await db.close();
     },

@@ -389,6 +389,151 @@ describe("general answers", () => {
   });
 });
 
+describe("account settings and sessions: hostile input", () => {
+  const WRONG = "Wrong password.";
+  const TOO_SHORT_NEW = TOO_SHORT;
+  type Route = { path: string; passwordField: string; valueField: string; value: () => string };
+  const routes: Route[] = [
+    { path: "/account/change_password", passwordField: "current_password", valueField: "new_password", value: () => "another password" },
+    { path: "/account/change_username", passwordField: "password", valueField: "username", value: () => uniqueUser().username },
+    { path: "/account/change_email", passwordField: "password", valueField: "email", value: () => uniqueUser().email },
+  ];
+
+  async function settingsUser() {
+    const user = await registerUser(server, uniqueUser("hostile"));
+    secrets.add(user.token).add(user.password);
+    return user;
+  }
+
+  async function expectSettingsErrors(route: Route, token: string, body: unknown, errors: Record<string, string[]>) {
+    const answer = await post(server, route.path, body, { token });
+    expect({ path: route.path, sent: body, status: answer.status, body: answer.body }).toEqual({
+      path: route.path,
+      sent: body,
+      status: 400,
+      body: { success: false, errors },
+    });
+  }
+
+  /** The user can still sign in with the same password, under the same name, and the token works. */
+  async function expectNothingChanged(user: Awaited<ReturnType<typeof settingsUser>>) {
+    const me = await expectTokenWorks(server, user.token);
+    expect(me.body.data).toMatchObject({ username: user.username, email: user.email });
+    const again = await login({ username: user.username, password: user.password });
+    expect(again.status).toBe(200);
+    secrets.add(again.body.token);
+  }
+
+  test("wrong types in every field: 'Not a valid string.' in the wrapped form; nothing changes", async () => {
+    const user = await settingsUser();
+    for (const route of routes) {
+      for (const value of [42, 0, null, [], ["x"], {}, { x: 1 }, true, false]) {
+        await expectSettingsErrors(route, user.token, { [route.passwordField]: value, [route.valueField]: route.value() }, { [route.passwordField]: [NOT_STRING] });
+        await expectSettingsErrors(route, user.token, { [route.passwordField]: user.password, [route.valueField]: value }, { [route.valueField]: [NOT_STRING] });
+      }
+      await expectSettingsErrors(route, user.token, {}, { [route.passwordField]: [REQUIRED], [route.valueField]: [REQUIRED] });
+      const empty = await call(server, route.path, { method: "POST", token: user.token });
+      expect(empty.body).toEqual({ success: false, errors: { [route.passwordField]: [REQUIRED], [route.valueField]: [REQUIRED] } });
+    }
+    await expectNothingChanged(user);
+  });
+
+  test("hostile passwords (NUL, lone surrogates, SQL, 10,000 characters) are just wrong; nothing changes", async () => {
+    const user = await settingsUser();
+    for (const route of routes) {
+      for (const password of [`${user.password}\u0000`, "\u0000", "\ud800\udfff\ud800", "' or '1'='1", `${user.password}' --`, "\u202e" + user.password]) {
+        await expectSettingsErrors(route, user.token, { [route.passwordField]: password, [route.valueField]: route.value() }, { [route.passwordField]: [WRONG] });
+      }
+      await expectSettingsErrors(route, user.token, { [route.passwordField]: "p".repeat(10_000), [route.valueField]: route.value() }, {
+        [route.passwordField]: [maxLength(1024)],
+      });
+    }
+    await expectNothingChanged(user);
+  });
+
+  test("hostile new usernames and emails get register's messages; nothing changes", async () => {
+    const user = await settingsUser();
+    const [, username, email] = routes as [Route, Route, Route];
+    for (const value of ["a\u0000b", "'; drop table users; --", "\u202eevil", "\ud800", "a\u200bb", "tab\tname", "😀", "x\u0301\u0301\u0301 y"]) {
+      await expectSettingsErrors(username, user.token, { password: user.password, username: value }, { username: [BAD_USERNAME] });
+    }
+    await expectSettingsErrors(username, user.token, { password: user.password, username: "x".repeat(10_000) }, { username: [maxLength(32)] });
+    await expectSettingsErrors(username, user.token, { password: user.password, username: "ж".repeat(10_000) }, { username: [maxLength(32)] });
+    for (const value of ["a\u0000@example.com", "'; drop table users; --@example.com", "\ud800@example.com", "a@exa\u0000mple.com", "<a@example.com>"]) {
+      await expectSettingsErrors(email, user.token, { password: user.password, email: value }, { email: [BAD_EMAIL] });
+    }
+    await expectSettingsErrors(email, user.token, { password: user.password, email: `${"x".repeat(10_000)}@example.com` }, { email: [maxLength(254)] });
+    await expectNothingChanged(user);
+  });
+
+  test("hostile new passwords: register's rules, and any string that passes them is just a password", async () => {
+    const user = await settingsUser();
+    const [change] = routes as [Route];
+    await expectSettingsErrors(change, user.token, { current_password: user.password, new_password: "\u0000" }, { new_password: [TOO_SHORT_NEW] });
+    await expectSettingsErrors(change, user.token, { current_password: user.password, new_password: "😀".repeat(7) }, { new_password: [TOO_SHORT_NEW] });
+    await expectSettingsErrors(change, user.token, { current_password: user.password, new_password: "p".repeat(10_000) }, { new_password: [maxLength(1024)] });
+    await expectNothingChanged(user);
+    const hostile = "\u0000'; drop table users; --\u202e😀";
+    const changed = await post(server, change.path, { current_password: user.password, new_password: hostile }, { token: user.token });
+    expect(changed.status).toBe(200);
+    secrets.add(changed.body.token);
+    const again = await login({ username: user.username, password: hostile });
+    expect(again.status).toBe(200);
+    secrets.add(again.body.token);
+  });
+
+  test("bodies that are not JSON objects, or too large, on the settings routes", async () => {
+    const user = await settingsUser();
+    for (const route of routes) {
+      const broken = await call(server, route.path, { method: "POST", token: user.token, body: "{nope" });
+      expect(broken.status).toBe(400);
+      expect(broken.body.detail).toStartWith("JSON parse error - ");
+      for (const body of ["[]", '"x"', "null", "42"]) {
+        const answer = await call(server, route.path, { method: "POST", token: user.token, body, headers: { "content-type": "application/json" } });
+        expect({ body, status: answer.status, answer: answer.body }).toEqual({ body, status: 400, answer: { detail: "Expected a JSON object." } });
+      }
+      const big = await post(server, route.path, { [route.passwordField]: user.password, [route.valueField]: "x".repeat(70_000) }, { token: user.token });
+      expect({ status: big.status, body: big.body }).toEqual({ status: 413, body: { detail: "Request body too large." } });
+    }
+    await expectNothingChanged(user);
+  });
+
+  test("hostile user agents are stored kept to 256 characters; hostile session ids are 404", async () => {
+    const user = await settingsUser();
+    for (const agent of ["x".repeat(10_000), "'; drop table tokens; --", "Tab\tAgent", "caf\u00e9/1.0"]) {
+      const answer = await post(server, "/account/login", { username: user.username, password: user.password }, { headers: { "user-agent": agent } });
+      expect(answer.status).toBe(200);
+      secrets.add(answer.body.token);
+    }
+    const sessions = await call(server, "/account/sessions", { token: user.token });
+    expect(sessions.body.data.slice(0, 4).map((s: { user_agent: string }) => s.user_agent)).toEqual([
+      "caf\u00e9/1.0",
+      "Tab\tAgent",
+      "'; drop table tokens; --",
+      "x".repeat(256),
+    ]);
+    for (const id of ["%00", "a%00", "'%20or%201=1%20--", "%F0%9F%98%80", "%ED%A0%80", "A".repeat(10_000), "..%2F..%2Fprofile", "%25", "null", "-1"]) {
+      const answer = await call(server, `/account/sessions/${id}`, { method: "DELETE", token: user.token });
+      expect({ id: id.slice(0, 40), status: answer.status, body: answer.body }).toEqual({ id: id.slice(0, 40), status: 404, body: { detail: "Not found." } });
+    }
+    expect((await call(server, "/account/sessions", { token: user.token })).body.data).toHaveLength(5);
+  });
+
+  test("known paths, wrong methods: 405", async () => {
+    for (const [method, path] of [
+      ["GET", "/account/change_password"],
+      ["GET", "/account/change_username"],
+      ["PUT", "/account/change_email"],
+      ["POST", "/account/sessions"],
+      ["GET", "/account/sessions/AAAAAAAAAAAAAAAAAAAAAA"],
+      ["POST", "/account/export"],
+    ]) {
+      const answer = await call(server, path, { method });
+      expect({ path, status: answer.status, body: answer.body }).toEqual({ path, status: 405, body: { detail: `Method "${method}" not allowed.` } });
+    }
+  });
+});
+
 describe("the whole run", () => {
   test("no request answered 5xx, nothing logged as an error, no token or password in the log", async () => {
     await Bun.sleep(50);

@@ -6,12 +6,13 @@
 // index inside a running server is tokens-in-memory.test.ts's subject.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { TokenIndex } from "../src/auth/token-index.ts";
+import { NOT_USED, TokenIndex } from "../src/auth/token-index.ts";
 
 type Op =
   | { kind: "add"; key: number[]; owner: number; expiry: number }
   | { kind: "remove"; key: number[] }
   | { kind: "removeUser"; owner: number }
+  | { kind: "use"; key: number[]; minute: number }
   | { kind: "removeExpired"; now: number };
 
 // A word near 2^32 - 1 has its home at the table's last slots: runs from there wrap to the start.
@@ -22,6 +23,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("add" as const), key, owner, expiry: fc.integer({ min: 1, max: 10 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), key }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("removeUser" as const), owner }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("use" as const), key, minute: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("removeExpired" as const), now: fc.integer({ min: 0, max: 10 }) }) },
 );
 
@@ -33,11 +35,11 @@ describe("TokenIndex", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 0, max: 10 }), (ops, now) => {
         const index = new TokenIndex(1_000_000);
-        const model = new Map<string, { key: number[]; owner: number; expiry: number }>();
+        const model = new Map<string, { key: number[]; owner: number; expiry: number; used: number }>();
         for (const change of ops) {
           if (change.kind === "add") {
             expect(index.add(words(change.key), change.owner, change.expiry)).toBe(true);
-            model.set(id(change.key), change);
+            model.set(id(change.key), { ...change, used: model.get(id(change.key))?.used ?? NOT_USED });
           } else if (change.kind === "remove") {
             index.remove(words(change.key));
             model.delete(id(change.key));
@@ -47,6 +49,16 @@ describe("TokenIndex", () => {
             for (const entry of expected) {
               index.remove(words(entry.key));
               model.delete(id(entry.key));
+            }
+          } else if (change.kind === "use") {
+            // The last-use word travels with its token through growth and backward shifts.
+            const slot = index.liveSlot(words(change.key), 0);
+            const entry = model.get(id(change.key));
+            expect(slot >= 0).toBe(entry !== undefined);
+            if (entry) {
+              expect(index.usedMinuteAt(slot)).toBe(entry.used);
+              index.markUsedAt(slot, change.minute);
+              entry.used = change.minute;
             }
           } else {
             const removed = index.removeExpired(change.now);
@@ -58,6 +70,8 @@ describe("TokenIndex", () => {
         }
         for (const entry of model.values()) {
           expect(index.owner(words(entry.key), now)).toBe(entry.expiry > now ? entry.owner : undefined);
+          const slot = index.liveSlot(words(entry.key), 0);
+          expect(index.usedMinuteAt(slot)).toBe(entry.used);
         }
         // Keys never added (word 2 is always 9 above) are never found.
         expect(index.owner(Uint32Array.from([0, 0, 8, 0]), 0)).toBeUndefined();
@@ -73,8 +87,8 @@ describe("TokenIndex", () => {
     expect(index.size).toBe(keys.length);
     keys.forEach((digest, i) => expect(index.owner(digest, 50)).toBe(i + 1));
     expect(index.owner(crypto.getRandomValues(new Uint32Array(4)), 50)).toBeUndefined();
-    // 24 bytes a slot, at most 70% full after growth by half: between 34 and 52 bytes a token.
-    expect(index.bytes / index.size).toBeLessThan(52);
+    // 28 bytes a slot, at most 70% full after growth by half: between 40 and 61 bytes a token.
+    expect(index.bytes / index.size).toBeLessThan(61);
   });
 
   test("sized for a load, it takes the whole load without growing", () => {
@@ -95,5 +109,19 @@ describe("TokenIndex", () => {
     expect(index.owner(Uint32Array.from([2, 0, 0, 0]), 15)).toBe(5);
     expect(index.owner(Uint32Array.from([3, 0, 0, 0]), 0)).toBeUndefined();
     expect(index.size).toBe(2);
+  });
+
+  test("adding a token it has keeps the later of the two last uses", () => {
+    const index = new TokenIndex(10);
+    const key = Uint32Array.from([5, 0, 0, 0]);
+    index.add(key, 1, 10, 7);
+    expect(index.usedMinuteAt(index.liveSlot(key, 0))).toBe(7);
+    index.add(key, 1, 10, 3);
+    expect(index.usedMinuteAt(index.liveSlot(key, 0))).toBe(7);
+    index.add(key, 1, 10);
+    expect(index.usedMinuteAt(index.liveSlot(key, 0))).toBe(7);
+    index.add(key, 1, 10, 9);
+    expect(index.usedMinuteAt(index.liveSlot(key, 0))).toBe(9);
+    expect(index.liveSlot(key, 10)).toBe(-1); // expired
   });
 });

@@ -1,6 +1,7 @@
 // SQL for accounts. Usernames are matched through their keys (usernames.ts), emails through their
 // lower-cased key, so uniqueness does not depend on the database's collation.
 import type { Queryable as Sql } from "../db/connect.ts";
+import type { ProfileRecord } from "../shared/profile.ts";
 
 export interface NewUser {
   username: string;
@@ -11,17 +12,22 @@ export interface NewUser {
   passwordHash: string;
 }
 
-export interface Profile {
-  id: number;
-  username: string;
-  email: string;
-  created: Date;
-  pictureId: number | null;
-}
+export type Profile = ProfileRecord;
 
 export interface Credentials {
   id: number;
   passwordHash: string;
+}
+
+/** What checking a signed-in user's password needs: the hash, and the username's key (its throttle). */
+export interface OwnCredentials {
+  usernameKey: string;
+  passwordHash: string;
+}
+
+export interface UsernameKeys {
+  key: string;
+  lookalikeKey: string;
 }
 
 export async function insertUser(sql: Sql, user: NewUser): Promise<{ id: number }> {
@@ -85,4 +91,41 @@ export async function setLookalikeKeys(sql: Sql, keys: { id: number; key: string
     update users u set username_skeleton = k.key
     from json_to_recordset(${JSON.stringify(keys)}::text::json) as k(id int, key text)
     where u.id = k.id`;
+}
+
+export async function findOwnCredentials(sql: Sql, userId: number): Promise<OwnCredentials | undefined> {
+  const [row] = await sql<[{ username_key: string; password_hash: string }?]>`
+    select username_key, password_hash from users where id = ${userId}`;
+  return row && { usernameKey: row.username_key, passwordHash: row.password_hash };
+}
+
+/** Whether someone other than `userId` holds the username (by its key or a look-alike). */
+export async function isUsernameTakenByOther(sql: Sql, username: UsernameKeys, userId: number): Promise<boolean> {
+  const [row] = await sql<[{ taken: boolean }]>`
+    select exists (
+      select 1 from users
+      where (username_key = ${username.key} or username_skeleton = ${username.lookalikeKey}) and id <> ${userId}) as taken`;
+  return row.taken;
+}
+
+export async function isEmailTakenByOther(sql: Sql, emailKey: string, userId: number): Promise<boolean> {
+  const [row] = await sql<[{ taken: boolean }]>`
+    select exists (select 1 from users where email_key = ${emailKey} and id <> ${userId}) as taken`;
+  return row.taken;
+}
+
+/** Replaces the hash only if it is still `checkedHash` (the one the current password was checked against). */
+export async function replacePasswordHash(sql: Sql, userId: number, checkedHash: string, passwordHash: string): Promise<boolean> {
+  const result = await sql`update users set password_hash = ${passwordHash} where id = ${userId} and password_hash = ${checkedHash}`;
+  return result.count === 1;
+}
+
+export async function updateUsername(sql: Sql, userId: number, username: string, keys: UsernameKeys): Promise<void> {
+  await sql`
+    update users set username = ${username}, username_key = ${keys.key}, username_skeleton = ${keys.lookalikeKey}
+    where id = ${userId}`;
+}
+
+export async function updateEmail(sql: Sql, userId: number, email: string, emailKey: string): Promise<void> {
+  await sql`update users set email = ${email}, email_key = ${emailKey} where id = ${userId}`;
 }

@@ -1,6 +1,8 @@
 // Request and response schemas of the account routes: they validate input and document the API.
 import { t } from "elysia";
 import { messages } from "../http/errors.ts";
+import { PROFILE_EXAMPLE, Picture, ProfileData } from "../shared/profile.ts";
+import { SESSION_EXAMPLE, SessionItem } from "../shared/sessions.ts";
 import { EMAIL_MAX, PASSWORD_MAX, USERNAME_MAX } from "./validation.ts";
 
 const fieldErrors = t.Record(t.String(), t.Array(t.String()), {
@@ -73,35 +75,9 @@ export const LoginFailure = t.Record(t.String(), t.Array(t.String()), {
   examples: [{ non_field_errors: ["Unable to log in with provided credentials."] }, { username: ["This field is required."] }],
 });
 
-export const ProfileResponse = t.Object(
-  {
-    success: t.Literal(true),
-    data: t.Object({
-      id: t.Integer(),
-      username: t.String(),
-      email: t.String(),
-      created: t.String({ pattern: "^\\d{2}-\\d{2}-\\d{4}$", description: "Registration date (UTC), DD-MM-YYYY" }),
-      picture: t.String({ description: "The chosen picture's URL, or the default picture's" }),
-    }),
-  },
-  {
-    examples: [
-      {
-        success: true,
-        data: {
-          id: 2,
-          username: "test1",
-          email: "test@test.com1",
-          created: "09-01-2021",
-          picture: "https://www.anime-planet.com/images/characters/erza-scarlet.jpg",
-        },
-      },
-    ],
-  },
-);
+export const ProfileResponse = t.Object({ success: t.Literal(true), data: ProfileData }, { examples: [{ success: true, data: PROFILE_EXAMPLE }] });
 
-export const Picture = t.Object({ id: t.Integer(), name: t.String(), picture: t.String() });
-export type Picture = typeof Picture.static;
+export { Picture };
 
 export const PicturesResponse = t.Object(
   { success: t.Literal(true), data: t.Object({ male: t.Array(Picture), female: t.Array(Picture) }) },
@@ -131,3 +107,74 @@ export const SetPictureBody = t.Object(
 export const unauthorized = { 401: Detail };
 export const throttledResponse = { 429: Detail };
 export const unavailable = { 503: Detail };
+
+export const NotFound = t.Object({ detail: t.String() }, { examples: [{ detail: "Not found." }], description: "Not found" });
+
+const currentPassword = t.String({ maxLength: PASSWORD_MAX, description: "The user's password now" });
+
+export const ChangePasswordBody = t.Object(
+  {
+    current_password: currentPassword,
+    // Checked by the register rules (validation.ts), with every other failing field at once.
+    new_password: t.String({ description: `At least 8 characters (PASSWORD_MIN_LENGTH), at most ${PASSWORD_MAX}` }),
+  },
+  { examples: [{ current_password: "correct horse", new_password: "battery staple" }] },
+);
+export type ChangePasswordBody = typeof ChangePasswordBody.static;
+
+export const ChangeUsernameBody = t.Object(
+  {
+    password: currentPassword,
+    username: t.String({ description: `1–${USERNAME_MAX} characters: letters, digits, _ or -; unique ignoring case and look-alikes` }),
+  },
+  { examples: [{ password: "correct horse", username: "test2" }] },
+);
+export type ChangeUsernameBody = typeof ChangeUsernameBody.static;
+
+export const ChangeEmailBody = t.Object(
+  {
+    password: currentPassword,
+    email: t.String({ description: `A valid address of at most ${EMAIL_MAX} characters, unique ignoring case` }),
+  },
+  { examples: [{ password: "correct horse", email: "new@test.com" }] },
+);
+export type ChangeEmailBody = typeof ChangeEmailBody.static;
+
+export const PasswordChanged = t.Object(
+  {
+    success: t.Literal(true),
+    token,
+    expiry: t.String({ format: "date-time", description: "When the new token expires (UTC)" }),
+  },
+  {
+    description: "Every earlier token of the user is revoked, on every instance; use this one",
+    examples: [{ success: true, token: "5c0f3c8e1f0d4a6b9e2d7c1a3b5f8e0d2c4a6b8e0f1d3c5a7b9e1f3d5c7a9b1e", expiry: "2021-02-06T03:46:41.006Z" }],
+  },
+);
+
+const settingsFailure = (errors: Record<string, string[]>[]) =>
+  t.Object({ success: t.Literal(false), errors: fieldErrors }, { examples: errors.map((e) => ({ success: false, errors: e })) });
+
+export const ChangePasswordFailure = settingsFailure([
+  { current_password: ["Wrong password."] },
+  { new_password: ["This password is too short. It must contain at least 8 characters."] },
+]);
+export const ChangeUsernameFailure = settingsFailure([
+  { password: ["Wrong password."] },
+  { username: ["user with this username already exists."] },
+]);
+export const ChangeEmailFailure = settingsFailure([{ password: ["Wrong password."] }, { email: ["Enter a valid email address."] }]);
+
+export const SessionsResponse = t.Object(
+  { success: t.Literal(true), data: t.Array(SessionItem) },
+  {
+    examples: [
+      {
+        success: true,
+        data: [SESSION_EXAMPLE, { ...SESSION_EXAMPLE, id: "Qm8xT2vLp4Rk0sZa9WcE1g", last_used: null, user_agent: null, current: false }],
+      },
+    ],
+  },
+);
+
+export const SessionParams = t.Object({ id: t.String({ description: "A session id from GET /account/sessions" }) });

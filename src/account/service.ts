@@ -6,14 +6,16 @@ import type { Passwords } from "../auth/passwords.ts";
 import type { Limit, Throttles } from "../auth/throttle.ts";
 import type { Config } from "../config.ts";
 import { type ChangeFeed, isPositiveInteger } from "../db/changes.ts";
+import type { Queryable } from "../db/connect.ts";
 import { violatedUniqueConstraint } from "../db/errors.ts";
 import { badCredentials, fieldErrors, fieldFailure, invalidToken, messages, type FieldErrors } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
+import { profileData } from "../shared/profile.ts";
 import { findPicture, parsePictureId } from "./pictures.ts";
 import * as queries from "./queries.ts";
-import type { RegisterBody } from "./schemas.ts";
+import type { ChangeEmailBody, ChangePasswordBody, ChangeUsernameBody, RegisterBody } from "./schemas.ts";
 import { usernameKey, usernameLookalikeKey } from "./usernames.ts";
-import { emailKey, registrationProblems } from "./validation.ts";
+import { type SettingsChange, emailKey, registrationProblems, settingsFields, settingsProblems } from "./validation.ts";
 
 const TOPIC_USER_CHANGED = "user.changed";
 
@@ -51,7 +53,7 @@ export class Accounts {
     });
   }
 
-  async register(input: RegisterBody, clientAddress: string) {
+  async register(input: RegisterBody, clientAddress: string, userAgent: string | null = null) {
     const { throttle } = this.config;
     await this.throttles.reserve([{ key: `register:addr:${clientAddress}`, ...throttle.registrationsPerAddress }]);
     const registration = { ...input, username: input.username.trim(), email: input.email.trim() };
@@ -71,7 +73,7 @@ export class Accounts {
     if (Object.keys(errors).length) throw fieldFailure(errors);
 
     const passwordHash = await this.passwords.hash(registration.password);
-    const { id, issued } = await this.createUser({
+    const { id, issued } = await this.createUser(userAgent, {
       username: registration.username,
       usernameKey: keys.key,
       usernameLookalikeKey: keys.lookalikeKey,
@@ -83,32 +85,28 @@ export class Accounts {
   }
 
   /** The user and their first token commit together; a lost race on a unique field is that field's error. */
-  private async createUser(user: queries.NewUser): Promise<{ id: number; issued: IssuedToken }> {
-    try {
-      return await this.changes.transaction(async (tx, announce) => {
+  private createUser(userAgent: string | null, user: queries.NewUser): Promise<{ id: number; issued: IssuedToken }> {
+    return uniqueFieldsChecked(() =>
+      this.changes.transaction(async (tx, announce) => {
         const { id } = await queries.insertUser(tx, user);
-        return { id, issued: await this.auth.issue(id, { tx, announce }) };
-      });
-    } catch (error) {
-      const field = UNIQUE_CONSTRAINT_FIELDS[violatedUniqueConstraint(error) ?? ""];
-      if (field) throw fieldFailure({ [field[0]]: [field[1]] });
-      throw error;
-    }
+        return { id, issued: await this.auth.issue(id, { tx, announce }, userAgent) };
+      }),
+    );
   }
 
   /** A rejected registration's schema errors, merged in field order with the rules of its string fields. */
   registrationErrors(body: unknown, schemaErrors: FieldErrors): FieldErrors {
-    const input = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
-    const rules = registrationProblems(input, this.config.passwordMinLength);
-    const merged: FieldErrors = {};
-    for (const field of ["username", "email", "password"]) {
-      const messages = schemaErrors[field] ?? rules[field];
-      if (messages) merged[field] = messages;
-    }
-    return { ...merged, ...schemaErrors };
+    const rules = registrationProblems(asRecord(body), this.config.passwordMinLength);
+    return mergedErrors(["username", "email", "password"], schemaErrors, rules);
   }
 
-  async login(username: string, password: string, clientAddress: string) {
+  /** A rejected settings change's schema errors, merged in field order with the rules of its string fields. */
+  settingsErrors(change: SettingsChange, body: unknown, schemaErrors: FieldErrors): FieldErrors {
+    const rules = settingsProblems(change, asRecord(body), this.config.passwordMinLength);
+    return mergedErrors(settingsFields(change), schemaErrors, rules);
+  }
+
+  async login(username: string, password: string, clientAddress: string, userAgent: string | null = null) {
     const blank: FieldErrors = {};
     if (username.trim() === "") blank.username = [messages.blank];
     if (password === "") blank.password = [messages.blank];
@@ -124,8 +122,86 @@ export class Accounts {
     const valid = user ? await this.passwords.verify(password, user.passwordHash) : await this.passwords.verifyAgainstDecoy(password);
     if (!user || !valid) throw badCredentials();
     await attempt.release();
-    const issued = await this.auth.issue(user.id);
+    const issued = await this.auth.issue(user.id, undefined, userAgent);
     return { success: true as const, token: issued.token, expiry: issued.expiresAt.toISOString() };
+  }
+
+  /**
+   * A new password: every token of the user is revoked (on every instance) and one new token issued,
+   * with the new hash, in one transaction; the old password stops working at once.
+   */
+  async changePassword(session: Session, input: ChangePasswordBody, clientAddress: string, userAgent: string | null) {
+    const errors = settingsProblems("password", input, this.config.passwordMinLength);
+    const checkedHash = await this.checkOwnPassword(session, input.current_password, "current_password", clientAddress, errors);
+    if (Object.keys(errors).length || !checkedHash) throw fieldFailure(errors);
+    const passwordHash = await this.passwords.hash(input.new_password);
+    const issued = await this.changes.transaction(async (tx, announce) => {
+      // A password changed meanwhile (another request) makes the one checked here no longer current.
+      const replaced = await queries.replacePasswordHash(tx, session.userId, checkedHash, passwordHash);
+      if (!replaced) throw fieldFailure({ current_password: [messages.wrongPassword] });
+      await this.auth.revokeAllWithin(tx, announce, session.userId);
+      return this.auth.issue(session.userId, { tx, announce }, userAgent);
+    });
+    return { success: true as const, token: issued.token, expiry: issued.expiresAt.toISOString() };
+  }
+
+  async changeUsername(session: Session, input: ChangeUsernameBody, clientAddress: string) {
+    const username = input.username.trim();
+    const keys = { key: usernameKey(username), lookalikeKey: usernameLookalikeKey(username) };
+    const errors = settingsProblems("username", input, this.config.passwordMinLength);
+    // Only a valid username is looked up (text PostgreSQL cannot hold, such as NUL, would fail there).
+    if (!errors.username && (await queries.isUsernameTakenByOther(this.sql, keys, session.userId))) errors.username = [messages.usernameTaken];
+    await this.checkOwnPassword(session, input.password, "password", clientAddress, errors);
+    if (Object.keys(errors).length) throw fieldFailure(errors);
+    await this.changeProfile(session, (tx) => queries.updateUsername(tx, session.userId, username, keys));
+    return { success: true as const };
+  }
+
+  async changeEmail(session: Session, input: ChangeEmailBody, clientAddress: string) {
+    const email = input.email.trim();
+    const key = emailKey(email);
+    const errors = settingsProblems("email", input, this.config.passwordMinLength);
+    if (!errors.email && (await queries.isEmailTakenByOther(this.sql, key, session.userId))) errors.email = [messages.emailTaken];
+    await this.checkOwnPassword(session, input.password, "password", clientAddress, errors);
+    if (Object.keys(errors).length) throw fieldFailure(errors);
+    await this.changeProfile(session, (tx) => queries.updateEmail(tx, session.userId, email, key));
+    return { success: true as const };
+  }
+
+  /** A change of the profile's row, announced so that every instance forgets the cached profile. */
+  private changeProfile(session: Session, update: (tx: Queryable) => Promise<void>): Promise<void> {
+    return uniqueFieldsChecked(() =>
+      this.changes.transaction(async (tx, announce) => {
+        await update(tx);
+        await announce(TOPIC_USER_CHANGED, session.userId);
+      }),
+    );
+  }
+
+  /**
+   * Checks the signed-in user's password, counted like a login (the attempt is reserved before
+   * argon2id runs, and given back when the password is right), and adds `field`'s error to `errors`
+   * when it is wrong. A blank password (already in `errors`) is not checked. Returns the hash a right
+   * password was checked against.
+   */
+  private async checkOwnPassword(
+    session: Session,
+    password: string,
+    field: string,
+    clientAddress: string,
+    errors: FieldErrors,
+  ): Promise<string | undefined> {
+    if (errors[field]) return undefined;
+    const credentials = await queries.findOwnCredentials(this.sql, session.userId);
+    // The token outlived its user only if the user was deleted a moment ago.
+    if (!credentials) throw invalidToken();
+    const attempt = await this.throttles.reserve(this.passwordAttemptLimits(credentials.usernameKey, clientAddress));
+    if (!(await this.passwords.verify(password, credentials.passwordHash))) {
+      errors[field] = [messages.wrongPassword];
+      return undefined;
+    }
+    await attempt.release();
+    return credentials.passwordHash;
   }
 
   /**
@@ -154,20 +230,9 @@ export class Accounts {
     const profile = await queries.findProfileById(this.sql, session.userId);
     // The token outlived its user only if the user was deleted a moment ago.
     if (!profile) throw invalidToken();
-    const body = JSON.stringify({ success: true, data: this.profileData(profile) });
+    const body = JSON.stringify({ success: true, data: profileData(profile, this.config.defaultPictureUrl) });
     if (trusted && this.changes.trusted && invalidations === this.invalidations) this.profiles.set(session.userId, body);
     return body;
-  }
-
-  private profileData(profile: queries.Profile) {
-    const picture = profile.pictureId === null ? undefined : findPicture(profile.pictureId);
-    return {
-      id: profile.id,
-      username: profile.username,
-      email: profile.email,
-      created: formatCreated(profile.created),
-      picture: picture?.picture ?? this.config.defaultPictureUrl,
-    };
   }
 
   async setPicture(session: Session, rawId: unknown) {
@@ -216,8 +281,27 @@ export class Accounts {
 
 const LOOKALIKE_BACKFILL_LOCK = 0x6c756d75; // "lumu"
 
-/** DD-MM-YYYY, in UTC. */
-function formatCreated(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(date.getUTCDate())}-${pad(date.getUTCMonth() + 1)}-${date.getUTCFullYear()}`;
+/** Runs a change; a lost race on a unique field (username, email) is that field's error. */
+async function uniqueFieldsChecked<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (error) {
+    const field = UNIQUE_CONSTRAINT_FIELDS[violatedUniqueConstraint(error) ?? ""];
+    if (field) throw fieldFailure({ [field[0]]: [field[1]] });
+    throw error;
+  }
+}
+
+function asRecord(body: unknown): Record<string, unknown> {
+  return typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+}
+
+/** Field errors in the fields' order, the schema's first; then any other field the schema named. */
+function mergedErrors(fields: string[], schemaErrors: FieldErrors, rules: FieldErrors): FieldErrors {
+  const merged: FieldErrors = {};
+  for (const field of fields) {
+    const messages = schemaErrors[field] ?? rules[field];
+    if (messages) merged[field] = messages;
+  }
+  return { ...merged, ...schemaErrors };
 }

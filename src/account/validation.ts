@@ -63,3 +63,32 @@ export function registrationProblems(input: Partial<Record<keyof RegisterBody, u
   check("password", (value) => passwordProblem(value, passwordMinLength));
   return errors;
 }
+
+/** The account settings changes (POST /account/change_password, change_username, change_email). */
+export type SettingsChange = "password" | "username" | "email";
+
+type Rule = (value: string, passwordMinLength: number) => string | undefined;
+
+const passwordGiven: Rule = (value) => (value === "" ? messages.blank : undefined);
+
+/** Each change's fields and their rules (whether a given password is right is checked later, throttled). */
+const SETTINGS_RULES: Record<SettingsChange, Record<string, Rule>> = {
+  password: { current_password: passwordGiven, new_password: (value, min) => passwordProblem(value, min) },
+  username: { password: passwordGiven, username: (value) => usernameProblem(value.trim()) },
+  email: { password: passwordGiven, email: (value) => emailProblem(value.trim()) },
+};
+
+export function settingsFields(change: SettingsChange): string[] {
+  return Object.keys(SETTINGS_RULES[change]);
+}
+
+/** The rules of every field of the change that is a string; fields of another type are the schema's to report. */
+export function settingsProblems(change: SettingsChange, input: Record<string, unknown>, passwordMinLength: number): FieldErrors {
+  const errors: FieldErrors = {};
+  for (const [field, rule] of Object.entries(SETTINGS_RULES[change])) {
+    const value = input[field];
+    const found = typeof value === "string" ? rule(value, passwordMinLength) : undefined;
+    if (found) errors[field] = [found];
+  }
+  return errors;
+}

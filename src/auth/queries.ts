@@ -19,11 +19,71 @@ export async function findLiveTokenOwner(sql: Sql, digest: Buffer): Promise<Toke
  * its own, and a burst of logins left the user more than TOKEN_LIMIT_PER_USER tokens. created_at is
  * the time of the insert, taken under the lock, so that the token just issued is always the newest.
  */
-export async function insertToken(sql: Sql, digest: Buffer, userId: number, expiresAt: Date): Promise<void> {
-  await sql`select 1 from users where id = ${userId} for no key update`;
+export async function insertToken(sql: Sql, token: NewToken): Promise<void> {
+  await sql`select 1 from users where id = ${token.userId} for no key update`;
   await sql`
-    insert into tokens (digest, user_id, created_at, expires_at)
-    values (${digest}, ${userId}, clock_timestamp(), ${expiresAt})`;
+    insert into tokens (digest, user_id, created_at, expires_at, session_id, user_agent)
+    values (${token.digest}, ${token.userId}, clock_timestamp(), ${token.expiresAt}, ${token.sessionId}, ${token.userAgent})`;
+}
+
+export interface NewToken {
+  digest: Buffer;
+  userId: number;
+  expiresAt: Date;
+  sessionId: string;
+  userAgent: string | null;
+}
+
+/** A live token as its owner sees it: never its digest. */
+export interface SessionRow {
+  id: string;
+  created: Date;
+  lastUsed: Date | null;
+  expiry: Date;
+  userAgent: string | null;
+  /** Whether it is the token with `currentDigest`. */
+  current: boolean;
+}
+
+/** The user's live tokens, newest first (ties by id). */
+export async function findSessionsOfUser(sql: Sql, userId: number, currentDigest: Buffer): Promise<SessionRow[]> {
+  const rows = await sql<
+    { session_id: string; created_at: Date; last_used_at: Date | null; expires_at: Date; user_agent: string | null; current: boolean }[]
+  >`
+    select session_id, created_at, last_used_at, expires_at, user_agent, digest = ${currentDigest} as current
+    from tokens where user_id = ${userId} and expires_at > now()
+    order by created_at desc, session_id collate "C"`;
+  return rows.map((row) => ({
+    id: row.session_id,
+    created: row.created_at,
+    lastUsed: row.last_used_at,
+    expiry: row.expires_at,
+    userAgent: row.user_agent,
+    current: row.current,
+  }));
+}
+
+/** Deletes one of the user's tokens by its session id, returning its digest (undefined: no such token of theirs). */
+export async function deleteSessionOfUser(sql: Sql, userId: number, sessionId: string): Promise<Buffer | undefined> {
+  const [row] = await sql<[{ digest: Buffer }?]>`
+    delete from tokens where user_id = ${userId} and session_id = ${sessionId} returning digest`;
+  return row?.digest;
+}
+
+/**
+ * Records token uses (digest in hex, minute since the epoch) in one statement; a use never moves
+ * last_used_at back (another instance may have written a later minute).
+ */
+export async function recordTokenUses(sql: Sql, uses: { digests: string[]; minutes: number[] }): Promise<number> {
+  const rows = uses.digests.map((digest, i) => ({ d: digest, m: uses.minutes[i] }));
+  const result = await sql`
+    update tokens t set last_used_at = u.used_at
+    from (
+      select decode(r.d, 'hex') as digest, to_timestamp(max(r.m) * 60) as used_at
+      from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(d text, m bigint)
+      group by r.d) u
+    where t.digest = u.digest and (t.last_used_at is null or t.last_used_at < u.used_at)`;
+  return result.count;
 }
 
 /** Deletes the user's oldest tokens beyond `keep`, returning their digests. */

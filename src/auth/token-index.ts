@@ -1,12 +1,16 @@
-// Every live token in memory: the first 128 bits of its SHA-256 digest, its owner and its expiry, in
-// one Uint32Array (24 bytes a slot; open addressing, linear probing, deletion by backward shift).
-// A million tokens take about 36 MB outside the JavaScript heap, and a lookup allocates nothing.
+// Every live token in memory: the first 128 bits of its SHA-256 digest, its owner, its expiry and the
+// minute it was last used (as this process recorded it), in one Uint32Array (28 bytes a slot; open
+// addressing, linear probing, deletion by backward shift). A million tokens take about 47 MB outside
+// the JavaScript heap, and a lookup allocates nothing.
 // 128 bits keep a forged match out of reach: with a million live tokens, finding a token whose
 // digest prefix matches one of them still takes about 2^108 hashes.
 
-const WORDS_PER_SLOT = 6; // 4 digest words, owner, expiry (seconds since the epoch)
+const WORDS_PER_SLOT = 7; // 4 digest words, owner, expiry (seconds since the epoch), last use (minutes since the epoch)
 const OWNER = 4;
 const EXPIRY = 5;
+const USED = 6;
+/** No use recorded by this process (loaded from the database, or not used since). */
+export const NOT_USED = 0;
 const EMPTY = 0; // user ids start at 1
 const MIN_CAPACITY = 1024;
 const MAX_LOAD = 0.7;
@@ -43,23 +47,45 @@ export class TokenIndex {
 
   /** The owner of a live token, by its digest's first four 32-bit words; undefined if unknown or expired. */
   owner(digest: Uint32Array, nowSeconds: number): number | undefined {
+    const slot = this.liveSlot(digest, nowSeconds);
+    return slot < 0 ? undefined : this.ownerAt(slot);
+  }
+
+  /**
+   * Where a live token is (-1 if unknown or expired): for ownerAt, usedMinuteAt and markUsedAt, which
+   * read and write the slot without searching again. Valid only until the index next changes.
+   */
+  liveSlot(digest: Uint32Array, nowSeconds: number): number {
     const at = this.find(digest);
-    if (at < 0) return undefined;
-    const base = at * WORDS_PER_SLOT;
-    return this.slots[base + EXPIRY]! > nowSeconds ? this.slots[base + OWNER] : undefined;
+    return at >= 0 && this.slots[at * WORDS_PER_SLOT + EXPIRY]! > nowSeconds ? at : -1;
+  }
+
+  ownerAt(slot: number): number {
+    return this.slots[slot * WORDS_PER_SLOT + OWNER]!;
+  }
+
+  /** The minute (since the epoch) of the token's last use this process recorded, or NOT_USED. */
+  usedMinuteAt(slot: number): number {
+    return this.slots[slot * WORDS_PER_SLOT + USED]!;
+  }
+
+  markUsedAt(slot: number, minute: number): void {
+    this.slots[slot * WORDS_PER_SLOT + USED] = minute;
   }
 
   /** Adds (or updates) a token; false if the index is full. Tokens that expire by `expirySeconds` are no use. */
-  add(digest: Uint32Array, owner: number, expirySeconds: number): boolean {
+  add(digest: Uint32Array, owner: number, expirySeconds: number, usedMinute = NOT_USED): boolean {
     const existing = this.find(digest);
     if (existing >= 0) {
-      this.slots[existing * WORDS_PER_SLOT + OWNER] = owner;
-      this.slots[existing * WORDS_PER_SLOT + EXPIRY] = expirySeconds;
+      const base = existing * WORDS_PER_SLOT;
+      this.slots[base + OWNER] = owner;
+      this.slots[base + EXPIRY] = expirySeconds;
+      if (usedMinute > this.slots[base + USED]!) this.slots[base + USED] = usedMinute;
       return true;
     }
     if (this.count >= this.maxTokens) return false;
     if (this.count + 1 > this.capacity * MAX_LOAD) this.resize(Math.ceil(this.capacity * GROWTH));
-    this.place(digest, owner, expirySeconds);
+    this.place(digest, owner, expirySeconds, usedMinute);
     this.count++;
     return true;
   }
@@ -110,13 +136,14 @@ export class TokenIndex {
     }
   }
 
-  private place(digest: Uint32Array, owner: number, expirySeconds: number): void {
+  private place(digest: Uint32Array, owner: number, expirySeconds: number, usedMinute: number): void {
     let at = this.home(digest);
     while (this.slots[at * WORDS_PER_SLOT + OWNER] !== EMPTY) at = at + 1 === this.capacity ? 0 : at + 1;
     const base = at * WORDS_PER_SLOT;
     this.slots.set(digest.subarray(0, 4), base);
     this.slots[base + OWNER] = owner;
     this.slots[base + EXPIRY] = expirySeconds;
+    this.slots[base + USED] = usedMinute;
   }
 
   /** Backward-shift deletion: later entries of the same probe run move up, so no tombstones are needed. */
@@ -144,7 +171,7 @@ export class TokenIndex {
     this.capacity = capacity;
     this.slots = new Uint32Array(capacity * WORDS_PER_SLOT);
     for (let base = 0; base < old.length; base += WORDS_PER_SLOT) {
-      if (old[base + OWNER] !== EMPTY) this.place(old.subarray(base, base + 4), old[base + OWNER]!, old[base + EXPIRY]!);
+      if (old[base + OWNER] !== EMPTY) this.place(old.subarray(base, base + 4), old[base + OWNER]!, old[base + EXPIRY]!, old[base + USED]!);
     }
   }
 }

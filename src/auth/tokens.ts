@@ -7,6 +7,25 @@ export function newToken(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
 }
 
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+export const USER_AGENT_MAX = 256;
+
+/** A token's session id: 16 random bytes of its own (base64url), unrelated to the token. */
+export function newSessionId(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+}
+
+export function isSessionId(value: string): boolean {
+  return SESSION_ID_PATTERN.test(value);
+}
+
+/** A User-Agent header as stored: at most 256 characters, null when there is none. */
+export function userAgentOf(header: string | null | undefined): string | null {
+  if (!header) return null;
+  if (header.length <= USER_AGENT_MAX) return header;
+  return Array.from(header).slice(0, USER_AGENT_MAX).join("");
+}
+
 /** The SHA-256 digest of a token (into `into` when given: the hot path allocates nothing). */
 export function tokenDigest(token: string, into: Uint8Array = new Uint8Array(32)): Uint8Array {
   return Bun.SHA256.hash(token, into) as Uint8Array;

@@ -60,4 +60,5 @@ export const messages = {
   usernameCharacters: "Username may contain only letters, digits, _ and -.",
   badCredentials: "Unable to log in with provided credentials.",
   invalidPicture: "Invalid picture id.",
+  wrongPassword: "Wrong password.",
 } as const;
