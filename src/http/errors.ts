@@ -40,6 +40,8 @@ export const messages = {
   required: "This field is required.",
   blank: "This field may not be blank.",
   notString: "Not a valid string.",
+  notNull: "This field may not be null.",
+  notBoolean: "Must be a valid boolean.",
   maxLength: (n: number) => `Ensure this field has no more than ${n} characters.`,
   email: "Enter a valid email address.",
   passwordTooShort: (n: number) => `This password is too short. It must contain at least ${n} characters.`,
@@ -49,3 +51,8 @@ export const messages = {
   badCredentials: "Unable to log in with provided credentials.",
   invalidPicture: "Invalid picture id.",
 } as const;
+
+/** A 400 in the wrapped form of register and the list: `{"success": false, "errors": {...}}`. */
+export const wrappedFieldFailure = (errors: FieldErrors) => new HttpError(400, { success: false, errors });
+
+export const badRequest = (text: string) => new HttpError(400, detail(text));

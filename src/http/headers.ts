@@ -10,12 +10,13 @@
 import { type AnyElysia, Elysia } from "elysia";
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
-const ACCOUNT_PATH = /^\/a(c)?count\//;
+/** Per-user answers: the account's and the list's. */
+const ACCOUNT_PATH = /^\/(a(c)?count\/|list(\/|$))/;
 const EXPOSED = "Retry-After, WWW-Authenticate";
 
 /** `private` answers are per user (account routes): no shared cache may store them. */
 export type Audience = "public" | "private";
-export type JsonResponder = (body: string | Uint8Array, audience?: Audience) => Response;
+export type JsonResponder = (body: string | Uint8Array, audience?: Audience, status?: number) => Response;
 
 export interface HeaderPolicy {
   plugin: AnyElysia;
@@ -69,7 +70,7 @@ export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
 
   return {
     plugin,
-    json: (body, audience = "public") => new Response(body as BodyInit, { headers: jsonHeaders[audience] }),
+    json: (body, audience = "public", status = 200) => new Response(body as BodyInit, { status, headers: jsonHeaders[audience] }),
     baseHeaders,
   };
 }
