@@ -30,14 +30,14 @@ function contentEncoding(header: string | null): "identity" | "gzip" {
   throw badUpload(`Content-Encoding "${value.slice(0, 40)}" is not supported: send the file as it is or gzip-compressed.`);
 }
 
-async function readRaw(request: Request, limit: number): Promise<Uint8Array> {
+async function readRaw(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   if (Number(request.headers.get("content-length")) > limit) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
   return collectLimited(request.body.getReader(), limit);
 }
 
 /** Reads the stream to its end, or cancels it and throws 413 as soon as it passes `limit` bytes. */
-async function collectLimited(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<Uint8Array> {
+async function collectLimited(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -55,9 +55,15 @@ async function collectLimited(reader: ReadableStreamDefaultReader<Uint8Array>, l
 
 const isGzip = (bytes: Uint8Array) => bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
 
-async function gunzipLimited(compressed: Uint8Array, limit: number): Promise<Uint8Array> {
+async function gunzipLimited(compressed: Uint8Array<ArrayBuffer>, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   if (compressed.byteLength === 0) throw badUpload("The body is empty although it is said to be gzip-compressed.");
-  const inflated = new Blob([compressed]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const source = new ReadableStream<Uint8Array<ArrayBuffer>>({
+    start(controller) {
+      controller.enqueue(compressed);
+      controller.close();
+    },
+  });
+  const inflated = source.pipeThrough(new DecompressionStream("gzip"));
   try {
     return await collectLimited(inflated.getReader(), limit);
   } catch (error) {
