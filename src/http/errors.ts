@@ -35,6 +35,9 @@ export const serviceUnavailable = () => new HttpError(503, detail("Service tempo
 
 export const internalError = () => new HttpError(500, detail("Internal server error."));
 
+/** An upload that cannot be read as what the route takes (a broken gzip, not a list export…): the reason is the detail. */
+export const badUpload = (reason: string) => new HttpError(400, detail(reason));
+
 /** The familiar Django REST Framework messages the contract uses. */
 export const messages = {
   required: "This field is required.",
