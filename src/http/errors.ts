@@ -57,5 +57,3 @@ export const messages = {
 
 /** A 400 in the wrapped form of register and the list: `{"success": false, "errors": {...}}`. */
 export const wrappedFieldFailure = (errors: FieldErrors) => new HttpError(400, { success: false, errors });
-
-export const badRequest = (text: string) => new HttpError(400, detail(text));

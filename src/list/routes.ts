@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { Auth } from "../auth/service.ts";
-import { type FieldErrors, badRequest } from "../http/errors.ts";
+import { type FieldErrors, badUpload } from "../http/errors.ts";
 import type { JsonResponder } from "../http/headers.ts";
 import { readImportBody } from "../http/raw-body.ts";
 import { MalFormatError, parseMalExport, serializeMalExport } from "./mal-xml.ts";
@@ -92,7 +92,7 @@ export function listRoutes(lists: Lists, auth: Auth, json: JsonResponder) {
         try {
           parsed = parseMalExport(xml);
         } catch (error) {
-          if (error instanceof MalFormatError) throw badRequest(error.message);
+          if (error instanceof MalFormatError) throw badUpload(error.message);
           throw error;
         }
         return lists.importEntries(session.userId, parsed.entries, mode);
