@@ -277,6 +277,7 @@ describe("hostile uploads: a 4xx with a reason, and the list unchanged", () => {
   test("a gzip bomb: 413, and the server's memory stays bounded", async () => {
     const bomb = await gzipBomb(512); // ~0.5 MB that inflates to 512 MiB, made without holding 512 MiB here
     Bun.gc(true);
+    const baselineKb = residentKb(await Bun.file("/proc/self/status").text());
     let peakKb = 0;
     const sample = async () => (peakKb = Math.max(peakKb, residentKb(await Bun.file("/proc/self/status").text())));
     const sampler = setInterval(sample, 5);
@@ -288,8 +289,11 @@ describe("hostile uploads: a 4xx with a reason, and the list unchanged", () => {
       clearInterval(sampler);
     }
     await sample();
-    // The test and the server share this process: its resident memory is the server's.
-    expect(peakKb).toBeLessThan(300 * 1024);
+    // The test and the server share this process: its resident memory is the server's. The embedded
+    // database (PGlite's WebAssembly heap, ~300 MB on its own) lives in it too, so there only the
+    // growth while refusing is bounded; with PostgreSQL the whole process stays under 300 MB.
+    expect(peakKb - baselineKb).toBeLessThan(64 * 1024);
+    if (server.database.mode === "postgres") expect(peakKb).toBeLessThan(300 * 1024);
   }, 30_000);
 
   test("truncated gzip, and Content-Encoding: gzip on a body that is not", async () => {
