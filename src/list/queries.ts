@@ -2,7 +2,7 @@
 // An entry is read with its anime's stored API body (anime.body), which the service splices into the
 // entry's JSON as it is.
 import type { Queryable as Sql } from "../db/connect.ts";
-import type { AnimeFilters, AnimeType } from "../shared/anime-filters.ts";
+import { type AnimeFilters, type AnimeType, hasAnimeFilters } from "../shared/anime-filters.ts";
 import type { ListSort, ListStatus } from "./schemas.ts";
 
 /** What a client sets on an entry. */
@@ -208,10 +208,13 @@ export async function findRandomEntry(
 ): Promise<StoredEntry | undefined> {
   const [row] = await sql<[RawEntry?]>`
     with matching as materialized (
-      select l.anime_id from list_entries l join anime a on a.id = l.anime_id
-      where ${selectionFilter(sql, selection)} and ${animeFilterSql(sql, filters, columns)}),
+      select l.anime_id from list_entries l
+      ${hasAnimeFilters(filters) ? sql`join anime a on a.id = l.anime_id` : sql``}
+      where ${selectionFilter(sql, selection)} ${hasAnimeFilters(filters) ? sql`and ${animeFilterSql(sql, filters, columns)}` : sql``}),
+    -- Counted and skipped over the same materialized rows, in whatever (fixed) order they have: a
+    -- uniform offset picks each row with the same chance, and needs no sort.
     picked as (
-      select anime_id from matching order by anime_id
+      select anime_id from matching
       offset floor(random() * (select count(*) from matching)) limit 1)
     select ${entryColumns(sql)}
     from picked join list_entries l on l.user_id = ${selection.userId} and l.anime_id = picked.anime_id
