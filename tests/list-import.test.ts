@@ -4,6 +4,7 @@
 // bomb, truncated gzip, XML of another shape): a 4xx with a reason, and the list unchanged.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";
+import fc from "fast-check";
 import { type Answer, call, post } from "./account-support.ts";
 import { type FixtureAnime, loadFixtureCatalogue, putEntry } from "./support/list.ts";
 import { type TestServer, registerUser, startTestServer, uniqueUser } from "./support/server.ts";
@@ -128,6 +129,36 @@ describe("round trip", () => {
     expect(restore.body).toMatchObject({ created: 0, updated: 1, unchanged: 4, removed: 1 });
     expect(await listOf(token)).toEqual(before);
   });
+
+  test("property: for any list, export then import (replace) into an empty list gives it back", async () => {
+    const candidates = anime.filter((a) => a.episodes === 0 || a.episodes >= 12);
+    const day = fc.integer({ min: 0, max: 20_000 }).map((n) => new Date(Date.UTC(1980, 0, 1) + n * 86_400_000).toISOString().slice(0, 10));
+    // Notes: any text XML 1.0 can carry (a MyAnimeList export is XML: other control characters cannot survive it).
+    const notes = fc.string({ unit: "grapheme", maxLength: 40 }).map((text) => text.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, ""));
+    const entry = fc.record({
+      status: fc.constantFrom("watching", "completed", "on_hold", "dropped", "plan_to_watch"),
+      episodes_watched: fc.integer({ min: 0, max: 12 }),
+      score: fc.option(fc.integer({ min: 1, max: 10 })),
+      rewatches: fc.integer({ min: 0, max: 1000 }),
+      dates: fc.tuple(fc.option(day), fc.option(day)).map(([a, b]) => (a !== null && b !== null && b < a ? [b, a] : [a, b])),
+      notes,
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.tuple(fc.constantFrom(...candidates.keys()), entry), { maxLength: 6, selector: ([i]) => i }), async (entries) => {
+        const { token } = await newUser();
+        for (const [i, { dates, ...fields }] of entries) {
+          const answer = await putEntry(server, token, candidates[i]!.id, { ...fields, started_on: dates[0], finished_on: dates[1] });
+          expect(answer.status, answer.text).toBe(201);
+        }
+        const before = await listOf(token);
+        const other = await newUser();
+        const report = await importList(other.token, await exportOf(token), { mode: "replace" });
+        expect(report.body).toMatchObject({ success: true, created: entries.length, unmatched: [] });
+        expect(await listOf(other.token)).toEqual(before);
+      }),
+      { numRuns: 12 },
+    );
+  }, 120_000);
 
   test("the export leaves out entries without a myanimelist.net source, and says how many", async () => {
     const { token } = await newUser();
