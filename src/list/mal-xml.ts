@@ -67,6 +67,19 @@ export class MalFormatError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
+/** The fields an import reads (of `<anime>`, and `<myinfo>`'s export type); the others are skipped. */
+const FIELDS_READ = new Set([
+  "series_animedb_id",
+  "series_title",
+  "my_watched_episodes",
+  "my_start_date",
+  "my_finish_date",
+  "my_score",
+  "my_status",
+  "my_comments",
+  "my_times_watched",
+  "user_export_type",
+]);
 const MAX_DEPTH = 6; // myanimelist > anime > field is 3; a little slack for harmless extras
 const MAX_ATTRIBUTES = 32; // the format has none
 
@@ -115,7 +128,7 @@ class ExportReader {
     if (depth === 1) {
       if (tag.name === "manga") throw mangaExport();
       if (tag.name === "anime" || tag.name === "myinfo") this.fields = Object.create(null) as Record<string, string>;
-    } else if (depth === 2 && this.fields) {
+    } else if (depth === 2 && this.fields && FIELDS_READ.has(tag.name)) {
       this.field = tag.name;
       this.fields[tag.name] = "";
     }
