@@ -209,6 +209,7 @@ describe("parseMalExport: MyAnimeList's fields", () => {
 
   test("an export with no entries, a BOM, unknown extra elements and comments is read", () => {
     expect(parseMalExport(`\uFEFF<?xml version="1.0"?><myanimelist>${MYINFO}</myanimelist>`).entries).toEqual([]);
+    expect(parseMalExport(`\n\r\n  <?xml version="1.0" encoding="UTF-8" ?>\n<myanimelist>${anime()}</myanimelist>`).entries).toHaveLength(1);
     const extra = parseMalExport(`<myanimelist><!-- hi --><?pi x?><extra><a>1</a></extra>${anime({ my_new_field: "<b>x</b>" })}</myanimelist>`);
     expect(extra.entries.map((entry) => entry.malId)).toEqual([1535]);
     // text of an element nested in a field does not leak into it

@@ -84,8 +84,9 @@ const MAX_DEPTH = 6; // myanimelist > anime > field is 3; a little slack for har
 const MAX_ATTRIBUTES = 32; // the format has none
 
 export function parseMalExport(xml: string): ParsedExport {
-  const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
-  if (text.trim() === "") throw new MalFormatError("The file is empty: expected a MyAnimeList XML export.");
+  // A BOM, or blank lines some exporters put before the XML declaration (which XML only allows first).
+  const text = xml.replace(/^\uFEFF?\s*/, "");
+  if (text === "") throw new MalFormatError("The file is empty: expected a MyAnimeList XML export.");
   const reader = new ExportReader();
   const parser = new SaxesParser({ position: true });
   parser.on("doctype", () => {
@@ -311,47 +312,49 @@ export function serializeMalExport(user: { id: number; username: string }, entri
 }
 
 function animeElement(entry: ExportEntry): string {
-  return [
-    "\t<anime>\n",
-    field(2, "series_animedb_id", String(entry.malId)),
-    field(2, "series_title", cdata(entry.title)),
-    field(2, "series_type", escapeText(entry.type)),
-    field(2, "series_episodes", String(entry.numEpisodes)),
-    field(2, "my_id", "0"),
-    field(2, "my_watched_episodes", String(entry.episodesWatched)),
-    field(2, "my_start_date", entry.startedOn ?? "0000-00-00"),
-    field(2, "my_finish_date", entry.finishedOn ?? "0000-00-00"),
-    field(2, "my_rated", ""),
-    field(2, "my_score", String(entry.score ?? 0)),
-    field(2, "my_storage", ""),
-    field(2, "my_storage_value", "0.00"),
-    field(2, "my_status", STATUS_WORDS[entry.status]),
-    field(2, "my_comments", cdata(entry.notes)),
-    field(2, "my_times_watched", String(entry.rewatches)),
-    field(2, "my_rewatch_value", ""),
-    field(2, "my_priority", "LOW"),
-    field(2, "my_tags", cdata("")),
-    field(2, "my_rewatching", "0"),
-    field(2, "my_rewatching_ep", "0"),
-    field(2, "my_discuss", "1"),
-    field(2, "my_sns", "default"),
-    field(2, "update_on_import", "1"),
-    "\t</anime>\n",
-  ].join("");
+  // One template per entry: an export of 10,000 entries is written in one go on a request.
+  return `\t<anime>
+\t\t<series_animedb_id>${entry.malId}</series_animedb_id>
+\t\t<series_title>${cdata(entry.title)}</series_title>
+\t\t<series_type>${escapeText(entry.type)}</series_type>
+\t\t<series_episodes>${entry.numEpisodes}</series_episodes>
+\t\t<my_id>0</my_id>
+\t\t<my_watched_episodes>${entry.episodesWatched}</my_watched_episodes>
+\t\t<my_start_date>${entry.startedOn ?? "0000-00-00"}</my_start_date>
+\t\t<my_finish_date>${entry.finishedOn ?? "0000-00-00"}</my_finish_date>
+\t\t<my_rated></my_rated>
+\t\t<my_score>${entry.score ?? 0}</my_score>
+\t\t<my_storage></my_storage>
+\t\t<my_storage_value>0.00</my_storage_value>
+\t\t<my_status>${STATUS_WORDS[entry.status]}</my_status>
+\t\t<my_comments>${cdata(entry.notes)}</my_comments>
+\t\t<my_times_watched>${entry.rewatches}</my_times_watched>
+\t\t<my_rewatch_value></my_rewatch_value>
+\t\t<my_priority>LOW</my_priority>
+\t\t<my_tags><![CDATA[]]></my_tags>
+\t\t<my_rewatching>0</my_rewatching>
+\t\t<my_rewatching_ep>0</my_rewatching_ep>
+\t\t<my_discuss>1</my_discuss>
+\t\t<my_sns>default</my_sns>
+\t\t<update_on_import>1</update_on_import>
+\t</anime>
+`;
 }
 
 const field = (indent: number, name: string, content: string) => `${"\t".repeat(indent)}<${name}>${content}</${name}>\n`;
 
 // XML 1.0 cannot carry these at all, not even as character references.
 const NON_XML_CHARACTERS = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+const HAS_NON_XML_CHARACTER = new RegExp(NON_XML_CHARACTERS.source, "u");
 
 /** The text without the characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF). */
 export function xmlCharactersOnly(text: string): string {
-  return text.replace(NON_XML_CHARACTERS, "");
+  return HAS_NON_XML_CHARACTER.test(text) ? text.replace(NON_XML_CHARACTERS, "") : text;
 }
 
 function escapeText(text: string): string {
-  return xmlCharactersOnly(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;");
+  const safe = xmlCharactersOnly(text);
+  return /[&<>\r]/.test(safe) ? safe.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;") : safe;
 }
 
 /**
@@ -360,6 +363,8 @@ function escapeText(text: string): string {
  * (even inside CDATA) into a line feed.
  */
 function cdata(text: string): string {
-  const safe = xmlCharactersOnly(text).replaceAll("]]>", "]]]]><![CDATA[>").replaceAll("\r", "]]>&#13;<![CDATA[");
+  let safe = xmlCharactersOnly(text);
+  if (safe.includes("]]>")) safe = safe.replaceAll("]]>", "]]]]><![CDATA[>");
+  if (safe.includes("\r")) safe = safe.replaceAll("\r", "]]>&#13;<![CDATA[");
   return `<![CDATA[${safe}]]>`;
 }
