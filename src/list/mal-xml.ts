@@ -82,30 +82,101 @@ const FIELDS_READ = new Set([
 ]);
 const MAX_DEPTH = 6; // myanimelist > anime > field is 3; a little slack for harmless extras
 const MAX_ATTRIBUTES = 32; // the format has none
+/** Of a field's text, more than the longest value kept (notes: 2000 code points) is never needed. */
+const MAX_FIELD_CHARS = 16 * 1024;
+/**
+ * The longest single text, CDATA section, comment or attribute value accepted. saxes gathers each
+ * one piece by piece (an entity, a CR, a `]` in CDATA, a `-` in a comment each add a piece); 16 MiB
+ * of such pieces made a string of millions of parts that took 400–800 MiB. Fed in slices and checked
+ * after each, it stays small. Real exports have no text longer than a comment.
+ */
+const MAX_NODE_CHARS = 64 * 1024;
+const SLICE_CHARS = 32 * 1024;
+/** The async parse gives the event loop a turn after this many characters. */
+const YIELD_EVERY_CHARS = 1024 * 1024;
 
-export function parseMalExport(xml: string): ParsedExport {
+const REFUSED_DOCTYPE =
+  "The file declares a DOCTYPE: a MyAnimeList export has none, and DOCTYPEs and entity declarations are refused.";
+
+/**
+ * Parses an export (the body as text). Throws MalFormatError, with a reason meant for the user, for
+ * anything that is not a MyAnimeList anime list export. Synchronous: for a request, prefer
+ * parseMalExportAsync, which lets other requests run while a 16 MiB file is read.
+ */
+export function parseMalExport(xml: string, options: { sliceChars?: number } = {}): ParsedExport {
+  const steps = parseInSlices(xml, options.sliceChars ?? SLICE_CHARS);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** parseMalExport, giving the event loop a turn after each MiB read. */
+export async function parseMalExportAsync(xml: string): Promise<ParsedExport> {
+  const steps = parseInSlices(xml, SLICE_CHARS);
+  for (let read = 0; ; read += SLICE_CHARS) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (read % YIELD_EVERY_CHARS === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Yields after each slice written to the parser; returns the result. */
+function* parseInSlices(xml: string, sliceChars: number): Generator<void, ParsedExport, void> {
   // A BOM, or blank lines some exporters put before the XML declaration (which XML only allows first).
-  const text = xml.replace(/^\uFEFF?\s*/, "");
+  const text = xml.slice(leadingBlanks(xml));
   if (text === "") throw new MalFormatError("The file is empty: expected a MyAnimeList XML export.");
+  if (declaresDoctype(text)) throw new MalFormatError(REFUSED_DOCTYPE);
   const reader = new ExportReader();
   const parser = new SaxesParser({ position: true });
   parser.on("doctype", () => {
-    throw new MalFormatError(
-      "The file declares a DOCTYPE: a MyAnimeList export has none, and DOCTYPEs and entity declarations are refused.",
-    );
+    throw new MalFormatError(REFUSED_DOCTYPE);
   });
   parser.on("opentag", (tag) => reader.open(tag));
   parser.on("attribute", () => reader.attribute());
   parser.on("closetag", () => reader.close());
   parser.on("text", (value) => reader.text(value));
   parser.on("cdata", (value) => reader.text(value));
+  // saxes' private buffer of the text, CDATA, comment or attribute value being read (pinned version).
+  const pending = parser as unknown as { text: string };
   try {
-    parser.write(text).close();
+    for (let at = 0; at < text.length; at += sliceChars) {
+      parser.write(text.slice(at, at + sliceChars));
+      if (pending.text.length > MAX_NODE_CHARS) {
+        throw new MalFormatError(`The file has a text, comment or attribute longer than ${MAX_NODE_CHARS / 1024} KiB: a MyAnimeList export has none.`);
+      }
+      yield;
+    }
+    parser.close();
   } catch (error) {
     if (error instanceof MalFormatError) throw error;
     throw new MalFormatError(`The file is not well-formed XML: ${shortened((error as Error).message)}`);
   }
   return reader.result();
+}
+
+function leadingBlanks(xml: string): number {
+  let at = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (at < xml.length && " \t\r\n".includes(xml.charAt(at))) at++;
+  return at;
+}
+
+/**
+ * Whether the prolog (XML declaration, comments, processing instructions, blanks) is followed by a
+ * DOCTYPE: refused at once, without reading a declaration that may be megabytes long. saxes refuses
+ * any DOCTYPE this misses (its doctype event).
+ */
+function declaresDoctype(text: string): boolean {
+  let at = 0;
+  for (;;) {
+    while (at < text.length && " \t\r\n".includes(text.charAt(at))) at++;
+    if (text.startsWith("<!DOCTYPE", at)) return true;
+    const close = text.startsWith("<?", at) ? "?>" : text.startsWith("<!--", at) ? "-->" : undefined;
+    if (close === undefined) return false;
+    const end = text.indexOf(close, at + 2);
+    if (end < 0) return false;
+    at = end + close.length;
+  }
 }
 
 /** Follows the element tree and turns each `<anime>` into an entry as soon as it closes. */
@@ -141,7 +212,9 @@ class ExportReader {
 
   text(value: string) {
     // Only the text directly inside a field counts (not that of any element nested in it).
-    if (this.field !== undefined && this.fields && this.path.length === 3) this.fields[this.field] += value;
+    if (this.field === undefined || !this.fields || this.path.length !== 3) return;
+    const sofar = this.fields[this.field] ?? "";
+    if (sofar.length < MAX_FIELD_CHARS) this.fields[this.field] = sofar + value.slice(0, MAX_FIELD_CHARS - sofar.length);
   }
 
   close() {
