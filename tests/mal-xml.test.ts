@@ -710,6 +710,19 @@ describe("readImportBody", () => {
     }
   });
 
+  test("a body whose stream fails midway (the client went away) is 400, not a 500", async () => {
+    let sent = 0;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 3) controller.enqueue(new TextEncoder().encode("<myanimelist>"));
+        else controller.error(new Error("connection reset"));
+      },
+    });
+    const { status, body } = await rejection(upload(failing));
+    expect(status).toBe(400);
+    expect((body as { detail: string }).detail).toContain("could not be read to its end");
+  });
+
   test("Content-Encoding gzip on a body that is not gzip, an unsupported encoding, bytes that are not UTF-8: 400 saying why", async () => {
     const notGzip = await rejection(upload(xml, { "Content-Encoding": "gzip" }));
     expect(notGzip).toEqual({ status: 400, body: { detail: "Content-Encoding says gzip but the body is not gzip-compressed." } });
