@@ -33,7 +33,12 @@ function contentEncoding(header: string | null): "identity" | "gzip" {
 async function readRaw(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   if (Number(request.headers.get("content-length")) > limit) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
-  return collectLimited(request.body.getReader(), limit);
+  try {
+    return await collectLimited(request.body.getReader(), limit);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    throw badUpload(`The request body could not be read to its end (${shortReason(error)}).`);
+  }
 }
 
 /** Reads the stream to its end, or cancels it and throws 413 as soon as it passes `limit` bytes. */

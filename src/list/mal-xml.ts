@@ -67,31 +67,116 @@ export class MalFormatError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
+/** The fields an import reads (of `<anime>`, and `<myinfo>`'s export type); the others are skipped. */
+const FIELDS_READ = new Set([
+  "series_animedb_id",
+  "series_title",
+  "my_watched_episodes",
+  "my_start_date",
+  "my_finish_date",
+  "my_score",
+  "my_status",
+  "my_comments",
+  "my_times_watched",
+  "user_export_type",
+]);
 const MAX_DEPTH = 6; // myanimelist > anime > field is 3; a little slack for harmless extras
 const MAX_ATTRIBUTES = 32; // the format has none
+/** Of a field's text, more than the longest value kept (notes: 2000 code points) is never needed. */
+const MAX_FIELD_CHARS = 16 * 1024;
+/**
+ * The longest single text, CDATA section, comment or attribute value accepted. saxes gathers each
+ * one piece by piece (an entity, a CR, a `]` in CDATA, a `-` in a comment each add a piece); 16 MiB
+ * of such pieces made a string of millions of parts that took 400–800 MiB. Fed in slices and checked
+ * after each, it stays small. Real exports have no text longer than a comment.
+ */
+const MAX_NODE_CHARS = 64 * 1024;
+const SLICE_CHARS = 32 * 1024;
+/** The async parse gives the event loop a turn after this many characters. */
+const YIELD_EVERY_CHARS = 1024 * 1024;
 
-export function parseMalExport(xml: string): ParsedExport {
-  const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
-  if (text.trim() === "") throw new MalFormatError("The file is empty: expected a MyAnimeList XML export.");
+const REFUSED_DOCTYPE =
+  "The file declares a DOCTYPE: a MyAnimeList export has none, and DOCTYPEs and entity declarations are refused.";
+
+/**
+ * Parses an export (the body as text). Throws MalFormatError, with a reason meant for the user, for
+ * anything that is not a MyAnimeList anime list export. Synchronous: for a request, prefer
+ * parseMalExportAsync, which lets other requests run while a 16 MiB file is read.
+ */
+export function parseMalExport(xml: string, options: { sliceChars?: number } = {}): ParsedExport {
+  const steps = parseInSlices(xml, options.sliceChars ?? SLICE_CHARS);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** parseMalExport, giving the event loop a turn after each MiB read. */
+export async function parseMalExportAsync(xml: string): Promise<ParsedExport> {
+  const steps = parseInSlices(xml, SLICE_CHARS);
+  for (let read = 0; ; read += SLICE_CHARS) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (read % YIELD_EVERY_CHARS === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Yields after each slice written to the parser; returns the result. */
+function* parseInSlices(xml: string, sliceChars: number): Generator<void, ParsedExport, void> {
+  // A BOM, or blank lines some exporters put before the XML declaration (which XML only allows first).
+  const text = xml.slice(leadingBlanks(xml));
+  if (text === "") throw new MalFormatError("The file is empty: expected a MyAnimeList XML export.");
+  if (declaresDoctype(text)) throw new MalFormatError(REFUSED_DOCTYPE);
   const reader = new ExportReader();
   const parser = new SaxesParser({ position: true });
   parser.on("doctype", () => {
-    throw new MalFormatError(
-      "The file declares a DOCTYPE: a MyAnimeList export has none, and DOCTYPEs and entity declarations are refused.",
-    );
+    throw new MalFormatError(REFUSED_DOCTYPE);
   });
   parser.on("opentag", (tag) => reader.open(tag));
   parser.on("attribute", () => reader.attribute());
   parser.on("closetag", () => reader.close());
   parser.on("text", (value) => reader.text(value));
   parser.on("cdata", (value) => reader.text(value));
+  // saxes' private buffer of the text, CDATA, comment or attribute value being read (pinned version).
+  const pending = parser as unknown as { text: string };
   try {
-    parser.write(text).close();
+    for (let at = 0; at < text.length; at += sliceChars) {
+      parser.write(text.slice(at, at + sliceChars));
+      if (pending.text.length > MAX_NODE_CHARS) {
+        throw new MalFormatError(`The file has a text, comment or attribute longer than ${MAX_NODE_CHARS / 1024} KiB: a MyAnimeList export has none.`);
+      }
+      yield;
+    }
+    parser.close();
   } catch (error) {
     if (error instanceof MalFormatError) throw error;
     throw new MalFormatError(`The file is not well-formed XML: ${shortened((error as Error).message)}`);
   }
   return reader.result();
+}
+
+function leadingBlanks(xml: string): number {
+  let at = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (at < xml.length && " \t\r\n".includes(xml.charAt(at))) at++;
+  return at;
+}
+
+/**
+ * Whether the prolog (XML declaration, comments, processing instructions, blanks) is followed by a
+ * DOCTYPE: refused at once, without reading a declaration that may be megabytes long. saxes refuses
+ * any DOCTYPE this misses (its doctype event).
+ */
+function declaresDoctype(text: string): boolean {
+  let at = 0;
+  for (;;) {
+    while (at < text.length && " \t\r\n".includes(text.charAt(at))) at++;
+    if (text.startsWith("<!DOCTYPE", at)) return true;
+    const close = text.startsWith("<?", at) ? "?>" : text.startsWith("<!--", at) ? "-->" : undefined;
+    if (close === undefined) return false;
+    const end = text.indexOf(close, at + 2);
+    if (end < 0) return false;
+    at = end + close.length;
+  }
 }
 
 /** Follows the element tree and turns each `<anime>` into an entry as soon as it closes. */
@@ -115,7 +200,7 @@ class ExportReader {
     if (depth === 1) {
       if (tag.name === "manga") throw mangaExport();
       if (tag.name === "anime" || tag.name === "myinfo") this.fields = Object.create(null) as Record<string, string>;
-    } else if (depth === 2 && this.fields) {
+    } else if (depth === 2 && this.fields && FIELDS_READ.has(tag.name)) {
       this.field = tag.name;
       this.fields[tag.name] = "";
     }
@@ -127,7 +212,9 @@ class ExportReader {
 
   text(value: string) {
     // Only the text directly inside a field counts (not that of any element nested in it).
-    if (this.field !== undefined && this.fields && this.path.length === 3) this.fields[this.field] += value;
+    if (this.field === undefined || !this.fields || this.path.length !== 3) return;
+    const sofar = this.fields[this.field] ?? "";
+    if (sofar.length < MAX_FIELD_CHARS) this.fields[this.field] = sofar + value.slice(0, MAX_FIELD_CHARS - sofar.length);
   }
 
   close() {
@@ -298,47 +385,49 @@ export function serializeMalExport(user: { id: number; username: string }, entri
 }
 
 function animeElement(entry: ExportEntry): string {
-  return [
-    "\t<anime>\n",
-    field(2, "series_animedb_id", String(entry.malId)),
-    field(2, "series_title", cdata(entry.title)),
-    field(2, "series_type", escapeText(entry.type)),
-    field(2, "series_episodes", String(entry.numEpisodes)),
-    field(2, "my_id", "0"),
-    field(2, "my_watched_episodes", String(entry.episodesWatched)),
-    field(2, "my_start_date", entry.startedOn ?? "0000-00-00"),
-    field(2, "my_finish_date", entry.finishedOn ?? "0000-00-00"),
-    field(2, "my_rated", ""),
-    field(2, "my_score", String(entry.score ?? 0)),
-    field(2, "my_storage", ""),
-    field(2, "my_storage_value", "0.00"),
-    field(2, "my_status", STATUS_WORDS[entry.status]),
-    field(2, "my_comments", cdata(entry.notes)),
-    field(2, "my_times_watched", String(entry.rewatches)),
-    field(2, "my_rewatch_value", ""),
-    field(2, "my_priority", "LOW"),
-    field(2, "my_tags", cdata("")),
-    field(2, "my_rewatching", "0"),
-    field(2, "my_rewatching_ep", "0"),
-    field(2, "my_discuss", "1"),
-    field(2, "my_sns", "default"),
-    field(2, "update_on_import", "1"),
-    "\t</anime>\n",
-  ].join("");
+  // One template per entry: an export of 10,000 entries is written in one go on a request.
+  return `\t<anime>
+\t\t<series_animedb_id>${entry.malId}</series_animedb_id>
+\t\t<series_title>${cdata(entry.title)}</series_title>
+\t\t<series_type>${escapeText(entry.type)}</series_type>
+\t\t<series_episodes>${entry.numEpisodes}</series_episodes>
+\t\t<my_id>0</my_id>
+\t\t<my_watched_episodes>${entry.episodesWatched}</my_watched_episodes>
+\t\t<my_start_date>${entry.startedOn ?? "0000-00-00"}</my_start_date>
+\t\t<my_finish_date>${entry.finishedOn ?? "0000-00-00"}</my_finish_date>
+\t\t<my_rated></my_rated>
+\t\t<my_score>${entry.score ?? 0}</my_score>
+\t\t<my_storage></my_storage>
+\t\t<my_storage_value>0.00</my_storage_value>
+\t\t<my_status>${STATUS_WORDS[entry.status]}</my_status>
+\t\t<my_comments>${cdata(entry.notes)}</my_comments>
+\t\t<my_times_watched>${entry.rewatches}</my_times_watched>
+\t\t<my_rewatch_value></my_rewatch_value>
+\t\t<my_priority>LOW</my_priority>
+\t\t<my_tags><![CDATA[]]></my_tags>
+\t\t<my_rewatching>0</my_rewatching>
+\t\t<my_rewatching_ep>0</my_rewatching_ep>
+\t\t<my_discuss>1</my_discuss>
+\t\t<my_sns>default</my_sns>
+\t\t<update_on_import>1</update_on_import>
+\t</anime>
+`;
 }
 
 const field = (indent: number, name: string, content: string) => `${"\t".repeat(indent)}<${name}>${content}</${name}>\n`;
 
 // XML 1.0 cannot carry these at all, not even as character references.
 const NON_XML_CHARACTERS = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+const HAS_NON_XML_CHARACTER = new RegExp(NON_XML_CHARACTERS.source, "u");
 
 /** The text without the characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF). */
 export function xmlCharactersOnly(text: string): string {
-  return text.replace(NON_XML_CHARACTERS, "");
+  return HAS_NON_XML_CHARACTER.test(text) ? text.replace(NON_XML_CHARACTERS, "") : text;
 }
 
 function escapeText(text: string): string {
-  return xmlCharactersOnly(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;");
+  const safe = xmlCharactersOnly(text);
+  return /[&<>\r]/.test(safe) ? safe.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;") : safe;
 }
 
 /**
@@ -347,6 +436,8 @@ function escapeText(text: string): string {
  * (even inside CDATA) into a line feed.
  */
 function cdata(text: string): string {
-  const safe = xmlCharactersOnly(text).replaceAll("]]>", "]]]]><![CDATA[>").replaceAll("\r", "]]>&#13;<![CDATA[");
+  let safe = xmlCharactersOnly(text);
+  if (safe.includes("]]>")) safe = safe.replaceAll("]]>", "]]]]><![CDATA[>");
+  if (safe.includes("\r")) safe = safe.replaceAll("\r", "]]>&#13;<![CDATA[");
   return `<![CDATA[${safe}]]>`;
 }
