@@ -64,7 +64,7 @@ ${anime.join("")}</myanimelist>
 }
 
 /** `mebibytes` MiB of zeros, gzip-compressed a chunk at a time. */
-async function gzipBomb(mebibytes: number): Promise<Uint8Array> {
+async function gzipBomb(mebibytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const zeros = new Uint8Array(1024 * 1024);
   let sent = 0;
   const source = new ReadableStream<Uint8Array>({
@@ -73,7 +73,7 @@ async function gzipBomb(mebibytes: number): Promise<Uint8Array> {
       else controller.close();
     },
   });
-  return new Uint8Array(await new Response(source.pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+  return new Uint8Array(await new Response(source.pipeThrough(new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>)).arrayBuffer());
 }
 
 const residentKb = (status: string) => Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
@@ -90,7 +90,7 @@ async function listOf(token: string) {
   const answer = await call(server, "/list?page_size=500&sort=title", { token });
   expect(answer.status).toBe(200);
   return (answer.body.results as Record<string, unknown>[])
-    .map(({ created: _c, updated: _u, anime, ...rest }) => ({ id: (anime as { id: number }).id, ...rest }))
+    .map(({ created: _c, updated: _u, anime, ...rest }) => ({ id: (anime as { id: number }).id, ...rest }) as Record<string, unknown> & { id: number })
     .sort((a, b) => a.id - b.id);
 }
 
@@ -260,7 +260,7 @@ describe("compressed uploads", () => {
 
 describe("hostile uploads: a 4xx with a reason, and the list unchanged", () => {
   let token: string;
-  let before: unknown;
+  let before: Awaited<ReturnType<typeof listOf>>;
   beforeAll(async () => {
     ({ token } = await newUser());
     await putEntry(server, token, anime[0]!.id, { status: "watching", notes: "mine" });
@@ -313,7 +313,7 @@ describe("hostile uploads: a 4xx with a reason, and the list unchanged", () => {
     const sample = async () => (peakKb = Math.max(peakKb, residentKb(await Bun.file("/proc/self/status").text())));
     const sampler = setInterval(sample, 5);
     try {
-      for (const headers of [{ "content-encoding": "gzip" }, {}]) {
+      for (const headers of [{ "content-encoding": "gzip" }, {}] as Record<string, string>[]) {
         await expectRefused(await importList(token, bomb, { headers }), 413);
       }
     } finally {

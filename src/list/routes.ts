@@ -5,7 +5,7 @@ import type { Auth } from "../auth/service.ts";
 import { type FieldErrors, badUpload } from "../http/errors.ts";
 import type { JsonResponder } from "../http/headers.ts";
 import { readImportBody } from "../http/raw-body.ts";
-import { MalFormatError, parseMalExport, serializeMalExport } from "./mal-xml.ts";
+import { MalFormatError, parseMalExportAsync, serializeMalExport } from "./mal-xml.ts";
 import {
   AnimeIdParams,
   Deleted,
@@ -88,9 +88,9 @@ export function listRoutes(lists: Lists, auth: Auth, json: JsonResponder) {
       async ({ session, query, request }) => {
         const mode = lists.importMode(query);
         const xml = await readImportBody(request, IMPORT_LIMIT_BYTES);
-        let parsed: ReturnType<typeof parseMalExport>;
+        let parsed: Awaited<ReturnType<typeof parseMalExportAsync>>;
         try {
-          parsed = parseMalExport(xml);
+          parsed = await parseMalExportAsync(xml);
         } catch (error) {
           if (error instanceof MalFormatError) throw badUpload(error.message);
           throw error;
