@@ -25,7 +25,11 @@ create table list_entries (
   constraint list_entries_dates_order check (finished_on >= started_on)
 );
 create index list_entries_by_anime on list_entries (anime_id);
+-- The orders of GET /list: by update, by score (no score last), by title (a long list is read in
+-- the title index's order, probing each anime on the list, instead of sorting the whole list).
 create index list_entries_by_user_updated on list_entries (user_id, updated_at, anime_id);
+create index list_entries_by_user_score on list_entries (user_id, score, anime_id);
+create index anime_by_title_code_point on anime (title collate "C", id);
 
 create function list_entries_count_inserted() returns trigger language plpgsql as $$
 begin

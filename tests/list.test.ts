@@ -105,6 +105,15 @@ describe("one entry", () => {
     expect((await putEntry(server, token, 999999, { status: "watching", started_on: "2024-02-30" })).status).toBe(404);
   });
 
+  test("a browser on another origin may PUT and PATCH (CORS preflight)", async () => {
+    const response = await server.request(`/list/${anime[0]!.id}`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "PATCH" },
+    });
+    expect(response.status).toBe(204);
+    for (const method of ["PUT", "PATCH", "DELETE"]) expect(response.headers.get("access-control-allow-methods")).toContain(method);
+  });
+
   test("every list route needs a token", async () => {
     for (const [method, path] of [["GET", "/list"], ["GET", "/list/random"], ["GET", "/list/stats"], ["GET", "/list/1"], ["PUT", "/list/1"], ["PATCH", "/list/1"], ["DELETE", "/list/1"], ["POST", "/list/import"], ["GET", "/list/export"], ["GET", "/account/settings"], ["POST", "/account/settings"]] as const) {
       const answer = await call(server, path, { method });
@@ -254,7 +263,7 @@ describe("GET /list: pages, sorts and the status filter", () => {
     expect(new URL(third.body.previous).searchParams.get("page")).toBe("2");
     const all = [...ids(first), ...ids(await getList(server, token, "?sort=title&page_size=10&page=2")), ...ids(third)];
     expect(new Set(all).size).toBe(25);
-    for (const page of ["4", "0", "-1", "x"]) {
+    for (const page of ["4", "0", "-1", "x", "999999999", "99999999999999"]) {
       const answer = await getList(server, token, `?page=${page}&page_size=10`);
       expect({ status: answer.status, body: answer.body }).toEqual({ status: 404, body: { detail: "Invalid page." } });
     }

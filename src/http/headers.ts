@@ -52,7 +52,7 @@ export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
         if (origin === null || !request.headers.has("access-control-request-method")) return;
         if (!allowListedOrigin(origin, set)) return;
         Object.assign(set.headers, baseHeaders(new URL(request.url).pathname), {
-          "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+          "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
           "access-control-allow-headers": "Authorization, Content-Type",
           "access-control-max-age": "600",
         });

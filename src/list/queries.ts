@@ -156,10 +156,10 @@ export async function countEntries(sql: Sql, selection: ListSelection): Promise<
 const orderings = (sql: Sql): Record<ListSort, ReturnType<Sql>> => ({
   "-updated": sql`l.updated_at desc, l.anime_id`,
   updated: sql`l.updated_at, l.anime_id`,
-  title: sql`a.title collate "C", l.anime_id`,
-  "-title": sql`a.title collate "C" desc, l.anime_id`,
-  score: sql`l.score is null, l.score, l.anime_id`,
-  "-score": sql`l.score is null, l.score desc, l.anime_id`,
+  title: sql`a.title collate "C", a.id`,
+  "-title": sql`a.title collate "C" desc, a.id`,
+  score: sql`l.score nulls last, l.anime_id`,
+  "-score": sql`l.score desc nulls last, l.anime_id`,
 });
 
 export async function findEntriesPage(
@@ -173,7 +173,7 @@ export async function findEntriesPage(
     select ${entryColumns(sql)} from list_entries l join anime a on a.id = l.anime_id
     where ${selectionFilter(sql, selection)}
     order by ${orderings(sql)[sort]}
-    limit ${limit} offset ${offset}`;
+    limit ${limit}::int offset ${offset}::bigint`;
   return rows.map(toEntry);
 }
 

@@ -99,7 +99,8 @@ export class Lists {
   async patch(userId: number, animeId: number | undefined, body: PatchEntryBody): Promise<string> {
     const existing = animeId === undefined ? undefined : await queries.findEntry(this.sql, userId, animeId);
     if (!existing || animeId === undefined) throw notFound();
-    const completing = body.status === "completed" && body.episodes_watched === undefined;
+    // An anime whose episode count is unknown (0) keeps the count watched so far.
+    const completing = body.status === "completed" && body.episodes_watched === undefined && existing.numEpisodes > 0;
     const values: EntryValues = {
       status: body.status ?? existing.status,
       episodesWatched: completing ? existing.numEpisodes : (body.episodes_watched ?? existing.episodesWatched),
@@ -195,7 +196,6 @@ export class Lists {
    * id, values brought into range, unchanged entries left alone, the rest written in one statement.
    */
   async importEntries(userId: number, entries: ImportEntry[], mode: ImportMode): Promise<ImportResult> {
-    if (entries.length > MAX_LIST_ENTRIES * 4) throw listFull();
     const run = async (tx: Queryable): Promise<ImportResult> => {
       await queries.lockUser(tx, userId);
       const matches = new Map((await queries.findAnimeByMalIds(tx, [...new Set(entries.map((e) => e.malId))])).map((m) => [m.malId, m]));
