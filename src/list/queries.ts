@@ -148,11 +148,6 @@ const selectionFilter = (sql: Sql, { userId, statuses, publicOnly }: ListSelecti
   ${statuses ? sql`and l.status in ${sql(statuses)}` : sql``}
   ${publicOnly ? sql`and not l.private` : sql``}`;
 
-export async function countEntries(sql: Sql, selection: ListSelection): Promise<number> {
-  const [row] = await sql<[{ count: number }]>`select count(*)::int as count from list_entries l where ${selectionFilter(sql, selection)}`;
-  return row.count;
-}
-
 const orderings = (sql: Sql): Record<ListSort, ReturnType<Sql>> => ({
   "-updated": sql`l.updated_at desc, l.anime_id`,
   updated: sql`l.updated_at, l.anime_id`,
@@ -162,19 +157,34 @@ const orderings = (sql: Sql): Record<ListSort, ReturnType<Sql>> => ({
   "-score": sql`l.score desc nulls last, l.anime_id`,
 });
 
+/**
+ * A page of entries and how many the selection holds, in one statement. The whole list's size is the
+ * users.list_size counter; a filtered or public count is counted.
+ */
 export async function findEntriesPage(
   sql: Sql,
   selection: ListSelection,
   sort: ListSort,
   limit: number,
   offset: number,
-): Promise<StoredEntry[]> {
-  const rows = await sql<RawEntry[]>`
-    select ${entryColumns(sql)} from list_entries l join anime a on a.id = l.anime_id
-    where ${selectionFilter(sql, selection)}
-    order by ${orderings(sql)[sort]}
-    limit ${limit}::int offset ${offset}::bigint`;
-  return rows.map(toEntry);
+): Promise<{ count: number; entries: StoredEntry[] }> {
+  const total =
+    selection.statuses || selection.publicOnly
+      ? sql`(select count(*)::int from list_entries l where ${selectionFilter(sql, selection)})`
+      : sql`(select list_size from users where id = ${selection.userId})`;
+  const rows = await sql<(Partial<RawEntry> & { total: number | null })[]>`
+    with page as (
+      select ${entryColumns(sql)}, row_number() over (order by ${orderings(sql)[sort]}) as position
+      from list_entries l join anime a on a.id = l.anime_id
+      where ${selectionFilter(sql, selection)}
+      order by ${orderings(sql)[sort]}
+      limit ${limit}::int offset ${offset}::bigint)
+    select ${total} as total, page.* from (select) as one left join page on true
+    order by page.position`;
+  return {
+    count: rows[0]?.total ?? 0,
+    entries: rows.filter((row) => row.anime_id != null).map((row) => toEntry(row as RawEntry)),
+  };
 }
 
 /**

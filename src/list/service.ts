@@ -136,10 +136,7 @@ export class Lists {
     reader.finish();
     const selection: ListSelection = { userId, statuses, publicOnly };
     const request: PageRequest = { page, pageSize };
-    const [count, entries] = await Promise.all([
-      queries.countEntries(this.sql, selection),
-      queries.findEntriesPage(this.sql, selection, sort, pageSize, pageOffset(request)),
-    ]);
+    const { count, entries } = await queries.findEntriesPage(this.sql, selection, sort, pageSize, pageOffset(request));
     const results = entries.map((entry) => entryJson(entry, !publicOnly));
     return pageJson(pageOf(requestUrl, count, request, results));
   }
