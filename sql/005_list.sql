@@ -51,3 +51,12 @@ create trigger list_entries_inserted after insert on list_entries
   referencing new table as inserted for each statement execute function list_entries_count_inserted();
 create trigger list_entries_deleted after delete on list_entries
   referencing old table as deleted for each statement execute function list_entries_count_deleted();
+
+-- TRUNCATE fires no delete trigger: it empties every list, so every count goes back to 0.
+create function list_entries_count_truncated() returns trigger language plpgsql as $$
+begin
+  update users set list_size = 0 where list_size <> 0;
+  return null;
+end $$;
+create trigger list_entries_truncated after truncate on list_entries
+  for each statement execute function list_entries_count_truncated();
