@@ -15,11 +15,11 @@ import { healthRoutes } from "./health/routes.ts";
 import { parseJsonObject } from "./http/body.ts";
 import { type FieldErrors, HttpError, internalError, methodNotAllowed, notFound, serviceUnavailable } from "./http/errors.ts";
 import { headerPolicy } from "./http/headers.ts";
-import { RAW_BODY_PATHS, listRoutes, rejectedListBody } from "./list/routes.ts";
-import { Lists } from "./list/service.ts";
 import { requestLog } from "./http/request-log.ts";
 import { Throttle } from "./http/throttle.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
+import { RAW_BODY_PATHS, listRoutes, rejectedListBody } from "./list/routes.ts";
+import { Lists } from "./list/service.ts";
 import { type Logger, describeError } from "./log.ts";
 
 export interface AppServices {

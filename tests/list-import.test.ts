@@ -15,8 +15,8 @@ let anime: FixtureAnime[];
 beforeAll(async () => {
   server = await startTestServer();
   anime = await loadFixtureCatalogue(server, 30);
-});
-afterAll(() => server?.stop());
+}, 120_000);
+afterAll(() => server?.stop(), 60_000);
 
 interface MalFields {
   id: number | string;
@@ -265,7 +265,7 @@ describe("hostile uploads: a 4xx with a reason, and the list unchanged", () => {
     ({ token } = await newUser());
     await putEntry(server, token, anime[0]!.id, { status: "watching", notes: "mine" });
     before = await listOf(token);
-  });
+  }, 60_000);
 
   const expectRefused = async (answer: Answer, status: number, reason?: RegExp) => {
     expect(answer.status, answer.text.slice(0, 200)).toBe(status);

@@ -14,7 +14,7 @@ let server: TestServer;
 const dir = mkdtempSync(join(tmpdir(), "lumotist-list-prune-"));
 beforeAll(async () => {
   server = await startTestServer();
-});
+}, 120_000);
 afterAll(async () => {
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });

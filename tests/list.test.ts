@@ -12,8 +12,8 @@ let anime: FixtureAnime[];
 beforeAll(async () => {
   server = await startTestServer();
   anime = await loadFixtureCatalogue(server, 40);
-});
-afterAll(() => server?.stop());
+}, 120_000);
+afterAll(() => server?.stop(), 60_000);
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const ENTRY_KEYS = ["anime", "status", "episodes_watched", "score", "rewatches", "private", "started_on", "finished_on", "notes", "created", "updated"];
@@ -222,7 +222,7 @@ describe("GET /list: pages, sorts and the status filter", () => {
     for (const [i, a] of chosen().entries()) {
       await putEntry(server, token, a.id, { status: statuses[i % 5], score: i % 4 === 0 ? null : (i % 10) + 1, episodes_watched: 0 });
     }
-  });
+  }, 60_000);
   const ids = (answer: { body: { results: { anime: { id: number } }[] } }) => answer.body.results.map((entry) => entry.anime.id);
 
   test("-updated by default: the latest change first", async () => {
