@@ -41,6 +41,7 @@ import {
   waitIdle,
   wrkSettingsFromEnv,
 } from "./lib.ts";
+import { type ListBenchResult, listSettingsFromEnv, runListBench } from "./list.ts";
 
 const env = process.env;
 const numbers = (text: string) => text.split(",").map((part) => Number(part.trim()));
@@ -577,6 +578,8 @@ function targets(): Target[] {
 
 // ---------------------------------------------------------------------------------------------
 
+let list: ListBenchResult | undefined;
+
 async function main() {
   requireWrk();
   const runStarted = performance.now();
@@ -599,6 +602,8 @@ async function main() {
       await finishSize(reference);
     }
     if (ceilingInput) ceilings.push(await measureCeiling("end", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
+    // The list's rows (bench/list.ts): their own database and server; BENCH_LIST=0 leaves them out.
+    if (env.BENCH_LIST !== "0") list = await runListBench(pg, listSettingsFromEnv(), workDir);
   } finally {
     await cleanup();
   }
@@ -606,7 +611,7 @@ async function main() {
   for (const row of [...ceilings, ...rows]) if (ceiling) row.ratio_to_ceiling = row.requests_per_second / ceiling.requests_per_second;
 
   const duration = (performance.now() - runStarted) / 1000;
-  const checks = targets();
+  const checks = [...targets(), ...(list?.targets ?? [])];
   const report = [
     "",
     `Lumotist bench — ${startedAt.toISOString()} — commit ${commandOutput(["git", "rev-parse", "--short", "HEAD"])}${commandOutput(["git", "status", "--porcelain", "--", "src"]) ? " (+ uncommitted changes in src/)" : ""}`,
@@ -622,6 +627,7 @@ async function main() {
     "",
     scaling(),
     "",
+    ...(list ? [list.report, ""] : []),
     "Targets:",
     ...checks.map((t) => `  ${t.pass === undefined ? "N/A " : t.pass ? "PASS" : "FAIL"}  ${t.target}: ${t.measured}`),
     "",
@@ -645,6 +651,7 @@ async function main() {
     token_inserts: tokenInserts,
     token_index_loads: tokenIndexLoads,
     logout_all: logoutAll,
+    list: list && { ...list, report: undefined },
     targets: checks,
     report,
   };

@@ -20,6 +20,8 @@ import { type FieldErrors, HttpError, internalError, methodNotAllowed, notFound,
 import { headerPolicy } from "./http/headers.ts";
 import { requestLog } from "./http/request-log.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
+import { RAW_BODY_PATHS, listRoutes, rejectedListBody } from "./list/routes.ts";
+import { Lists } from "./list/service.ts";
 import { type Logger, describeError } from "./log.ts";
 
 export interface AppServices {
@@ -28,6 +30,7 @@ export interface AppServices {
   accounts: Accounts;
   exports: Exports;
   catalogue: Catalogue;
+  lists: Lists;
 }
 
 export interface BuiltApp {
@@ -51,7 +54,7 @@ function createServices(config: Config, db: Database, log: Logger): AppServices 
   // The embedded database has no LISTEN for other processes: poll for the importer's imports.
   const exports = new Exports(db.sql, auth, config);
   const catalogue = new Catalogue(db.sql, db.changes, config, db.mode === "embedded");
-  return { auth, throttles, accounts, exports, catalogue };
+  return { auth, throttles, accounts, exports, catalogue, lists: new Lists(db.sql) };
 }
 
 
@@ -60,7 +63,9 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
   const app = new Elysia({ name: "lumotist" })
     .use(requestLog(log, config.logLevel))
     .use(headers.plugin)
-    .onParse(({ request }) => parseJsonObject(request, config.bodyLimitBytes))
+    // A route that reads its own body (the list import, 16 MiB) gets it unread; every other body is
+    // JSON within BODY_LIMIT.
+    .onParse(({ request, path }) => (RAW_BODY_PATHS.has(withoutTrailingSlash(path)) ? UNREAD_BODY : parseJsonObject(request, config.bodyLimitBytes)))
     .onError(({ code, error, request, path, set }) => {
       const mapped = toHttpError(code, error, request.method, path, { routes: knownRoutes, describeRejectedBody });
       if (mapped.status >= 500 && mapped.status !== 503) log.error("unhandled error", { method: request.method, path, ...describeError(error) });
@@ -75,12 +80,20 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
     .use(accountRoutes(services.accounts, services.auth, headers.json, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))
     .use(exportRoutes(services.exports, services.auth))
-    .use(animeRoutes(services.catalogue, headers.json));
+    .use(animeRoutes(services.catalogue, headers.json))
+    .use(listRoutes(services.lists, services.auth, headers.json));
 
-  const describeRejectedBody = rejectedAccountBody(services.accounts);
+  const rejectedAccount = rejectedAccountBody(services.accounts);
+  const describeRejectedBody: ErrorContext["describeRejectedBody"] = (path, body, fields) =>
+    rejectedAccount(path, body, fields) ?? rejectedListBody(withoutTrailingSlash(path), body, fields);
   const knownRoutes = routeMatcher(app.routes.map((route) => ({ method: route.method, path: route.path })));
   return app;
 }
+
+/** What the parser hands on for a route that reads its body itself. */
+const UNREAD_BODY = Object.freeze({});
+
+const withoutTrailingSlash = (path: string) => (path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path);
 
 interface ErrorContext {
   routes: RouteMatcher;

@@ -256,7 +256,7 @@ describe("importing into the database", () => {
   }, 30_000);
 
   beforeEach(async () => {
-    await db.sql`truncate anime, anime_sources restart identity`;
+    await db.sql`truncate anime, anime_sources, list_entries restart identity`;
   });
 
   /** id and body of every row, and the owner of every source URL. */

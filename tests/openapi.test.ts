@@ -98,6 +98,19 @@ describe("every route the server answers", () => {
         "POST /account/set_picture",
         "GET /anime/entry/{id}",
         "GET /anime/random",
+        "GET /list",
+        "GET /list/random",
+        "GET /list/stats",
+        "POST /list/import",
+        "GET /list/export",
+        "GET /list/{anime_id}",
+        "PUT /list/{anime_id}",
+        "PATCH /list/{anime_id}",
+        "DELETE /list/{anime_id}",
+        "GET /account/settings",
+        "POST /account/settings",
+        "GET /users/{username}/list",
+        "GET /users/{username}/list/stats",
       ]),
     );
   });
@@ -118,7 +131,27 @@ describe("every route the server answers", () => {
 
   test("documents every status it can answer, each with a JSON schema and a description", () => {
     const settingsRoutes = ["POST /account/change_password", "POST /account/change_username", "POST /account/change_email"];
-    const bodyRoutes = new Set(["POST /account/register", "POST /account/login", "POST /account/set_picture", ...settingsRoutes]);
+    const bodyRoutes = new Set([
+      "POST /account/register",
+      "POST /account/login",
+      "POST /account/set_picture",
+      ...settingsRoutes,
+      "POST /list/import",
+      "PUT /list/{anime_id}",
+      "PATCH /list/{anime_id}",
+      "POST /account/settings",
+    ]);
+    /** Statuses a list route answers beyond the general rules: 404 (not on the list, invalid page), 400 for query parameters, 201 when created. */
+    const listStatuses: Record<string, string[]> = {
+      "GET /list": ["400", "404"],
+      "GET /list/random": ["400", "404"],
+      "GET /list/{anime_id}": ["404"],
+      "PUT /list/{anime_id}": ["201", "404"],
+      "PATCH /list/{anime_id}": ["404"],
+      "DELETE /list/{anime_id}": ["404"],
+      "GET /users/{username}/list": ["400", "404"],
+      "GET /users/{username}/list/stats": ["404"],
+    };
     const throttled = new Set(["POST /account/register", "POST /account/login", ...settingsRoutes]);
     const notFoundRoutes = new Set(["DELETE /account/sessions/{id}"]);
     const protectedRoutes = new Set([
@@ -133,6 +166,17 @@ describe("every route the server answers", () => {
       "GET /account/sessions",
       "DELETE /account/sessions/{id}",
       "GET /account/export",
+      "GET /list",
+      "GET /list/random",
+      "GET /list/stats",
+      "POST /list/import",
+      "GET /list/export",
+      "GET /list/{anime_id}",
+      "PUT /list/{anime_id}",
+      "PATCH /list/{anime_id}",
+      "DELETE /list/{anime_id}",
+      "GET /account/settings",
+      "POST /account/settings",
     ]);
     for (const { method, path } of appRoutes) {
       const key = `${method} ${path}`;
@@ -142,15 +186,27 @@ describe("every route the server answers", () => {
       if (bodyRoutes.has(key)) expected.push("400", "413");
       if (throttled.has(key)) expected.push("429");
       if (path.startsWith("/anime/") || notFoundRoutes.has(key)) expected.push("404");
+      expected.push(...(listStatuses[key] ?? []));
       const responses = operation(method, path).responses;
       expect(Object.keys(responses).sort(), key).toEqual(expected.sort());
       for (const [status, response] of Object.entries(responses as Record<string, Json>)) {
         expect(response.description, `${key} ${status} description`).toBeString();
-        expect(Object.keys(response.content ?? {}), `${key} ${status} is JSON only`).toEqual(["application/json"]);
-        expect(response.content["application/json"].schema, `${key} ${status} has a schema`).toBeObject();
+        // The list's export is the one answer that is not JSON: the MyAnimeList XML format.
+        const mediaType = key === "GET /list/export" && status === "200" ? "application/xml" : "application/json";
+        expect(Object.keys(response.content ?? {}), `${key} ${status} is ${mediaType} only`).toEqual([mediaType]);
+        expect(response.content[mediaType].schema, `${key} ${status} has a schema`).toBeObject();
         expect(response.examples, `${key} ${status}: examples belong in the media type`).toBeUndefined();
       }
     }
+  });
+
+  test("the list import takes the export file as XML or gzip, and the export answers XML", () => {
+    const importBody = operation("POST", "/list/import").requestBody;
+    expect(Object.keys(importBody.content)).toEqual(["application/xml", "text/xml", "application/gzip"]);
+    expect(importBody.content["application/xml"].example).toContain("<myanimelist>");
+    expect(operation("POST", "/list/import").responses["413"].description).toContain("16 MiB");
+    expect(operation("GET", "/list/export").responses["200"].content["application/xml"].schema.type).toBe("string");
+    expect((doc.tags as { name: string }[]).map((tag) => tag.name)).toContain("list");
   });
 
   test("401 answers carry WWW-Authenticate, 429 and the database's 503 carry Retry-After", () => {
@@ -231,8 +287,10 @@ describe("schemas and examples", () => {
   test("every request and response has an example, and every example fits its schema", () => {
     let checked = 0;
     for (const [method, path, op] of allOperations()) {
-      const medias: [string, Json][] = Object.entries(op.responses).map(([status, r]: [string, Json]) => [status, r.content["application/json"]]);
-      if (op.requestBody) medias.push(["request", op.requestBody.content["application/json"]]);
+      const medias: [string, Json][] = Object.entries(op.responses).map(([status, r]: [string, Json]) => [status, r.content["application/json"] ?? r.content["application/xml"]]);
+      for (const [type, media] of Object.entries((op.requestBody?.content ?? {}) as Record<string, Json>)) {
+        if (media.schema?.format !== "binary") medias.push([`request ${type}`, media]); // a gzip file has no text example
+      }
       for (const [where, media] of medias) {
         const examples = examplesOf(media);
         expect(examples.length, `${method} ${path} ${where} has an example`).toBeGreaterThan(0);

@@ -34,3 +34,9 @@ export function violatedUniqueConstraint(error: unknown): string | undefined {
   const e = error as PostgresLikeError | undefined;
   return e?.code === "23505" ? e.constraint_name : undefined;
 }
+
+/** The name of the check constraint a statement violated, if that is what failed. */
+export function violatedCheckConstraint(error: unknown): string | undefined {
+  const e = error as PostgresLikeError | undefined;
+  return e?.code === "23514" ? e.constraint_name : undefined;
+}

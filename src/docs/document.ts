@@ -1,6 +1,7 @@
 // Turns what @elysiajs/swagger generates from the routes into a valid OpenAPI 3.0 document that says
 // what the server really does:
-//  - every body is JSON: the other media types the plugin lists are dropped;
+//  - every body is JSON (the other media types the plugin lists are dropped), except where
+//    OTHER_MEDIA says otherwise: the list's MyAnimeList XML import and export;
 //  - schemas are TypeBox's JSON Schema, which OpenAPI 3.0 only partly accepts: `const`, `type: "null"`,
 //    `patternProperties`, `examples` arrays and Elysia's `t.Integer` (a string-or-integer union that
 //    accepts numeric strings on input) are rewritten into their OpenAPI 3.0 forms;
@@ -130,6 +131,20 @@ const EXAMPLE_OVERRIDES: Record<string, Record<string, Examples>> = {
       missing_field: { username: ["This field is required."] },
     },
   },
+  "POST /list/import": {
+    "400": {
+      list_full: { success: false, errors: { non_field_errors: ["A list holds at most 10000 entries."] } },
+      not_an_export: { detail: "The root element is <rss>, not <myanimelist>: this is not a MyAnimeList export." },
+      doctype: { detail: "The file declares a DOCTYPE: a MyAnimeList export has none, and DOCTYPEs and entity declarations are refused." },
+    },
+  },
+  "PUT /list/{anime_id}": {
+    "400": {
+      field_errors: { success: false, errors: { score: ["Ensure this value is less than or equal to 10."] } },
+      list_full: { success: false, errors: { non_field_errors: ["A list holds at most 10000 entries."] } },
+      dates: { success: false, errors: { finished_on: ["Ensure this date is not before started_on."] } },
+    },
+  },
   "POST /account/set_picture": { "400": { invalid_picture: { success: false, errors: { id: ["Invalid picture id."] } } } },
 };
 const DESCRIPTION_OVERRIDES: Record<string, Record<string, string>> = {
@@ -137,6 +152,30 @@ const DESCRIPTION_OVERRIDES: Record<string, Record<string, string>> = {
     "200": "Ready: the database answers and every migration is applied",
     "503": "Not ready: the database is unreachable or not migrated",
   },
+  "POST /list/import": {
+    "400": "A file that is not a MyAnimeList anime export, is malformed, declares a DOCTYPE or entities, or a broken gzip (`detail` says why); a list past 10,000 entries; `mode` not merge or replace",
+    "413": "The body, or the file it inflates to, is larger than 16 MiB",
+  },
+};
+
+/** The routes whose bodies are not JSON: what they take, and the statuses whose answer is not JSON. */
+const MAL_EXPORT_EXAMPLE =
+  '<?xml version="1.0" encoding="UTF-8" ?>\n<myanimelist>\n\t<myinfo>\n\t\t<user_id>18</user_id>\n\t\t<user_name>test</user_name>\n' +
+  "\t\t<user_export_type>1</user_export_type>\n\t</myinfo>\n\t<anime>\n\t\t<series_animedb_id>22319</series_animedb_id>\n" +
+  "\t\t<series_title><![CDATA[Tokyo Ghoul]]></series_title>\n\t\t<my_watched_episodes>3</my_watched_episodes>\n" +
+  "\t\t<my_start_date>2024-01-05</my_start_date>\n\t\t<my_finish_date>0000-00-00</my_finish_date>\n\t\t<my_score>8</my_score>\n" +
+  "\t\t<my_status>Watching</my_status>\n\t\t<my_comments><![CDATA[]]></my_comments>\n\t\t<my_times_watched>0</my_times_watched>\n" +
+  "\t</anime>\n</myanimelist>\n";
+const OTHER_MEDIA: Record<string, { request?: { types: string[]; description: string }; responses?: Record<string, string> }> = {
+  "POST /list/import": {
+    request: {
+      types: ["application/xml", "text/xml", "application/gzip"],
+      description:
+        "The MyAnimeList export file (animelist_….xml, or the .xml.gz as downloaded), up to 16 MiB once inflated. " +
+        "Gzip is recognised by `Content-Encoding: gzip` or by the file's own magic bytes, whatever the Content-Type.",
+    },
+  },
+  "GET /list/export": { responses: { "200": "application/xml" } },
 };
 
 const FORMAT_PARAMETER: Parameter = {
@@ -171,8 +210,14 @@ function finishOperation(key: string, method: string, operation: Operation) {
   if (parameters.length) operation.parameters = parameters;
   else delete operation.parameters;
 
-  const hasBody = operation.requestBody !== undefined;
-  if (operation.requestBody) {
+  const otherMedia = OTHER_MEDIA[key];
+  const hasBody = operation.requestBody !== undefined || otherMedia?.request !== undefined;
+  if (otherMedia?.request) {
+    const { types, description } = otherMedia.request;
+    const media = (type: string): MediaType =>
+      type === "application/gzip" ? { schema: { type: "string", format: "binary" } } : { schema: { type: "string" }, example: MAL_EXPORT_EXAMPLE };
+    operation.requestBody = { required: true, description, content: Object.fromEntries(types.map((type) => [type, media(type)])) };
+  } else if (operation.requestBody) {
     const media = jsonOnly(operation.requestBody.content);
     operation.requestBody = { required: true, content: { [JSON_TYPE]: finishMedia(media) } };
   }
@@ -182,8 +227,8 @@ function finishOperation(key: string, method: string, operation: Operation) {
     responses[status] = finishResponse(status, response);
     const examples = EXAMPLE_OVERRIDES[key]?.[status];
     if (examples) setExamples(responses[status].content![JSON_TYPE], examples);
-    const description = DESCRIPTION_OVERRIDES[key]?.[status];
-    if (description) responses[status].description = description;
+    const mediaType = otherMedia?.responses?.[status];
+    if (mediaType) responses[status].content = { [mediaType]: responses[status].content![JSON_TYPE]! };
   }
 
   // The general rules of the contract.
@@ -198,6 +243,8 @@ function finishOperation(key: string, method: string, operation: Operation) {
   // A route's `{"detail": …}` answers get the contract's own examples and headers for their status.
   for (const [status, response] of Object.entries(responses)) {
     if (isDetailResponse(response) && CONTRACT_ERRORS[status]) responses[status] = contractResponse(status);
+    const description = DESCRIPTION_OVERRIDES[key]?.[status];
+    if (description) responses[status]!.description = description;
   }
   operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
 }

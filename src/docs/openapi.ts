@@ -49,6 +49,11 @@ function generator() {
       tags: [
         { name: "account", description: "Registration, tokens, profile and profile pictures" },
         { name: "anime", description: `The anime catalogue (public). ${DATA_CREDIT}` },
+        {
+          name: "list",
+          description:
+            "Each user's anime list (token required), its MyAnimeList XML import and export, and the public view of a list its owner made public",
+        },
         { name: "health", description: "Liveness and readiness, for orchestrators and load balancers" },
       ],
       components: {

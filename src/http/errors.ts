@@ -47,11 +47,16 @@ export const fieldFailure = (errors: FieldErrors) => new HttpError(400, { succes
 /** Login's answer for a wrong username or password (identical for both). */
 export const badCredentials = () => new HttpError(400, { non_field_errors: [messages.badCredentials] });
 
+/** An upload that cannot be read as what the route takes (a broken gzip, not a list export…): the reason is the detail. */
+export const badUpload = (reason: string) => new HttpError(400, detail(reason));
+
 /** The familiar Django REST Framework messages the contract uses. */
 export const messages = {
   required: "This field is required.",
   blank: "This field may not be blank.",
   notString: "Not a valid string.",
+  notNull: "This field may not be null.",
+  notBoolean: "Must be a valid boolean.",
   maxLength: (n: number) => `Ensure this field has no more than ${n} characters.`,
   email: "Enter a valid email address.",
   passwordTooShort: (n: number) => `This password is too short. It must contain at least ${n} characters.`,

@@ -10,12 +10,13 @@
 import { type AnyElysia, Elysia } from "elysia";
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
-const ACCOUNT_PATH = /^\/a(c)?count\//;
+/** Per-user answers: the account's and the list's. */
+const ACCOUNT_PATH = /^\/(a(c)?count\/|list(\/|$))/;
 const EXPOSED = "Retry-After, WWW-Authenticate";
 
 /** `private` answers are per user (account routes): no shared cache may store them. */
 export type Audience = "public" | "private";
-export type JsonResponder = (body: string | Uint8Array, audience?: Audience) => Response;
+export type JsonResponder = (body: string | Uint8Array, audience?: Audience, status?: number) => Response;
 
 export interface HeaderPolicy {
   plugin: AnyElysia;
@@ -51,7 +52,7 @@ export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
         if (origin === null || !request.headers.has("access-control-request-method")) return;
         if (!allowListedOrigin(origin, set)) return;
         Object.assign(set.headers, baseHeaders(new URL(request.url).pathname), {
-          "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+          "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
           "access-control-allow-headers": "Authorization, Content-Type",
           "access-control-max-age": "600",
         });
@@ -69,7 +70,7 @@ export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
 
   return {
     plugin,
-    json: (body, audience = "public") => new Response(body as BodyInit, { headers: jsonHeaders[audience] }),
+    json: (body, audience = "public", status = 200) => new Response(body as BodyInit, { status, headers: jsonHeaders[audience] }),
     baseHeaders,
   };
 }

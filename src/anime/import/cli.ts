@@ -48,6 +48,7 @@ function formatReport(file: string, report: ImportReport, seconds: number): stri
     `  updated   ${count(report.updated)}`,
     `  unchanged ${count(report.unchanged)}`,
     `  pruned    ${count(report.pruned)}`,
+    `  kept_listed ${count(report.keptListed)}  (not in the release, kept: on someone's list)`,
     `  skipped   ${count(report.skipped.length)}`,
     ...report.skipped.slice(0, SKIPPED_SHOWN).map(({ location, reason }) => `    ${location}: ${reason}`),
   ];

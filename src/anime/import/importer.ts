@@ -42,6 +42,8 @@ export interface ImportReport {
   updated: number;
   unchanged: number;
   pruned: number;
+  /** Rows a prune kept because the anime is on someone's list. */
+  keptListed: number;
   skipped: SkippedEntry[];
   /** catalogue_state.version after the import. */
   version: number;
@@ -90,6 +92,7 @@ async function runImport(
     if (options.onlyIfEmpty && (await hasAnime(tx))) return null;
 
     const current = await readCurrentCatalogue(tx);
+    if (options.prune) current.listedIds = await readListedIds(tx);
     const ids = await assignIds(tx, rows, current);
     const plan = planChanges(rows, ids, current, options.prune ?? false);
     await applyPlan(tx, plan);
@@ -151,6 +154,12 @@ async function readCurrentCatalogue(tx: TransactionSql): Promise<CurrentCatalogu
   return { bodies, sourceOwners };
 }
 
+/** The anime on someone's list: a prune must not take an entry off anyone's list. */
+async function readListedIds(tx: TransactionSql): Promise<Set<number>> {
+  const rows = await tx<{ id: number }[]>`select id from anime a where exists (select 1 from list_entries l where l.anime_id = a.id)`;
+  return new Set(rows.map((row) => row.id));
+}
+
 /** Matched entries keep their row's id; new ones draw from the table's identity sequence. */
 async function assignIds(tx: TransactionSql, rows: AnimeRow[], current: CurrentCatalogue): Promise<number[]> {
   const matched = matchExistingIds(rows, current.sourceOwners);
@@ -170,7 +179,10 @@ async function applyPlan(tx: TransactionSql, plan: CataloguePlan): Promise<void>
     await tx`delete from anime_sources where url in (select json_array_elements_text(${JSON.stringify(urls)}::text::json))`;
   }
   for (const ids of batches(plan.prunedIds)) {
-    await tx`delete from anime where id in (select json_array_elements_text(${JSON.stringify(ids)}::text::json)::int)`;
+    // An entry listed since readListedIds stays too (a list entry's reference would refuse the delete).
+    await tx`
+      delete from anime where id in (select json_array_elements_text(${JSON.stringify(ids)}::text::json)::int)
+        and not exists (select 1 from list_entries l where l.anime_id = anime.id)`;
   }
   for (const bodies of batches(plan.inserts)) {
     await tx`

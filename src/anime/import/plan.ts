@@ -7,6 +7,8 @@ export interface CurrentCatalogue {
   bodies: Map<number, string>;
   /** Every source URL and the id of the row it belongs to. */
   sourceOwners: Map<string, number>;
+  /** Ids of the anime on someone's list: a prune keeps them (read only for a prune). */
+  listedIds?: Set<number>;
 }
 
 export interface SourceAssignment {
@@ -24,7 +26,7 @@ export interface CataloguePlan {
   /** Source URLs that a row in the release no longer lists and no other entry took. */
   staleSources: string[];
   prunedIds: number[];
-  counts: { inserted: number; updated: number; unchanged: number; pruned: number };
+  counts: { inserted: number; updated: number; unchanged: number; pruned: number; keptListed: number };
 }
 
 /**
@@ -53,7 +55,7 @@ export function planChanges(rows: AnimeRow[], ids: number[], current: CurrentCat
     movedSources: [],
     staleSources: [],
     prunedIds: [],
-    counts: { inserted: 0, updated: 0, unchanged: 0, pruned: 0 },
+    counts: { inserted: 0, updated: 0, unchanged: 0, pruned: 0, keptListed: 0 },
   };
 
   rows.forEach((row, i) => {
@@ -78,8 +80,10 @@ export function planChanges(rows: AnimeRow[], ids: number[], current: CurrentCat
 
   if (prune) {
     const kept = new Set(ids);
-    plan.prunedIds = [...current.bodies.keys()].filter((id) => !kept.has(id));
+    const absent = [...current.bodies.keys()].filter((id) => !kept.has(id));
+    plan.prunedIds = absent.filter((id) => !current.listedIds?.has(id));
     plan.counts.pruned = plan.prunedIds.length;
+    plan.counts.keptListed = absent.length - plan.prunedIds.length;
   }
   return plan;
 }

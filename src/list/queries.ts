@@ -1,0 +1,397 @@
+// SQL for the list: one exported function per statement, rows mapped to the list's domain types here.
+// An entry is read with its anime's stored API body (anime.body), which the service splices into the
+// entry's JSON as it is.
+import type { Queryable as Sql } from "../db/connect.ts";
+import { type AnimeFilters, type AnimeType, hasAnimeFilters } from "../shared/anime-filters.ts";
+import type { ListSort, ListStatus } from "./schemas.ts";
+
+/** What a client sets on an entry. */
+export interface EntryValues {
+  status: ListStatus;
+  /** null on creation: 0, or the anime's num_episodes when the status is completed. */
+  episodesWatched: number | null;
+  score: number | null;
+  rewatches: number;
+  private: boolean;
+  startedOn: string | null;
+  finishedOn: string | null;
+  notes: string;
+}
+
+export interface StoredEntry extends EntryValues {
+  animeId: number;
+  episodesWatched: number;
+  /** The anime object's JSON, as the catalogue serves it. */
+  animeBody: string;
+  numEpisodes: number;
+  created: Date;
+  updated: Date;
+}
+
+interface RawEntry {
+  anime_id: number;
+  body: string;
+  num_episodes: number;
+  status: ListStatus;
+  episodes_watched: number;
+  score: number | null;
+  rewatches: number;
+  private: boolean;
+  started_on: string | null;
+  finished_on: string | null;
+  notes: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toEntry = (row: RawEntry): StoredEntry => ({
+  animeId: row.anime_id,
+  animeBody: row.body,
+  numEpisodes: row.num_episodes,
+  status: row.status,
+  episodesWatched: row.episodes_watched,
+  score: row.score,
+  rewatches: row.rewatches,
+  private: row.private,
+  startedOn: row.started_on,
+  finishedOn: row.finished_on,
+  notes: row.notes,
+  created: row.created_at,
+  updated: row.updated_at,
+});
+
+/** The columns of an entry joined with its anime as `a` (dates as text: YYYY-MM-DD). */
+const entryColumns = (sql: Sql, l = "l") => sql`
+  ${sql(l)}.anime_id, a.body, a.num_episodes, ${sql(l)}.status, ${sql(l)}.episodes_watched, ${sql(l)}.score,
+  ${sql(l)}.rewatches, ${sql(l)}.private, to_char(${sql(l)}.started_on, 'YYYY-MM-DD') as started_on,
+  to_char(${sql(l)}.finished_on, 'YYYY-MM-DD') as finished_on, ${sql(l)}.notes, ${sql(l)}.created_at, ${sql(l)}.updated_at`;
+
+/** Which of the optional anime columns (added by the catalogue's later migrations) exist. */
+export async function findAnimeColumns(sql: Sql, names: string[]): Promise<Set<string>> {
+  const rows = await sql<{ column_name: string }[]>`
+    select column_name from information_schema.columns
+    where table_schema = current_schema() and table_name = 'anime' and column_name in ${sql(names)}`;
+  return new Set(rows.map((row) => row.column_name));
+}
+
+export async function findNumEpisodes(sql: Sql, animeId: number): Promise<number | undefined> {
+  const [row] = await sql<[{ num_episodes: number }?]>`select num_episodes from anime where id = ${animeId}`;
+  return row?.num_episodes;
+}
+
+export async function findEntry(sql: Sql, userId: number, animeId: number): Promise<StoredEntry | undefined> {
+  const [row] = await sql<[RawEntry?]>`
+    select ${entryColumns(sql)} from list_entries l join anime a on a.id = l.anime_id
+    where l.user_id = ${userId} and l.anime_id = ${animeId}`;
+  return row && toEntry(row);
+}
+
+/**
+ * Creates or replaces the entry in one statement (`created` tells which). Nothing is written, and
+ * undefined comes back, when the anime does not exist or has fewer episodes than `episodesWatched`;
+ * a list at its limit fails with the users_list_size_limit check (the insert trigger counts).
+ */
+export async function upsertEntry(
+  sql: Sql,
+  userId: number,
+  animeId: number,
+  values: EntryValues,
+): Promise<{ entry: StoredEntry; created: boolean } | undefined> {
+  const [row] = await sql<[(RawEntry & { created: boolean })?]>`
+    with written as (
+      insert into list_entries as l
+        (user_id, anime_id, status, episodes_watched, score, rewatches, private, started_on, finished_on, notes)
+      select ${userId}, a.id, ${values.status},
+        coalesce(${values.episodesWatched}::int, case when ${values.status} = 'completed' then a.num_episodes else 0 end),
+        ${values.score}::smallint, ${values.rewatches}::int, ${values.private}::boolean, ${values.startedOn}::date,
+        ${values.finishedOn}::date, ${values.notes}::text
+      from anime a
+      where a.id = ${animeId} and (a.num_episodes = 0 or coalesce(${values.episodesWatched}::int, 0) <= a.num_episodes)
+      on conflict (user_id, anime_id) do update set
+        status = excluded.status, episodes_watched = excluded.episodes_watched, score = excluded.score,
+        rewatches = excluded.rewatches, private = excluded.private, started_on = excluded.started_on,
+        finished_on = excluded.finished_on, notes = excluded.notes, updated_at = now()
+      returning l.*, (xmax = 0) as created)
+    select ${entryColumns(sql, "written")}, written.created
+    from written join anime a on a.id = written.anime_id`;
+  return row && { entry: toEntry(row), created: row.created };
+}
+
+/** Overwrites an existing entry; undefined when it is not on the list (any more). */
+export async function updateEntry(sql: Sql, userId: number, animeId: number, values: EntryValues): Promise<StoredEntry | undefined> {
+  const [row] = await sql<[RawEntry?]>`
+    with written as (
+      update list_entries set
+        status = ${values.status}, episodes_watched = ${values.episodesWatched}::int, score = ${values.score}::smallint,
+        rewatches = ${values.rewatches}::int, private = ${values.private}::boolean, started_on = ${values.startedOn}::date,
+        finished_on = ${values.finishedOn}::date, notes = ${values.notes}::text, updated_at = now()
+      where user_id = ${userId} and anime_id = ${animeId}
+      returning *)
+    select ${entryColumns(sql, "written")} from written join anime a on a.id = written.anime_id`;
+  return row && toEntry(row);
+}
+
+export async function deleteEntry(sql: Sql, userId: number, animeId: number): Promise<boolean> {
+  const result = await sql`delete from list_entries where user_id = ${userId} and anime_id = ${animeId}`;
+  return result.count > 0;
+}
+
+export interface ListSelection {
+  userId: number;
+  statuses?: ListStatus[];
+  /** Public views leave private entries out. */
+  publicOnly: boolean;
+}
+
+const selectionFilter = (sql: Sql, { userId, statuses, publicOnly }: ListSelection) => sql`
+  l.user_id = ${userId}
+  ${statuses ? sql`and l.status in ${sql(statuses)}` : sql``}
+  ${publicOnly ? sql`and not l.private` : sql``}`;
+
+const orderings = (sql: Sql): Record<ListSort, ReturnType<Sql>> => ({
+  "-updated": sql`l.updated_at desc, l.anime_id`,
+  updated: sql`l.updated_at, l.anime_id`,
+  title: sql`a.title collate "C", a.id`,
+  "-title": sql`a.title collate "C" desc, a.id`,
+  score: sql`l.score nulls last, l.anime_id`,
+  "-score": sql`l.score desc nulls last, l.anime_id`,
+});
+
+/**
+ * A page of entries and how many the selection holds, in one statement. The whole list's size is the
+ * users.list_size counter; a filtered or public count is counted.
+ */
+export async function findEntriesPage(
+  sql: Sql,
+  selection: ListSelection,
+  sort: ListSort,
+  limit: number,
+  offset: number,
+): Promise<{ count: number; entries: StoredEntry[] }> {
+  const total =
+    selection.statuses || selection.publicOnly
+      ? sql`(select count(*)::int from list_entries l where ${selectionFilter(sql, selection)})`
+      : sql`(select list_size from users where id = ${selection.userId})`;
+  const rows = await sql<(Partial<RawEntry> & { total: number | null })[]>`
+    with page as (
+      select ${entryColumns(sql)}, row_number() over (order by ${orderings(sql)[sort]}) as position
+      from list_entries l join anime a on a.id = l.anime_id
+      where ${selectionFilter(sql, selection)}
+      order by ${orderings(sql)[sort]}
+      limit ${limit}::int offset ${offset}::bigint)
+    select ${total} as total, page.* from (select) as one left join page on true
+    order by page.position`;
+  return {
+    count: rows[0]?.total ?? 0,
+    entries: rows.filter((row) => row.anime_id != null).map((row) => toEntry(row as RawEntry)),
+  };
+}
+
+/**
+ * The SQL form of the anime filters, over the anime row `a`. `season` and `studios` are columns of a
+ * later catalogue migration: when `columns` lacks one, a filter on it matches nothing (and the
+ * column is never named, so the statement stays valid).
+ */
+function animeFilterSql(sql: Sql, filters: AnimeFilters, columns: Set<string>) {
+  const parts = [];
+  if (filters.types) parts.push(sql`a.anime_type in ${sql(filters.types)}`);
+  if (filters.statuses) parts.push(sql`a.status in ${sql(filters.statuses)}`);
+  if (filters.seasons) parts.push(columns.has("season") ? sql`a.season in ${sql(filters.seasons)}` : sql`false`);
+  if (filters.yearFrom !== undefined) parts.push(sql`a.year >= ${filters.yearFrom}`);
+  if (filters.yearTo !== undefined) parts.push(sql`a.year <= ${filters.yearTo}`);
+  if (filters.episodesMin !== undefined) parts.push(sql`a.num_episodes >= ${filters.episodesMin}`);
+  if (filters.episodesMax !== undefined) parts.push(sql`a.num_episodes <= ${filters.episodesMax}`);
+  if (filters.tags) parts.push(sql`array(select lower(tag) from unnest(a.tags) tag) @> ${filters.tags}::text[]`);
+  if (filters.excludeTags) parts.push(sql`not array(select lower(tag) from unnest(a.tags) tag) && ${filters.excludeTags}::text[]`);
+  if (filters.studio !== undefined) {
+    parts.push(columns.has("studios") ? sql`exists (select 1 from unnest(a.studios) studio where lower(studio) = ${filters.studio})` : sql`false`);
+  }
+  return parts.reduce((all, part) => sql`${all} and ${part}`, sql`true`);
+}
+
+/** One entry drawn uniformly from those that match: count them, then skip a random number of them. */
+export async function findRandomEntry(
+  sql: Sql,
+  selection: ListSelection,
+  filters: AnimeFilters,
+  columns: Set<string>,
+): Promise<StoredEntry | undefined> {
+  const [row] = await sql<[RawEntry?]>`
+    with matching as materialized (
+      select l.anime_id from list_entries l
+      ${hasAnimeFilters(filters) ? sql`join anime a on a.id = l.anime_id` : sql``}
+      where ${selectionFilter(sql, selection)} ${hasAnimeFilters(filters) ? sql`and ${animeFilterSql(sql, filters, columns)}` : sql``}),
+    -- Counted and skipped over the same materialized rows, in whatever (fixed) order they have: a
+    -- uniform offset picks each row with the same chance, and needs no sort.
+    picked as (
+      select anime_id from matching
+      offset floor(random() * (select count(*) from matching)) limit 1)
+    select ${entryColumns(sql)}
+    from picked join list_entries l on l.user_id = ${selection.userId} and l.anime_id = picked.anime_id
+    join anime a on a.id = l.anime_id`;
+  return row && toEntry(row);
+}
+
+export interface ListStats {
+  byStatus: Record<string, number>;
+  episodesWatched: number;
+  meanScore: number | null;
+  daysWatched: number;
+}
+
+export async function findStats(sql: Sql, selection: ListSelection, columns: Set<string>): Promise<ListStats> {
+  const duration = columns.has("duration_seconds") ? sql`coalesce(a.duration_seconds, 0)` : sql`0`;
+  const [row] = await sql<[{ by_status: Record<string, number> | null; episodes: number; mean: number | null; days: number }]>`
+    select
+      (select json_object_agg(status, n) from (
+         select status, count(*)::int as n from list_entries l where ${selectionFilter(sql, selection)} group by status) s) as by_status,
+      coalesce(sum(l.episodes_watched), 0)::float8 as episodes,
+      round(avg(l.score), 2)::float8 as mean,
+      round(coalesce(sum(${duration}::numeric * l.episodes_watched), 0) / 86400, 2)::float8 as days
+    from list_entries l join anime a on a.id = l.anime_id
+    where ${selectionFilter(sql, selection)}`;
+  return { byStatus: row.by_status ?? {}, episodesWatched: row.episodes, meanScore: row.mean, daysWatched: row.days };
+}
+
+export async function findListPublic(sql: Sql, userId: number): Promise<boolean> {
+  const [row] = await sql<[{ list_public: boolean }?]>`select list_public from users where id = ${userId}`;
+  return row?.list_public ?? false;
+}
+
+export async function updateListPublic(sql: Sql, userId: number, listPublic: boolean): Promise<boolean> {
+  const [row] = await sql<[{ list_public: boolean }?]>`
+    update users set list_public = ${listPublic} where id = ${userId} returning list_public`;
+  return row?.list_public ?? listPublic;
+}
+
+/** The user whose list is public, by the case-folded username (users.username_key). */
+export async function findPublicListOwner(sql: Sql, usernameKey: string): Promise<number | undefined> {
+  const [row] = await sql<[{ id: number }?]>`select id from users where username_key = ${usernameKey} and list_public`;
+  return row?.id;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Import and export.
+
+export interface MatchedAnime {
+  malId: number;
+  animeId: number;
+  numEpisodes: number;
+}
+
+/** The catalogue's anime for MyAnimeList ids, through the source https://myanimelist.net/anime/<id>. */
+export async function findAnimeByMalIds(sql: Sql, malIds: number[]): Promise<MatchedAnime[]> {
+  if (malIds.length === 0) return [];
+  const rows = await sql<{ mal_id: number; anime_id: number; num_episodes: number }[]>`
+    select m.mal_id, s.anime_id, a.num_episodes
+    from unnest(${malIds}::int[]) as m(mal_id)
+    join anime_sources s on s.url = 'https://myanimelist.net/anime/' || m.mal_id
+    join anime a on a.id = s.anime_id`;
+  return rows.map((row) => ({ malId: row.mal_id, animeId: row.anime_id, numEpisodes: row.num_episodes }));
+}
+
+/** Every entry of the user for these anime, locked until the transaction ends. */
+export async function findEntriesForUpdate(sql: Sql, userId: number, animeIds: number[]): Promise<Map<number, EntryValues>> {
+  const rows = await sql<RawEntry[]>`
+    select l.anime_id, l.status, l.episodes_watched, l.score, l.rewatches, l.private,
+      to_char(l.started_on, 'YYYY-MM-DD') as started_on, to_char(l.finished_on, 'YYYY-MM-DD') as finished_on, l.notes
+    from list_entries l
+    where l.user_id = ${userId} and l.anime_id = any(${animeIds}::int[])
+    for update`;
+  return new Map(rows.map((row) => [row.anime_id, { ...toEntry(row), episodesWatched: row.episodes_watched }]));
+}
+
+/** Queues the user's concurrent imports and list writes behind this transaction. */
+export async function lockUser(sql: Sql, userId: number): Promise<void> {
+  await sql`select 1 from users where id = ${userId} for no key update`;
+}
+
+export interface ImportedEntry {
+  anime_id: number;
+  status: ListStatus;
+  episodes_watched: number;
+  score: number | null;
+  rewatches: number;
+  started_on: string | null;
+  finished_on: string | null;
+  notes: string;
+}
+
+/** Creates or overwrites the entries in one statement; an existing entry keeps its `private` flag. */
+export async function upsertImportedEntries(sql: Sql, userId: number, entries: ImportedEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await sql`
+    insert into list_entries as l (user_id, anime_id, status, episodes_watched, score, rewatches, started_on, finished_on, notes)
+    select ${userId}, e.anime_id, e.status, e.episodes_watched, e.score, e.rewatches, e.started_on, e.finished_on, e.notes
+    from json_to_recordset(${JSON.stringify(entries)}::text::json) as e(
+      anime_id int, status text, episodes_watched int, score smallint, rewatches int, started_on date, finished_on date, notes text)
+    on conflict (user_id, anime_id) do update set
+      status = excluded.status, episodes_watched = excluded.episodes_watched, score = excluded.score,
+      rewatches = excluded.rewatches, started_on = excluded.started_on, finished_on = excluded.finished_on,
+      notes = excluded.notes, updated_at = now()`;
+}
+
+/** Removes the user's entries for every anime but `keep`; how many went. */
+export async function deleteEntriesExcept(sql: Sql, userId: number, keep: number[]): Promise<number> {
+  const result = await sql`delete from list_entries where user_id = ${userId} and not (anime_id = any(${keep}::int[]))`;
+  return result.count;
+}
+
+export interface ExportRow {
+  malId: number | null;
+  title: string;
+  type: AnimeType;
+  numEpisodes: number;
+  status: ListStatus;
+  episodesWatched: number;
+  score: number | null;
+  rewatches: number;
+  startedOn: string | null;
+  finishedOn: string | null;
+  notes: string;
+}
+
+/** The whole list with each anime's MyAnimeList id (the lowest, when an entry lists several; null when none). */
+export async function findExportRows(sql: Sql, userId: number): Promise<ExportRow[]> {
+  const rows = await sql<
+    {
+      mal_id: number | null;
+      title: string;
+      anime_type: AnimeType;
+      num_episodes: number;
+      status: ListStatus;
+      episodes_watched: number;
+      score: number | null;
+      rewatches: number;
+      started_on: string | null;
+      finished_on: string | null;
+      notes: string;
+    }[]
+  >`
+    select
+      (select min(substring(s.url from '^https://myanimelist\\.net/anime/([0-9]{1,9})$')::int)
+       from anime_sources s where s.anime_id = l.anime_id and s.url like 'https://myanimelist.net/anime/%') as mal_id,
+      a.title, a.anime_type, a.num_episodes, l.status, l.episodes_watched, l.score, l.rewatches,
+      to_char(l.started_on, 'YYYY-MM-DD') as started_on, to_char(l.finished_on, 'YYYY-MM-DD') as finished_on, l.notes
+    from list_entries l join anime a on a.id = l.anime_id
+    where l.user_id = ${userId}
+    order by l.anime_id`;
+  return rows.map((row) => ({
+    malId: row.mal_id,
+    title: row.title,
+    type: row.anime_type,
+    numEpisodes: row.num_episodes,
+    status: row.status,
+    episodesWatched: row.episodes_watched,
+    score: row.score,
+    rewatches: row.rewatches,
+    startedOn: row.started_on,
+    finishedOn: row.finished_on,
+    notes: row.notes,
+  }));
+}
+
+export async function findUsername(sql: Sql, userId: number): Promise<string | undefined> {
+  const [row] = await sql<[{ username: string }?]>`select username from users where id = ${userId}`;
+  return row?.username;
+}
