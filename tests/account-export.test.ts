@@ -3,13 +3,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type TestServer, startTestServer, uniqueUser } from "./support/server.ts";
 import { call, expect401, expectLogFreeOf, expectNoServerErrors, post, sha256Hex } from "./account-support.ts";
+import { type FixtureAnime, loadFixtureCatalogue, putEntry } from "./support/list.ts";
 
 let server: TestServer;
+let anime: FixtureAnime[];
 const secrets = new Set<string>();
 
 beforeAll(async () => {
   server = await startTestServer();
-}, 60_000);
+  anime = await loadFixtureCatalogue(server, 3);
+}, 120_000);
 
 afterAll(async () => {
   await server?.stop();
@@ -48,9 +51,25 @@ describe("GET /account/export", () => {
     expect(document.sessions).toHaveLength(2);
     expect(document.sessions.find((s: { current: boolean }) => s.current).user_agent).toBe("ExportTest/1.0");
 
-    // Until the list feature lands (issue 12), there are no settings and no entries.
-    expect(document.settings).toEqual({});
+    expect(document.settings).toEqual({ list_public: false });
     expect(document.list).toEqual([]);
+  });
+
+  test("the settings as /account/settings shows them, and every list entry as /list shows it, private ones and notes included", async () => {
+    const user = await register();
+    expect((await post(server, "/account/settings", { list_public: true }, { token: user.token })).status).toBe(200);
+    const [first, second] = anime;
+    await putEntry(server, user.token, first!.id, { status: "watching", episodes_watched: 1, score: 7, notes: "a note", started_on: "2024-01-05" });
+    await putEntry(server, user.token, second!.id, { status: "plan_to_watch", private: true });
+
+    const document = (await exportOf(user.token)).body;
+    expect(document.settings).toEqual((await call(server, "/account/settings", { token: user.token })).body.data);
+    expect(document.settings).toEqual({ list_public: true });
+    const list = await call(server, "/list", { token: user.token });
+    expect(document.list).toEqual(list.body.results);
+    expect(document.list).toHaveLength(2);
+    expect(document.list.find((entry: { private: boolean }) => entry.private).anime.id).toBe(second!.id);
+    expect(document.list.find((entry: { notes: string }) => entry.notes === "a note").anime.id).toBe(first!.id);
   });
 
   test("holds no secret: no password, password hash, token or digest (in any encoding)", async () => {
