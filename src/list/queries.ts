@@ -3,6 +3,7 @@
 // entry's JSON as it is.
 import type { Queryable as Sql } from "../db/connect.ts";
 import { type AnimeFilters, type AnimeType, hasAnimeFilters } from "../shared/anime-filters.ts";
+import type { MalEntry } from "./mal-xml.ts";
 import type { ListSort, ListStatus } from "./schemas.ts";
 
 /** What a client sets on an entry. */
@@ -306,8 +307,8 @@ export async function lockUser(sql: Sql, userId: number): Promise<void> {
   await sql`select 1 from users where id = ${userId} for no key update`;
 }
 
-export interface ImportedEntry {
-  anime_id: number;
+/** An entry's values as its columns name them (dates as YYYY-MM-DD text). */
+interface RawEntryValues {
   status: ListStatus;
   episodes_watched: number;
   score: number | null;
@@ -315,6 +316,11 @@ export interface ImportedEntry {
   started_on: string | null;
   finished_on: string | null;
   notes: string;
+}
+
+/** An imported entry, in the columns' names: sent to PostgreSQL as JSON records. */
+export interface ImportedEntry extends RawEntryValues {
+  anime_id: number;
 }
 
 /** Creates or overwrites the entries in one statement; an existing entry keeps its `private` flag. */
@@ -337,37 +343,16 @@ export async function deleteEntriesExcept(sql: Sql, userId: number, keep: number
   return result.count;
 }
 
-export interface ExportRow {
+/** An entry as the export writes it: the file's fields, the anime's type and episodes, and its MyAnimeList id if any. */
+export interface ExportRow extends Omit<MalEntry, "malId"> {
   malId: number | null;
-  title: string;
   type: AnimeType;
   numEpisodes: number;
-  status: ListStatus;
-  episodesWatched: number;
-  score: number | null;
-  rewatches: number;
-  startedOn: string | null;
-  finishedOn: string | null;
-  notes: string;
 }
 
 /** The whole list with each anime's MyAnimeList id (the lowest, when an entry lists several; null when none). */
 export async function findExportRows(sql: Sql, userId: number): Promise<ExportRow[]> {
-  const rows = await sql<
-    {
-      mal_id: number | null;
-      title: string;
-      anime_type: AnimeType;
-      num_episodes: number;
-      status: ListStatus;
-      episodes_watched: number;
-      score: number | null;
-      rewatches: number;
-      started_on: string | null;
-      finished_on: string | null;
-      notes: string;
-    }[]
-  >`
+  const rows = await sql<(RawEntryValues & { mal_id: number | null; title: string; anime_type: AnimeType; num_episodes: number })[]>`
     select
       (select min(substring(s.url from '^https://myanimelist\\.net/anime/([0-9]{1,9})$')::int)
        from anime_sources s where s.anime_id = l.anime_id and s.url like 'https://myanimelist.net/anime/%') as mal_id,

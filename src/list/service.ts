@@ -9,6 +9,7 @@ import { type Page, type PageRequest, QueryReader, type RawQuery, pageOf, pageOf
 import { readAnimeFilters } from "../shared/anime-filters.ts";
 import * as queries from "./queries.ts";
 import type { EntryValues, ListSelection, StoredEntry } from "./queries.ts";
+import type { MalEntry } from "./mal-xml.ts";
 import {
   DATE_MESSAGE,
   IMPORT_MODES,
@@ -34,17 +35,7 @@ const DATES_ORDER = "Ensure this date is not before started_on.";
 const OPTIONAL_ANIME_COLUMNS = ["season", "studios", "duration_seconds"];
 
 /** An entry of a MyAnimeList export, as the parser gives it. */
-export interface ImportEntry {
-  malId: number;
-  title: string;
-  status: ListStatus;
-  episodesWatched: number;
-  score: number | null;
-  rewatches: number;
-  startedOn: string | null;
-  finishedOn: string | null;
-  notes: string;
-}
+export type ImportEntry = MalEntry;
 
 export interface ImportResult {
   success: true;
