@@ -4,7 +4,7 @@
 // strings). Nothing here may ever answer 5xx.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type TestServer, registerUser, startTestServer, uniqueUser } from "./support/server.ts";
-import { type Answer, call, expectLogFreeOf, expectNoServerErrors, expectTokenWorks, post } from "./account-support.ts";
+import { type Answer, call, expectLogFreeOf, expectNoServerErrors, expectTokenWorks, post, REQUIRED, BLANK, NOT_STRING, BAD_EMAIL, BAD_USERNAME, TOO_SHORT, maxLength } from "./account-support.ts";
 
 let server: TestServer;
 const secrets = new Set<string>();
@@ -17,13 +17,6 @@ afterAll(async () => {
   await server?.stop();
 }, 30_000);
 
-const REQUIRED = "This field is required.";
-const BLANK = "This field may not be blank.";
-const NOT_STRING = "Not a valid string.";
-const BAD_EMAIL = "Enter a valid email address.";
-const BAD_USERNAME = "Username may contain only letters, digits, _ and -.";
-const TOO_SHORT = "This password is too short. It must contain at least 8 characters.";
-const maxLength = (n: number) => `Ensure this field has no more than ${n} characters.`;
 const BAD_CREDENTIALS = { non_field_errors: ["Unable to log in with provided credentials."] };
 
 const register = (body: unknown) => post(server, "/account/register", body);

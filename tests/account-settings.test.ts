@@ -4,19 +4,7 @@
 // a password change revokes every token and hands back one new token.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type TestServer, registerUser, startTestServer, uniqueUser } from "./support/server.ts";
-import {
-  type Answer,
-  ISO_UTC_PATTERN,
-  TOKEN_PATTERN,
-  call,
-  expect401,
-  expectLogFreeOf,
-  expectNoServerErrors,
-  expectTokenRevoked,
-  expectTokenWorks,
-  post,
-  profile,
-} from "./account-support.ts";
+import { type Answer, ISO_UTC_PATTERN, TOKEN_PATTERN, call, expect401, expectLogFreeOf, expectNoServerErrors, expectTokenRevoked, expectTokenWorks, post, profile, REQUIRED, BLANK, NOT_STRING, BAD_EMAIL, BAD_USERNAME, TOO_SHORT, USERNAME_TAKEN, EMAIL_TAKEN, maxLength, WRONG_PASSWORD as WRONG } from "./account-support.ts";
 
 /** Wrong passwords per username from one address before 429 (the other limits stay out of the way). */
 const LIMIT = 5;
@@ -38,16 +26,6 @@ afterAll(async () => {
   await server?.stop();
 }, 30_000);
 
-const WRONG = "Wrong password.";
-const BLANK = "This field may not be blank.";
-const REQUIRED = "This field is required.";
-const NOT_STRING = "Not a valid string.";
-const TOO_SHORT = "This password is too short. It must contain at least 8 characters.";
-const BAD_USERNAME = "Username may contain only letters, digits, _ and -.";
-const BAD_EMAIL = "Enter a valid email address.";
-const USERNAME_TAKEN = "user with this username already exists.";
-const EMAIL_TAKEN = "user with this email already exists.";
-const maxLength = (n: number) => `Ensure this field has no more than ${n} characters.`;
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 

@@ -87,3 +87,15 @@ export function expectLogFreeOf(server: TestServer, secrets: Iterable<string>) {
   const log = server.logs.join("");
   for (const secret of secrets) expect(log.includes(secret), `a secret reached the log: ${secret.slice(0, 8)}…`).toBe(false);
 }
+
+// The contract's field messages (API.md, "Validation messages"), written out once for the suites.
+export const REQUIRED = "This field is required.";
+export const BLANK = "This field may not be blank.";
+export const NOT_STRING = "Not a valid string.";
+export const BAD_EMAIL = "Enter a valid email address.";
+export const BAD_USERNAME = "Username may contain only letters, digits, _ and -.";
+export const TOO_SHORT = "This password is too short. It must contain at least 8 characters.";
+export const USERNAME_TAKEN = "user with this username already exists.";
+export const EMAIL_TAKEN = "user with this email already exists.";
+export const WRONG_PASSWORD = "Wrong password.";
+export const maxLength = (n: number) => `Ensure this field has no more than ${n} characters.`;
