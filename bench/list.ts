@@ -130,7 +130,8 @@ async function createListUsers(sql: Sql, settings: ListBenchSettings): Promise<{
   }
   await sql`analyze list_entries`;
   await sql`analyze users`;
-  const [{ count }] = await sql<{ count: number }[]>`select count(*)::int as count from list_entries`;
+  // An aggregate without GROUP BY: always exactly one row.
+  const [{ count }] = await sql<[{ count: number }]>`select count(*)::int as count from list_entries`;
   return { ids, entries: count, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -206,7 +207,7 @@ export async function runListBench(pg: Postgres, settings: ListBenchSettings, wo
       const random = prng(56);
       const anyUser = () => Math.floor(random() * tokenOwners.length);
       const get = (path: string, k: number) => fetch(`${server.base}${path}`, { headers: { authorization: `Token ${tokenOf(k)}` } });
-      const [{ min, max }] = await sql<{ min: number; max: number }[]>`select min(id)::int as min, max(id)::int as max from anime`;
+      const [{ min, max }] = await sql<[{ min: number; max: number }]>`select min(id)::int as min, max(id)::int as max from anime`;
       const warm = Math.min(2, settings.seconds);
 
       const scenarios: [string, () => Promise<boolean>][] = [

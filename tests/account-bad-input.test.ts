@@ -203,7 +203,7 @@ describe("general answers", () => {
       ["POST", "/account/registerx"],
       ["GET", "/account/profile/extra"],
       ["POST", "/acount/login"],
-    ]) {
+    ] as const) {
       const answer = await call(server, path, { method });
       expect({ path, status: answer.status, body: answer.body }).toEqual({ path, status: 404, body: { detail: "Not found." } });
     }
@@ -221,7 +221,7 @@ describe("general answers", () => {
       ["PUT", "/account/delete"],
       ["PATCH", "/account/profile"],
       ["DELETE", "/account/login"],
-    ]) {
+    ] as const) {
       const answer = await call(server, path, { method });
       expect({ path, status: answer.status, body: answer.body }).toEqual({ path, status: 405, body: { detail: `Method "${method}" not allowed.` } });
     }
@@ -520,7 +520,7 @@ describe("account settings and sessions: hostile input", () => {
       ["POST", "/account/sessions"],
       ["GET", "/account/sessions/AAAAAAAAAAAAAAAAAAAAAA"],
       ["POST", "/account/export"],
-    ]) {
+    ] as const) {
       const answer = await call(server, path, { method });
       expect({ path, status: answer.status, body: answer.body }).toEqual({ path, status: 405, body: { detail: `Method "${method}" not allowed.` } });
     }

@@ -153,7 +153,7 @@ describe("POST /account/register", () => {
         body: { success: false, errors: { username: [USERNAME_TAKEN] } },
       });
     }
-    const winner = winners[0].body;
+    const winner = winners[0]!.body; // exactly one, checked above
     secrets.add(winner.token);
     const me = await expectTokenWorks(server, winner.token);
     expect(me.body.data.email).toBe(winner.user.email);
@@ -418,9 +418,10 @@ describe("GET /account/profile", () => {
     expect(answer.body.data.created).toMatch(/^\d{2}-\d{2}-\d{4}$/);
     expect([before, after]).toContain(answer.body.data.created);
     // And it is the stored created_at's day, as PostgreSQL formats it.
-    const [stored] = await server.running.db.sql<{ created: string }[]>`
+    const [stored] = await server.running.db.sql<[{ created: string }?]>`
       select to_char(created_at at time zone 'UTC', 'DD-MM-YYYY') as created from users where id = ${user.id}`;
-    expect(answer.body.data.created).toBe(stored.created);
+    expect(stored).toBeDefined();
+    expect(answer.body.data.created).toBe(stored!.created);
     expect(answer.headers.get("content-type")).toStartWith("application/json");
     expect(answer.headers.get("cache-control")).toBe("no-store");
     expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
@@ -455,16 +456,18 @@ describe("GET /account/profile", () => {
   test("account responses carry Cache-Control: no-store and X-Content-Type-Options: nosniff", async () => {
     const user = uniqueUser("headers");
     const answers: Answer[] = [];
-    answers.push(await post(server, "/account/register", user));
-    const token = answers[0].body.token;
+    const registered = await post(server, "/account/register", user);
+    answers.push(registered);
+    const token = registered.body.token;
     secrets.add(token).add(user.password);
-    answers.push(await post(server, "/account/login", { username: user.username, password: user.password }));
-    secrets.add(answers[1].body.token);
+    const loggedIn = await post(server, "/account/login", { username: user.username, password: user.password });
+    answers.push(loggedIn);
+    secrets.add(loggedIn.body.token);
     answers.push(await call(server, "/account/profile", { token }));
     answers.push(await call(server, "/account/get_pictures", { token }));
     answers.push(await post(server, "/account/set_picture", { id: 2 }, { token }));
     answers.push(await post(server, "/acount/set_picture", { id: 3 }, { token }));
-    answers.push(await post(server, "/account/logout", undefined, { token: answers[1].body.token }));
+    answers.push(await post(server, "/account/logout", undefined, { token: loggedIn.body.token }));
     answers.push(await post(server, "/account/logoutall", undefined, { token }));
     for (const answer of answers) {
       expect(answer.status).toBe(200);
@@ -661,11 +664,12 @@ describe("how accounts are stored", () => {
       expect(dump.includes(second)).toBe(false);
       expect(dump.includes(user.password)).toBe(false);
 
-      const [row] = await sql<{ password_hash: string; username: string; email: string }[]>`
+      const [row] = await sql<[{ password_hash: string; username: string; email: string }?]>`
         select password_hash, username, email from users where id = ${user.id}`;
-      expect(row.password_hash).toStartWith("$argon2id$");
+      expect(row).toBeDefined();
+      expect(row!.password_hash).toStartWith("$argon2id$");
       expect(row).toMatchObject({ username: user.username, email: user.email });
-      const hashes = await sql<{ ok: boolean }[]>`select bool_and(password_hash like '$argon2id$%') as ok from users`;
+      const hashes = await sql<[{ ok: boolean }]>`select bool_and(password_hash like '$argon2id$%') as ok from users`;
       expect(hashes[0].ok).toBe(true);
     });
   });

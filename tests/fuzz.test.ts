@@ -25,7 +25,7 @@ interface Sent {
   method: string;
   path: string;
   headers?: Record<string, string>;
-  body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  body?: string | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
   token?: boolean;
 }
 
@@ -301,7 +301,7 @@ describe("hostile input: never a 5xx, never a hang, rejected requests change not
           socket.destroy();
           reject(new Error(`hang: no answer and no close within ${DEADLINE_MS} ms for ${JSON.stringify(Buffer.from(bytes).toString("latin1").slice(0, 200))}`));
         }, DEADLINE_MS);
-        socket.on("data", (chunk) => chunks.push(chunk));
+        socket.on("data", (chunk) => chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk)); // a Buffer: no encoding is set
         socket.on("error", () => {});
         socket.on("close", () => {
           clearTimeout(timer);

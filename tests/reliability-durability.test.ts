@@ -152,7 +152,8 @@ describe("an import killed half-way leaves the catalogue as it was", () => {
 
   const snapshot = () =>
     withSql(async (sql) => {
-      const [row] = await sql<{ anime: number; sources: number; version: string; bodies: string; urls: string }[]>`
+      // Scalar subqueries without FROM: always exactly one row.
+      const [row] = await sql<[{ anime: number; sources: number; version: string; bodies: string; urls: string }]>`
         select (select count(*)::int from anime) as anime,
                (select count(*)::int from anime_sources) as sources,
                (select version::text from catalogue_state) as version,

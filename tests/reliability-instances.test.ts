@@ -156,11 +156,11 @@ describe.skipIf(!adminUrl)("several instances, one database", () => {
     const digest = (token: string) => new Bun.CryptoHasher("sha256").update(token).digest() as Buffer;
     const rows = tokens.map((token, i) => ({ digest: digest(token), user_id: user.id, expires_at: new Date(Date.now() + 3_600_000 + i) }));
     await sql`insert into tokens ${sql(rows, "digest", "user_id", "expires_at")}`;
-    expect(await profileStatus(b, tokens[0])).toBe(200); // cached on B
+    expect(await profileStatus(b, tokens[0]!)).toBe(200); // cached on B
     const capped = await startTestServer({ LOG_LEVEL: "warn", TOKEN_LIMIT_PER_USER: "1" }, database);
     try {
       const issued = await login(capped, user.username, user.password);
-      expect((await refusedWithin(b, tokens[0])).ok).toBe(true);
+      expect((await refusedWithin(b, tokens[0]!)).ok).toBe(true);
       expect((await refusedWithin(b, user.token)).ok).toBe(true);
       expect(await profileStatus(b, issued.token)).toBe(200);
     } finally {
@@ -176,7 +176,7 @@ describe.skipIf(!adminUrl)("several instances, one database", () => {
     expect(seen.ok).toBe(true);
     expect(before).not.toBe(pictures.get(7));
 
-    expect(await pictureOf(a, user.token)).toBe(pictures.get(7)); // cached on A now
+    expect(await pictureOf(a, user.token)).toBe(pictures.get(7)!); // cached on A now
     expect((await post(b, "/account/set_picture", user.token, { id: "3" })).status).toBe(200);
     expect((await eventually(async () => (await pictureOf(a, user.token)) === pictures.get(3), { timeoutMs: 1_000, intervalMs: 20 })).ok).toBe(true);
   });
@@ -194,19 +194,26 @@ describe.skipIf(!adminUrl)("several instances, one database", () => {
     }
 
     // B caches an entry; a re-import changes its title and adds entries: B serves the new state.
-    const [{ id }] = await sql<{ id: number }[]>`select id from anime where title = ${entries[0].title}`;
+    const first = entries[0]!;
+    const latecomer = entries[25]!; // 30 generated, 20 in the first release
+    const idOf = async (title: string) => {
+      const [row] = await sql<[{ id: number }?]>`select id from anime where title = ${title}`;
+      if (!row) throw new Error(`no anime titled ${JSON.stringify(title)} after the import`);
+      return row.id;
+    };
+    const id = await idOf(first.title);
     const entryOn = async (server: Client, entryId: number) => {
       const response = await server.request(`/anime/entry/${entryId}`);
       return response.status === 200 ? ((await response.json()) as { title: string }) : undefined;
     };
-    expect((await entryOn(b, id))?.title).toBe(entries[0].title);
+    expect((await entryOn(b, id))?.title).toBe(first.title);
     const renamed: GeneratedEntry[] = entries.map((entry, i) => (i === 0 ? { ...entry, title: "Renamed by the second import" } : entry));
     await writeRelease(file, renamed);
     await runImport(file, { DATABASE_URL: database.url! });
     const renamedSeen = await eventually(async () => (await entryOn(b, id))?.title === "Renamed by the second import", { timeoutMs: 1_000, intervalMs: 20 });
     expect(renamedSeen.ok).toBe(true);
-    const [{ id: newId }] = await sql<{ id: number }[]>`select id from anime where title = ${entries[25].title}`;
-    expect((await entryOn(b, newId))?.title).toBe(entries[25].title);
+    const newId = await idOf(latecomer.title);
+    expect((await entryOn(b, newId))?.title).toBe(latecomer.title);
     // Random picks draw from all 30 ids on B now.
     const titles = new Set<string>();
     for (let i = 0; i < 120; i++) titles.add(((await (await b.request("/anime/random")).json()) as { title: string }).title);
@@ -231,7 +238,7 @@ describe.skipIf(!adminUrl)("several instances, one database", () => {
       expect((await refusedWithin(b, user.token)).ok).toBe(true);
       expect(await profileStatus(b, user.second)).toBe(200);
       // B reconnects by itself, and notifications reach it again.
-      const back = await eventually(async () => (await listenersOfB()).some((row) => row.pid !== before.pid), { timeoutMs: 5_000 });
+      const back = await eventually(async () => (await listenersOfB()).some((row) => row.pid !== before!.pid), { timeoutMs: 5_000 });
       expect(back.ok).toBe(true);
       expect((await post(a, "/account/logout", user.second)).status).toBe(200);
       expect((await refusedWithin(b, user.second)).ok).toBe(true);
@@ -250,7 +257,7 @@ describe.skipIf(!adminUrl)("several instances, one database", () => {
         const killed = await terminateListenersOfB();
         expect(killed.length).toBe(1);
         await sleep(300);
-        expect(await listenersOfB()).toEqual([]);
+        expect<{ pid: number }[]>(await listenersOfB()).toEqual([]);
 
         expect((await post(a, "/account/logout", revokedWhileDown.token)).status).toBe(200);
         expect((await post(a, "/account/logoutall", revokedUnasked.token)).status).toBe(200);
@@ -355,7 +362,7 @@ describe.skipIf(!adminUrl)("several instances, one database", () => {
       } finally {
         proxy.delayQueryResults(0);
       }
-        const [{ count }] = await sql<{ count: number }[]>`select count(*)::int as count from anime`;
+        const [{ count }] = await sql<[{ count: number }]>`select count(*)::int as count from anime`;
       expect(count).toBeGreaterThanOrEqual(50);
       const caughtUp = await eventually(() => viaProxy.running.services.catalogue.size === count, { timeoutMs: 3_000 });
       expect(caughtUp.ok).toBe(true);

@@ -109,7 +109,7 @@ describe.skipIf(!hasPgBinaries)("database outage (a private PostgreSQL 15 cluste
   test("fast shutdown: 503 within 2 s while down, recovery by itself within 5 s", async () => {
     const uncached = await freshToken();
     await cluster.stop();
-    await expectUnavailable(uncached, entryIds[1]);
+    await expectUnavailable(uncached, entryIds[1]!);
     await cluster.start();
     await expectRecovery(performance.now());
   }, 30_000);
@@ -117,7 +117,7 @@ describe.skipIf(!hasPgBinaries)("database outage (a private PostgreSQL 15 cluste
   test("crash (immediate shutdown): the same", async () => {
     const uncached = await freshToken();
     await cluster.kill();
-    await expectUnavailable(uncached, entryIds[2]);
+    await expectUnavailable(uncached, entryIds[2]!);
     await cluster.start();
     await expectRecovery(performance.now());
   }, 30_000);
@@ -129,7 +129,7 @@ describe.skipIf(!hasPgBinaries)("database outage (a private PostgreSQL 15 cluste
     const slowest = { ms: 0, path: "" };
     const until = performance.now() + 3_000;
     for (let i = 0; performance.now() < until; i++) {
-      const path = [`/anime/entry/${entryIds[3]}`, "/account/profile", "/ready"][i % 3];
+      const path = [`/anime/entry/${entryIds[3]}`, "/account/profile", "/ready"][i % 3]!;
       const result = await timed(path, { token: uncached });
       expect(result.status).toBe(503);
       if (result.ms > slowest.ms) Object.assign(slowest, { ms: result.ms, path });
@@ -170,7 +170,7 @@ describe.skipIf(!hasPgBinaries)("database outage (a private PostgreSQL 15 cluste
     const limited = await startTestServer({ LOAD_SAMPLE: "on", DB_POOL_MAX: "10" }, { mode: "postgres", env: { DATABASE_URL: url.href }, url: url.href, drop: async () => {} });
     try {
       const someone = await registerUser(limited);
-      const [{ count }] = await admin<{ count: number }[]>`select count(*)::int as count from pg_stat_activity where usename = 'lumotist_limited'`;
+      const [{ count }] = await admin<[{ count: number }]>`select count(*)::int as count from pg_stat_activity where usename = 'lumotist_limited'`;
       await admin.unsafe(`alter role lumotist_limited connection limit ${count}`);
       // Concurrent requests make the pool open more connections: those are refused.
       const statuses = await Promise.all(

@@ -19,7 +19,7 @@ const answers: { label: string; path: string; status: number; headers: Headers; 
 async function call(label: string, path: string, init: TestRequestInit = {}, target: TestServer = server) {
   const response = await fetch(target.base + path, { ...requestInit(init), signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
-  for (const match of text.matchAll(/"token":"([0-9a-f]{64})"/g)) secrets.add(match[1]);
+  for (const match of text.matchAll(/"token":"([0-9a-f]{64})"/g)) secrets.add(match[1]!);
   const answer = { label, path, status: response.status, headers: response.headers, text };
   answers.push(answer);
   return answer;

@@ -266,6 +266,7 @@ export interface ImportProcess {
  */
 function importCommand(): string[] {
   const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.import;
+  if (!script) throw new Error('package.json has no "import" script');
   const [program, ...args] = script.trim().split(/\s+/);
   if (program !== "bun") throw new Error(`unexpected import script: ${script}`);
   return [process.execPath, ...args];
@@ -345,14 +346,14 @@ export interface PgProxy {
 
 /** Parses the server→client stream into messages (type byte, int32 length including itself). */
 class ServerMessages {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   push(chunk: Buffer): { type: string; body: Buffer }[] {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
     const messages: { type: string; body: Buffer }[] = [];
     while (this.buffer.length >= 5) {
       const length = this.buffer.readInt32BE(1);
       if (this.buffer.length < 1 + length) break;
-      messages.push({ type: String.fromCharCode(this.buffer[0]), body: this.buffer.subarray(5, 1 + length) });
+      messages.push({ type: String.fromCharCode(this.buffer[0]!), body: this.buffer.subarray(5, 1 + length) });
       this.buffer = this.buffer.subarray(1 + length);
     }
     return messages;
