@@ -199,7 +199,7 @@ describe("Catalogue refresh interleavings", () => {
     const handlers = new Map<string, ((data: unknown) => void)[]>();
     const feed = {
       trusted: true,
-      on: (topic: string, handler: (data: unknown) => void) => handlers.set(topic, [...(handlers.get(topic) ?? []), handler]),
+      on: (topic: string, _check: unknown, handler: (data: unknown) => void) => handlers.set(topic, [...(handlers.get(topic) ?? []), handler]),
       onResync: () => {},
     };
     return { feed: feed as unknown as ChangeFeed, notify: (topic: string, data: unknown) => handlers.get(topic)?.forEach((h) => h(data)) };
