@@ -226,7 +226,8 @@ function finishOperation(key: string, method: string, operation: Operation) {
   for (const [status, response] of Object.entries(operation.responses ?? {})) {
     responses[status] = finishResponse(status, response);
     const examples = EXAMPLE_OVERRIDES[key]?.[status];
-    if (examples) setExamples(responses[status].content![JSON_TYPE], examples);
+    const media = responses[status]?.content?.[JSON_TYPE];
+    if (examples && media) setExamples(media, examples);
     const mediaType = otherMedia?.responses?.[status];
     if (mediaType) responses[status].content = { [mediaType]: responses[status].content![JSON_TYPE]! };
   }
@@ -287,12 +288,15 @@ function setExamples(media: MediaType, examples: Examples) {
   delete media.example;
   delete media.examples;
   const entries = Object.entries(examples);
-  if (entries.length === 1) media.example = entries[0][1];
+  const [only] = entries;
+  if (entries.length === 1 && only) media.example = only[1];
   else if (entries.length > 1) media.examples = Object.fromEntries(entries.map(([name, value]) => [name, { value }]));
 }
 
 function contractResponse(status: string): Response {
-  const { description, examples, headers } = CONTRACT_ERRORS[status];
+  const known = CONTRACT_ERRORS[status];
+  if (!known) throw new Error(`no contract body for status ${status}`);
+  const { description, examples, headers } = known;
   const media: MediaType = { schema: structuredClone(DETAIL_SCHEMA) };
   setExamples(media, examples);
   return { description, ...(headers ? { headers: structuredClone(headers) } : {}), content: { [JSON_TYPE]: media } };
@@ -307,14 +311,14 @@ function isDetailResponse(response: Response): boolean {
 /** A 400 whose body is either the route's own (field errors) or the contract's `{"detail": …}` for a bad body. */
 function withDetailAlternative(response: Response): Response {
   if (isDetailResponse(response)) return contractResponse("400");
-  const media = response.content![JSON_TYPE];
+  const media = response.content?.[JSON_TYPE] ?? {};
   const own =
     media.example !== undefined
       ? { field_errors: media.example }
       : Object.fromEntries(Object.entries(media.examples ?? {}).map(([name, example]) => [name, example.value]));
   const combined: MediaType = { schema: { oneOf: [media.schema ?? {}, structuredClone(DETAIL_SCHEMA)] } };
-  setExamples(combined, { ...own, ...CONTRACT_ERRORS["400"].examples });
-  return { description: OTHER_DESCRIPTIONS["400"], content: { [JSON_TYPE]: combined } };
+  setExamples(combined, { ...own, ...CONTRACT_ERRORS["400"]?.examples });
+  return { description: OTHER_DESCRIPTIONS["400"] ?? "Invalid input", content: { [JSON_TYPE]: combined } };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -341,7 +345,8 @@ export function toOpenApiSchema(input: Schema): Schema {
     delete schema.const;
   }
   if (Array.isArray(schema.examples)) {
-    if (schema.example === undefined && schema.examples.length) schema.example = schema.examples[0];
+    const [first] = schema.examples;
+    if (schema.example === undefined && first !== undefined) schema.example = first;
     delete schema.examples;
   }
   if (typeof schema.exclusiveMinimum === "number") {
@@ -360,7 +365,8 @@ export function toOpenApiSchema(input: Schema): Schema {
   if (Array.isArray(schema.type)) {
     const types = schema.type.filter((type) => type !== "null");
     if (types.length < schema.type.length) schema.nullable = true;
-    if (types.length === 1) schema.type = types[0];
+    const [only] = types;
+    if (types.length === 1 && only !== undefined) schema.type = only;
     else {
       delete schema.type;
       schema.anyOf = types.map((type) => ({ type }));
@@ -407,10 +413,10 @@ function simplifyUnion(schema: Schema, keyword: "anyOf" | "oneOf"): Schema {
     members.length > 1 &&
     members.every((member) => Array.isArray(member.enum) && member.type === literalType && Object.keys(member).every((k) => k === "enum" || k === "type"))
   ) {
-    return { ...outer, type: literalType, enum: members.flatMap((member) => member.enum as Json[]) };
+    return { ...outer, type: literalType ?? null, enum: members.flatMap((member) => member.enum as Json[]) };
   }
-  if (members.length === 1) {
-    const [only] = members;
+  const [only] = members;
+  if (members.length === 1 && only) {
     // The member's own keywords win over the wrapper's, except the wrapper's documentation.
     return { ...only, ...pick(outer, ["description", "example", "nullable", "default", "title"]), ...merged(outer, only) };
   }
@@ -418,7 +424,7 @@ function simplifyUnion(schema: Schema, keyword: "anyOf" | "oneOf"): Schema {
 }
 
 function pick(schema: Schema, keys: string[]): Schema {
-  return Object.fromEntries(keys.filter((key) => schema[key] !== undefined).map((key) => [key, schema[key]]));
+  return Object.fromEntries(keys.flatMap((key) => (schema[key] === undefined ? [] : [[key, schema[key]]])));
 }
 
 /** Keywords of the wrapper the member does not have (t.Integer({minimum}) repeats them on both). */
