@@ -132,6 +132,15 @@ describe("parameters", () => {
     );
   }, 120_000);
 
+  test("a username PostgreSQL cannot hold (a NUL character), and one far too long: 404 like any unknown user", async () => {
+    for (const segment of ["%00", "a%00b", "x".repeat(300)]) {
+      for (const path of [`/users/${segment}/list`, `/users/${segment}/list/stats`]) {
+        const answer = await call(server, path);
+        expect({ path, status: answer.status, body: answer.body }).toEqual({ path, status: 404, body: { detail: "Not found." } });
+      }
+    }
+  });
+
   test("import: any bytes, any mode: 400 or 413 with a detail (or a field error for mode), and the list unchanged", async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -221,6 +221,7 @@ describe("GET /list: pages, sorts and the status filter", () => {
     const statuses = ["watching", "completed", "on_hold", "dropped", "plan_to_watch"];
     for (const [i, a] of chosen().entries()) {
       await putEntry(server, token, a.id, { status: statuses[i % 5], score: i % 4 === 0 ? null : (i % 10) + 1, episodes_watched: 0 });
+      await Bun.sleep(2); // distinct update times: the embedded database's clock counts whole milliseconds
     }
   }, 60_000);
   const ids = (answer: { body: { results: { anime: { id: number } }[] } }) => answer.body.results.map((entry) => entry.anime.id);

