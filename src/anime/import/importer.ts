@@ -20,6 +20,7 @@ import {
   matchExistingIds,
   planChanges,
   type SourceAssignment,
+  type StoredEntry,
 } from "./plan.ts";
 import { ReleaseEntry, readReleaseFile } from "./release-file.ts";
 
@@ -142,12 +143,16 @@ async function hasAnime(sql: Sql | TransactionSql): Promise<boolean> {
 
 async function readCurrentCatalogue(tx: TransactionSql): Promise<CurrentCatalogue> {
   const bodies = new Map<number, string>();
+  const details = new Map<number, string | null>();
   const sourceOwners = new Map<string, number>();
-  for (const { id, body } of await tx<{ id: number; body: string }[]>`select id, body from anime`) bodies.set(id, body);
+  for (const row of await tx<{ id: number; body: string; details: string | null }[]>`select id, body, details from anime`) {
+    bodies.set(row.id, row.body);
+    details.set(row.id, row.details);
+  }
   for (const { url, anime_id } of await tx<{ url: string; anime_id: number }[]>`select url, anime_id from anime_sources`) {
     sourceOwners.set(url, anime_id);
   }
-  return { bodies, sourceOwners };
+  return { bodies, details, sourceOwners };
 }
 
 /** Matched entries keep their row's id; new ones draw from the table's identity sequence. */
@@ -171,18 +176,23 @@ async function applyPlan(tx: TransactionSql, plan: CataloguePlan): Promise<void>
   for (const ids of batches(plan.prunedIds)) {
     await tx`delete from anime where id in (select json_array_elements_text(${JSON.stringify(ids)}::text::json)::int)`;
   }
-  for (const bodies of batches(plan.inserts)) {
+  for (const entries of batches(plan.inserts)) {
     await tx`
-      insert into anime (id, title, source, anime_type, num_episodes, status, year, picture, tags, body)
-      select r.id, r.title, r.source, r.anime_type, r.num_episodes, r.status, r.year, r.picture, r.tags, e::text
-      from ${animeRecords(tx, bodies)}`;
+      insert into anime (id, title, source, anime_type, num_episodes, status, year, picture, tags, body,
+                         details, season, synonyms, thumbnail, duration_seconds, score, studios, producers, related_urls)
+      select r.id, r.title, r.source, r.anime_type, r.num_episodes, r.status, r.year, r.picture, r.tags, e->>'body',
+             e->>'details', d.season, d.synonyms, d.thumbnail, d.duration_seconds, d.score, d.studios, d.producers, d.related
+      from ${animeRecords(tx, entries)}`;
   }
-  for (const bodies of batches(plan.updates)) {
+  for (const entries of batches(plan.updates)) {
     await tx`
       update anime a set
         title = r.title, source = r.source, anime_type = r.anime_type, num_episodes = r.num_episodes,
-        status = r.status, year = r.year, picture = r.picture, tags = r.tags, body = e::text, updated_at = now()
-      from ${animeRecords(tx, bodies)}
+        status = r.status, year = r.year, picture = r.picture, tags = r.tags, body = e->>'body',
+        details = e->>'details', season = d.season, synonyms = d.synonyms, thumbnail = d.thumbnail,
+        duration_seconds = d.duration_seconds, score = d.score, studios = d.studios, producers = d.producers,
+        related_urls = d.related, updated_at = now()
+      from ${animeRecords(tx, entries)}
       where a.id = r.id`;
   }
   for (const sources of batches(plan.newSources)) {
@@ -194,14 +204,16 @@ async function applyPlan(tx: TransactionSql, plan: CataloguePlan): Promise<void>
 }
 
 /**
- * Bodies go over as one JSON array; each element's text is stored verbatim as `body` (the json type
- * keeps its input text), and the columns are read out of the same JSON, so they always agree.
+ * Entries go over as one JSON array of {body, details} strings; each string is stored verbatim, and
+ * the columns are read out of the same JSON, so they always agree.
  */
-function animeRecords(tx: TransactionSql, bodies: string[]) {
+function animeRecords(tx: TransactionSql, entries: StoredEntry[]) {
   return tx`
-    json_array_elements(${`[${bodies.join(",")}]`}::text::json) as e,
-    json_to_record(e) as r(id int, title text, source text, anime_type text, num_episodes int,
-                           status text, year int, picture text, tags text[])`;
+    json_array_elements(${JSON.stringify(entries)}::text::json) as e,
+    json_to_record((e->>'body')::json) as r(id int, title text, source text, anime_type text, num_episodes int,
+                                            status text, year int, picture text, tags text[]),
+    json_to_record((e->>'details')::json) as d(season text, synonyms text[], thumbnail text, duration_seconds int,
+                                               score double precision, studios text[], producers text[], related text[])`;
 }
 
 function sourceRecords(tx: TransactionSql, sources: SourceAssignment[]) {
