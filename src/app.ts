@@ -73,7 +73,7 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
     )
     .use(accountRoutes(services.accounts, services.auth, headers.json, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))
-    .use(animeRoutes(services.catalogue, headers.json));
+    .use(animeRoutes(services.catalogue, headers));
 
   const describeRejectedBody = rejectedAccountBody(services.accounts);
   const knownRoutes = routeMatcher(app.routes.map((route) => ({ method: route.method, path: route.path })));

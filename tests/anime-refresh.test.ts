@@ -171,9 +171,11 @@ describe("Catalogue refresh interleavings", () => {
       if (text.includes("from catalogue_state")) rows = [{ version: String(snapshot.version) }];
       else if (text.includes("array_agg")) rows = [{ ids: [...snapshot.rows.keys()].sort((a, b) => a - b) }];
       else if (text.includes("select body from anime")) rows = snapshot.rows.has(values[0] as number) ? [{ body: snapshot.rows.get(values[0] as number) }] : [];
+      else if (text.includes("title, synonyms")) rows = []; // the search index's documents
       else throw new Error(`unexpected query: ${text}`);
       return new Promise((resolve) => pending.push(() => resolve(rows)));
     }) as unknown as Sql;
+    Object.assign(sql, { array: (values: unknown[]) => values });
     return {
       sql,
       /** Answers every query sent so far, and the ones they lead to, until none is left. */

@@ -9,8 +9,11 @@ import { LRUCache } from "lru-cache";
 import type { Sql } from "postgres";
 import type { Config } from "../config.ts";
 import type { ChangeFeed } from "../db/changes.ts";
+import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
+import { type AnimeSort, FilterIndex, filtersKey } from "./filter-index.ts";
 import { PackedBodies } from "./packed-bodies.ts";
 import * as queries from "./queries.ts";
+import { type SearchDocument, SearchIndex } from "./search/index.ts";
 
 export const TOPIC_CATALOGUE_IMPORTED = "catalogue";
 const MAX_ID = 2_147_483_647;
@@ -18,6 +21,18 @@ const RANDOM_ATTEMPTS = 5;
 const WARM_BATCH = 5_000;
 /** Per cached entry, beyond its body's characters: the key, the LRU's slots, the string header. */
 const ENTRY_OVERHEAD_BYTES = 64;
+/** Filtered and sorted position lists, kept per canonical request (filters, q, sort) until the next load. */
+const RESULT_CACHE_BYTES = 8 * 1024 * 1024;
+const RESULT_CACHE_ENTRIES = 2_000;
+const DETAILS_CACHE_BYTES = 2 * 1024 * 1024;
+const SEARCH_BATCH = 10_000;
+
+/** What a search asks: `q` (optional), the filters, and the order. */
+export interface SearchRequest {
+  q?: string;
+  filters: AnimeFilters;
+  sort: AnimeSort;
+}
 
 /** A serialized entry: a string from the database or the LRU, UTF-8 bytes from the packed buffer. */
 export type Body = string | Uint8Array;
@@ -26,6 +41,18 @@ type CatalogueConfig = Pick<Config, "animeCacheMB" | "cataloguePollMs">;
 
 export class Catalogue {
   private ids: Int32Array = new Int32Array(0);
+  private index = new FilterIndex(emptyColumns());
+  /** The search index of the current load; built after the filter index, so searches with q wait for it. */
+  private searchIndex: Promise<SearchIndex> | undefined;
+  private readonly results = new LRUCache<string, Int32Array>({
+    max: RESULT_CACHE_ENTRIES,
+    maxSize: RESULT_CACHE_BYTES,
+    sizeCalculation: (positions) => positions.byteLength + ENTRY_OVERHEAD_BYTES,
+  });
+  private readonly details = new LRUCache<number, string>({
+    maxSize: DETAILS_CACHE_BYTES,
+    sizeCalculation: (body) => body.length + ENTRY_OVERHEAD_BYTES,
+  });
   private version = -1;
   private readonly bodies: LRUCache<number, string>;
   private packed: PackedBodies | undefined;
@@ -59,6 +86,22 @@ export class Catalogue {
     return this.ids.length;
   }
 
+  /** The version of the catalogue the in-memory indexes were read from (bumped by every import). */
+  get loadedVersion(): number {
+    return this.version;
+  }
+
+  /** Whether a body that arrived synchronously can be tagged by the loaded version (it came from this load's caches). */
+  get cachesTrusted(): boolean {
+    return this.changes.trusted;
+  }
+
+  /** Memory held by the filter index and the search index (for /health). */
+  async indexState(): Promise<{ filter_bytes: number; search_bytes: number | null }> {
+    const search = await this.searchIndex?.catch(() => undefined);
+    return { filter_bytes: this.index.byteLength, search_bytes: search?.memoryBytes ?? null };
+  }
+
   /** Loads the id index; with `pollForImports`, starts watching for imports. */
   async load(): Promise<void> {
     await this.reload();
@@ -89,12 +132,16 @@ export class Catalogue {
     }
     this.reloading = (async () => {
       const version = await queries.findCatalogueVersion(this.sql);
-      const ids = await queries.findAllAnimeIds(this.sql);
-      this.ids = ids;
+      const columns = await queries.findIndexColumns(this.sql);
+      this.index = new FilterIndex(columns);
+      this.ids = columns.ids;
       this.version = version;
       this.generation++;
       this.packed = undefined;
       this.bodies.clear();
+      this.results.clear();
+      this.details.clear();
+      this.searchIndex = this.buildSearchIndex(this.generation);
     })().finally(() => (this.reloading = undefined));
     this.reloading.then(() => this.warm(this.generation)).catch(() => {});
     return this.reloading;
@@ -109,6 +156,28 @@ export class Catalogue {
       if (rows.length < WARM_BATCH) return;
       after = rows[rows.length - 1].id;
     }
+  }
+
+  /** Reads every title and synonym in short queries and indexes them; the rows are dropped after. */
+  private buildSearchIndex(generation: number): Promise<SearchIndex> {
+    const built = (async () => {
+      const documents: SearchDocument[] = [];
+      for (let after = 0; ; ) {
+        const rows = await queries.findSearchDocumentsAfter(this.sql, after, SEARCH_BATCH);
+        for (const row of rows) documents.push(row);
+        if (rows.length < SEARCH_BATCH) break;
+        after = rows[rows.length - 1]!.id;
+      }
+      const index = SearchIndex.build(documents);
+      documents.length = 0;
+      Bun.gc(true);
+      return index;
+    })();
+    // A failed build (database unreachable) is retried by the next search rather than remembered.
+    built.catch(() => {
+      if (generation === this.generation && this.searchIndex === built) this.searchIndex = undefined;
+    });
+    return built;
   }
 
   /** Packs the whole catalogue; when it does not fit the budget, warms the LRU instead. */
@@ -168,6 +237,96 @@ export class Catalogue {
     return body instanceof Promise ? body.then((found) => found ?? this.retryRandom()) : (body ?? this.retryRandom());
   }
 
+  /** A uniformly random entry among those matching the filters; undefined when none does. */
+  randomMatchingBody(filters: AnimeFilters): Body | undefined | Promise<Body | undefined> {
+    if (!hasAnimeFilters(filters)) return this.randomBody();
+    const positions = this.cachedResult(`random\u0000${filtersKey(filters)}`, () => this.index.matching(filters));
+    if (positions.length === 0) return undefined;
+    const position = positions[Math.floor(Math.random() * positions.length)]!;
+    const id = this.ids[position]!;
+    const packed = this.changes.trusted ? this.packed?.at(position, id) : undefined;
+    return packed ?? this.entryBody(id);
+  }
+
+  /**
+   * The positions of the entries a search finds, in the order asked (cached per canonical request
+   * until the next load). With q, ranked by the search index (which may still be building: then a promise).
+   */
+  search(request: SearchRequest): Int32Array | Promise<Int32Array> {
+    const key = `${request.sort}\u0000${filtersKey(request.filters)}\u0000${request.q ?? ""}`;
+    const cached = this.results.get(key);
+    if (cached) return cached;
+    const { index, generation } = this;
+    const remember = (positions: Int32Array) => {
+      if (generation === this.generation) this.results.set(key, positions);
+      return positions;
+    };
+    const { q, filters, sort } = request;
+    if (q === undefined) {
+      const matching = hasAnimeFilters(filters) ? index.matching(filters) : allPositions(index.size);
+      return remember(index.sort(matching, sort === "relevance" ? "title" : sort));
+    }
+    this.searchIndex ??= this.buildSearchIndex(generation);
+    return this.searchIndex.then((searchIndex) => {
+      const found = index.filterIds(searchIndex.search(q), filters);
+      return remember(sort === "relevance" ? found : index.sort(found, sort));
+    });
+  }
+
+  /** The bodies of these positions, in order; entries a concurrent import removed are left out. */
+  bodiesAt(positions: Int32Array): Body[] | Promise<Body[]> {
+    const ids = Array.from(positions, (position) => this.ids[position]!);
+    const packed = this.changes.trusted ? this.packed : undefined;
+    const bodies = ids.map((id, i) => packed?.at(positions[i]!, id) ?? this.cachedBody(id));
+    return this.completeBodies(ids, bodies);
+  }
+
+  /** The bodies of these ids, in order; unknown ids are left out. */
+  bodiesOf(ids: number[]): Body[] | Promise<Body[]> {
+    const valid = ids.filter((id) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID);
+    return this.completeBodies(valid, valid.map((id) => this.cachedBody(id)));
+  }
+
+  private cachedBody(id: number): Body | undefined {
+    if (!this.changes.trusted) return undefined;
+    return this.packed?.get(id) ?? this.bodies.get(id);
+  }
+
+  /** Fills the bodies missing from the caches with one query; synchronous when none is missing. */
+  private completeBodies(ids: number[], bodies: (Body | undefined)[]): Body[] | Promise<Body[]> {
+    const missing = ids.filter((_, i) => bodies[i] === undefined);
+    if (missing.length === 0) return bodies as Body[];
+    return queries.findAnimeBodiesByIds(this.sql, missing).then((found) =>
+      ids.map((id, i) => bodies[i] ?? found.get(id)).filter((body) => body !== undefined),
+    );
+  }
+
+  /** The details object's JSON (the anime object plus what the dataset knows besides); undefined for an unknown id. */
+  async detailsBody(id: number): Promise<string | undefined> {
+    const trusted = this.changes.trusted;
+    const generation = this.generation;
+    const cached = trusted ? this.details.get(id) : undefined;
+    if (cached !== undefined) return cached;
+    const row = await queries.findAnimeDetails(this.sql, id);
+    if (!row) return undefined;
+    const body = serializeDetailsBody(row);
+    if (trusted && generation === this.generation) this.details.set(id, body);
+    return body;
+  }
+
+  /** The id of the entry listing this source URL; `http:`/`https:` and a trailing slash do not matter. */
+  idBySource(url: string): Promise<number | undefined> {
+    return queries.findAnimeIdBySource(this.sql, sourceUrlVariants(url));
+  }
+
+  private cachedResult(key: string, compute: () => Int32Array): Int32Array {
+    const cached = this.results.get(key);
+    if (cached) return cached;
+    const positions = compute();
+    this.results.set(key, positions);
+    return positions;
+  }
+
   private randomId(): number {
     return this.ids[Math.floor(Math.random() * this.ids.length)];
   }
@@ -182,6 +341,49 @@ export class Catalogue {
     if (this.ids.length) void this.reload().catch(() => {});
     return undefined;
   }
+}
+
+function emptyColumns() {
+  return {
+    ids: new Int32Array(0),
+    types: new Uint8Array(0),
+    statuses: new Uint8Array(0),
+    seasons: new Uint8Array(0),
+    years: new Int32Array(0),
+    episodes: new Int32Array(0),
+    scores: new Int32Array(0),
+    titleRanks: new Int32Array(0),
+    tags: new Map(),
+    studios: new Map(),
+  };
+}
+
+function allPositions(count: number): Int32Array {
+  const positions = new Int32Array(count);
+  for (let i = 0; i < count; i++) positions[i] = i;
+  return positions;
+}
+
+/** The anime object's body with the details appended, keys in the contract's order. */
+function serializeDetailsBody(row: queries.AnimeDetailsRow): string {
+  const details = JSON.stringify({
+    season: row.season,
+    synonyms: row.synonyms,
+    sources: [...row.sources].sort(),
+    thumbnail: row.thumbnail,
+    duration_seconds: row.durationSeconds,
+    score: row.score,
+    studios: row.studios,
+    producers: row.producers,
+    related: JSON.parse(row.related),
+  });
+  return `${row.body.slice(0, -1)},${details.slice(1)}`;
+}
+
+/** The URL as given and with the other scheme, each with and without a trailing slash. */
+export function sourceUrlVariants(url: string): string[] {
+  const rest = url.replace(/^https?:\/\//i, "").replace(/\/+$/, "");
+  return ["https://", "http://"].flatMap((scheme) => [`${scheme}${rest}`, `${scheme}${rest}/`]);
 }
 
 /** A path's id, or undefined when it is not a positive 32-bit integer written plainly. */
