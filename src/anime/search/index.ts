@@ -10,7 +10,7 @@
 // Everything is held in typed arrays: a sorted dictionary of distinct words, for each word the names that
 // have it (postings), for each name its words (to check adjacency and rank), and the names with CJK text
 // as one string scanned with indexOf.
-import { MIN_PREFIX, hasCjk, hashOf, literalOf, typosAllowed, wordsOf } from "./normalise.ts";
+import { MIN_PREFIX, WordScanner, hasCjk, typosAllowed } from "./normalise.ts";
 
 export interface SearchDocument {
   id: number;
@@ -27,6 +27,15 @@ const NO_MATCH = 9;
 const ENTRY_BITS = 2 ** 24;
 const CJK_SEPARATOR = "\u0001";
 const EMPTY = new Int32Array(0);
+
+interface TermMatches {
+  /** the terms marked in termSlot (slot = index + 1) */
+  terms: number[];
+  /** kinds[(slot - 1) * query words + w]: how the term matches query word w */
+  kinds: Uint8Array;
+}
+
+const queryScanner = new WordScanner();
 
 interface QueryWord {
   text: string;
@@ -49,52 +58,57 @@ export class SearchIndex {
     private readonly nameWordStart: Int32Array,
     private readonly nameWords: Int32Array,
     private readonly nameLiteral: Int32Array,
+    private readonly nameKeyLength: Uint8Array,
     private readonly entryNameStart: Int32Array,
     private readonly entryIds: Int32Array,
     private readonly cjkText: string,
     private readonly cjkStart: Int32Array,
     private readonly cjkName: Int32Array,
-  ) {}
+  ) {
+    this.termSlot = new Int32Array(terms.length);
+    this.longestTerm = terms.reduce((longest, term) => Math.max(longest, term.length), 0);
+  }
+
+  private readonly longestTerm: number;
+
+  /** Scratch for one search at a time (searches are synchronous): which query-matched term a term is. */
+  private readonly termSlot: Int32Array;
 
   static build(documents: Iterable<SearchDocument>): SearchIndex {
-    const sorted = [...documents].sort((a, b) => a.id - b.id);
-    const termIds = new Map<string, number>();
-    const termList: string[] = [];
+    const sorted = [...documents];
+    if (sorted.some((document, i) => i > 0 && sorted[i - 1]!.id > document.id)) sorted.sort((a, b) => a.id - b.id);
+    const scanner = new WordScanner();
+    const dictionary = new TermTable();
     const entryIds = new Int32Array(sorted.length);
     const entryNameStart = new Int32Array(sorted.length + 1);
     const nameWordStart = new GrowableInts();
     const nameWords = new GrowableInts();
     const nameLiteral = new GrowableInts();
+    const nameKeyLength = new GrowableInts();
     const cjkParts: string[] = [];
     const cjkStart = new GrowableInts();
     const cjkName = new GrowableInts();
     let cjkLength = 0;
     let nameCount = 0;
-    sorted.forEach((document, entry) => {
+    for (let entry = 0; entry < sorted.length; entry++) {
+      const document = sorted[entry]!;
       entryIds[entry] = document.id;
       entryNameStart[entry] = nameCount;
-      const literals = new Set<string>();
-      for (const name of [document.title, ...document.synonyms]) {
-        const literal = literalOf(name);
-        if (literals.has(literal)) continue;
-        literals.add(literal);
-        const words = wordsOf(name);
-        if (words.length === 0) continue;
+      for (let n = -1; n < document.synonyms.length; n++) {
+        scanner.scan(n < 0 ? document.title : document.synonyms[n]!);
+        if (scanner.count === 0 || nameLiteral.includes(scanner.literalHash, entryNameStart[entry]!)) continue;
         nameWordStart.push(nameWords.length);
-        nameLiteral.push(hashOf(literal));
+        nameLiteral.push(scanner.literalHash);
         let cjk = false;
-        for (const word of words) {
-          let id = termIds.get(word);
-          if (id === undefined) {
-            id = termList.length;
-            termIds.set(word, id);
-            termList.push(word);
-          }
-          nameWords.push(id);
-          cjk ||= hasCjk(word);
+        let keyLength = 0;
+        for (let w = 0; w < scanner.count; w++) {
+          nameWords.push(dictionary.intern(scanner, w));
+          cjk ||= scanner.cjk[w] === 1;
+          keyLength += scanner.wordStart[w + 1]! - scanner.wordStart[w]!;
         }
+        nameKeyLength.push(Math.min(keyLength, 255));
         if (cjk) {
-          const joined = words.join("");
+          const joined = String.fromCharCode(...scanner.chars.subarray(0, scanner.wordStart[scanner.count]!));
           cjkStart.push(cjkLength);
           cjkName.push(nameCount);
           cjkParts.push(joined);
@@ -102,16 +116,17 @@ export class SearchIndex {
         }
         nameCount++;
       }
-    });
+    }
     entryNameStart[sorted.length] = nameCount;
     nameWordStart.push(nameWords.length);
     cjkStart.push(cjkLength);
 
     // Sort the dictionary (for prefix ranges and the typo walk) and renumber the words of every name.
-    const order = termList.map((_, i) => i).sort((a, b) => (termList[a]! < termList[b]! ? -1 : 1));
-    const terms = order.map((i) => termList[i]!);
+    const termList = dictionary.terms;
+    const order = sortedOrder(termList);
+    const terms = Array.from(order, (i) => termList[i]!);
     const renumber = new Int32Array(order.length);
-    order.forEach((oldId, newId) => (renumber[oldId] = newId));
+    for (let newId = 0; newId < order.length; newId++) renumber[order[newId]!] = newId;
     const words = nameWords.trimmed();
     for (let i = 0; i < words.length; i++) words[i] = renumber[words[i]!]!;
 
@@ -124,6 +139,7 @@ export class SearchIndex {
       starts,
       words,
       nameLiteral.trimmed(),
+      Uint8Array.from(nameKeyLength.trimmed()),
       entryNameStart,
       entryIds,
       cjkParts.join(CJK_SEPARATOR) + CJK_SEPARATOR,
@@ -135,7 +151,7 @@ export class SearchIndex {
   /** Approximate bytes held: the typed arrays and the strings (two bytes a character, plus headers). */
   get memoryBytes(): number {
     const arrays = [
-      this.postingStart, this.postings, this.nameWordStart, this.nameWords, this.nameLiteral,
+      this.postingStart, this.postings, this.nameWordStart, this.nameWords, this.nameLiteral, this.nameKeyLength, this.termSlot,
       this.entryNameStart, this.entryIds, this.cjkStart, this.cjkName,
     ].reduce((sum, array) => sum + array.byteLength, 0);
     let strings = this.cjkText.length * 2 + this.terms.length * 8;
@@ -149,66 +165,85 @@ export class SearchIndex {
 
   /** Every entry matching q, best first (relevance, ties by id ascending). */
   search(q: string): Int32Array {
-    const texts = wordsOf(q);
+    const scanner = queryScanner.scan(q);
+    const texts = scanner.words();
+    const literal = scanner.literalHash;
     if (texts.length === 0) return EMPTY;
     const queryWords = distinctWords(texts).map((word) => this.analyse(word));
     if (queryWords.some((word) => word.cost === 0)) return EMPTY;
     const selective = queryWords.reduce((best, word) => (word.cost < best.cost ? word : best));
     const candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
+    const matches = this.markTerms(queryWords);
+    try {
+      return this.rank(candidates, queryWords, matches, texts.join(""), literal, texts.length);
+    } finally {
+      for (const term of matches.terms) this.termSlot[term] = 0;
+    }
+  }
 
-    const key = texts.join("");
-    const literal = hashOf(literalOf(q));
-    const bestOfEntry = new Map<number, number>();
+  /** Notes in termSlot which terms some query word matches, and how, for the checks of every candidate. */
+  private markTerms(queryWords: QueryWord[]): TermMatches {
+    const terms: number[] = [];
+    for (const word of queryWords) {
+      for (const term of word.terms.keys()) {
+        if (this.termSlot[term] === 0) {
+          terms.push(term);
+          this.termSlot[term] = terms.length;
+        }
+      }
+    }
+    const kinds = new Uint8Array(terms.length * queryWords.length).fill(NO_MATCH);
+    queryWords.forEach((word, w) => {
+      for (const [term, kind] of word.terms) kinds[(this.termSlot[term]! - 1) * queryWords.length + w] = kind;
+    });
+    return { terms, kinds };
+  }
+
+  private rank(candidates: Int32Array, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number): Int32Array {
+    const ranked = new Float64Array(candidates.length);
+    let count = 0;
     let entry = 0;
+    let entryBest = -1;
     for (let c = 0; c < candidates.length; c++) {
       const name = candidates[c]!;
-      const score = this.score(name, queryWords, key, literal, texts.length);
-      if (score < 0) continue;
-      while (this.entryNameStart[entry + 1]! <= name) entry++;
-      const previous = bestOfEntry.get(entry);
-      if (previous === undefined || score < previous) bestOfEntry.set(entry, score);
+      let next = entry;
+      while (this.entryNameStart[next + 1]! <= name) next++;
+      if (next !== entry) {
+        if (entryBest >= 0) ranked[count++] = entryBest * ENTRY_BITS + entry;
+        entry = next;
+        entryBest = -1;
+      }
+      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount);
+      if (score >= 0 && (entryBest < 0 || score < entryBest)) entryBest = score;
     }
-    const ranked = new Float64Array(bestOfEntry.size);
-    let i = 0;
-    for (const [entryIndex, score] of bestOfEntry) ranked[i++] = score * ENTRY_BITS + entryIndex;
-    ranked.sort();
-    const ids = new Int32Array(ranked.length);
-    for (let r = 0; r < ranked.length; r++) ids[r] = this.entryIds[ranked[r]! % ENTRY_BITS]!;
+    if (entryBest >= 0) ranked[count++] = entryBest * ENTRY_BITS + entry;
+    const order = ranked.subarray(0, count).sort();
+    const ids = new Int32Array(count);
+    for (let r = 0; r < count; r++) ids[r] = this.entryIds[order[r]! % ENTRY_BITS]!;
     return ids;
   }
 
   /** The rank of `name` for the query (smaller is better), or -1 when some word does not match it. */
-  private score(name: number, queryWords: QueryWord[], key: string, literal: number, queryWordCount: number): number {
+  private score(
+    name: number, isTitle: boolean, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number,
+  ): number {
     const from = this.nameWordStart[name]!;
     const to = this.nameWordStart[name + 1]!;
     let worst = WHOLE;
     let typos = 0;
-    for (const word of queryWords) {
-      const match = this.matchWord(word, name, from, to);
+    for (let w = 0; w < queryWords.length; w++) {
+      const match = this.matchWord(queryWords[w]!, w, queryWords.length, matches, name, from, to);
       if (match === NO_MATCH) return -1;
       if (match > worst) worst = Math.min(match, TYPO);
       if (match >= TYPO) typos += match - TYPO;
     }
+    const keyLength = this.nameKeyLength[name]!;
     let tier: number;
-    if (this.isKey(from, to, key)) tier = this.nameLiteral[name] === literal ? 0 : 1;
+    if ((keyLength === key.length || keyLength === 255) && this.isKey(from, to, key)) tier = this.nameLiteral[name] === literal ? 0 : 1;
     else tier = 2 + worst;
-    let keyLength = 0;
-    for (let p = from; p < to; p++) keyLength += this.terms[this.nameWords[p]!]!.length;
     const extraWords = Math.max(0, to - from - queryWordCount);
-    const isSynonym = this.isTitle(name) ? 0 : 1;
     // tier (3 bits) · typos (4) · extra words (6) · synonym (1) · length (8)
-    return (((tier * 16 + Math.min(typos, 15)) * 64 + Math.min(extraWords, 63)) * 2 + isSynonym) * 256 + Math.min(keyLength, 255);
-  }
-
-  private isTitle(name: number): boolean {
-    let low = 0;
-    let high = this.entryIds.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (this.entryNameStart[middle]! <= name) low = middle;
-      else high = middle - 1;
-    }
-    return this.entryNameStart[low] === name;
+    return (((tier * 16 + Math.min(typos, 15)) * 64 + Math.min(extraWords, 63)) * 2 + (isTitle ? 0 : 1)) * 256 + keyLength;
   }
 
   /** Whether the name's words written together are the query's. */
@@ -222,12 +257,14 @@ export class SearchIndex {
     return position === key.length;
   }
 
-  /** How well one query word matches the name whose words are nameWords[from, to). */
-  private matchWord(word: QueryWord, name: number, from: number, to: number): number {
+  /** How well query word w matches the name whose words are nameWords[from, to). */
+  private matchWord(word: QueryWord, w: number, wordCount: number, matches: TermMatches, name: number, from: number, to: number): number {
     let best = NO_MATCH;
     for (let p = from; p < to; p++) {
-      const kind = word.terms.get(this.nameWords[p]!);
-      if (kind !== undefined && kind < best) best = kind;
+      const slot = this.termSlot[this.nameWords[p]!]!;
+      if (slot === 0) continue;
+      const kind = matches.kinds[(slot - 1) * wordCount + w]!;
+      if (kind < best) best = kind;
     }
     if (best === WHOLE) return best;
     if (word.cjk) return binaryHas(word.cjkNames, name) ? Math.min(best, PARTIAL) : best;
@@ -275,7 +312,7 @@ export class SearchIndex {
     }
     this.typoWalk(text, terms);
     const candidateTerms = [...terms.keys()];
-    for (let length = 1; length < text.length; length++) {
+    for (let length = 1; length < Math.min(text.length, this.longestTerm + 1); length++) {
       const head = this.find(text.slice(0, length));
       if (head >= 0 && !terms.has(head)) candidateTerms.push(head);
     }
@@ -296,9 +333,10 @@ export class SearchIndex {
     if (limit === 0) return;
     const query = new Int32Array(length);
     for (let j = 0; j < length; j++) query[j] = text.charCodeAt(j);
-    const maxDepth = length + limit;
-    const rows: Int32Array[] = Array.from({ length: maxDepth + 1 }, () => new Int32Array(length + 1));
-    for (let j = 0; j <= length; j++) rows[0]![j] = j;
+    if (length - limit > this.longestTerm) return;
+    const maxDepth = Math.min(length + limit, this.longestTerm);
+    const rows: Int32Array[] = Array.from({ length: maxDepth + 1 }, () => new Int32Array(length + 2).fill(FAR));
+    for (let j = 0; j <= Math.min(length, limit); j++) rows[0]![j] = j;
     const lastIndex = this.terms.length;
     let previous = "";
     let validDepth = 0;
@@ -309,7 +347,7 @@ export class SearchIndex {
       let pruned = false;
       while (depth < term.length) {
         depth++;
-        if (depth > maxDepth || fillRow(rows, depth, term, query) > limit) {
+        if (depth > maxDepth || fillRow(rows, depth, term, query, limit) > limit) {
           pruned = true;
           break;
         }
@@ -321,7 +359,7 @@ export class SearchIndex {
         continue;
       }
       validDepth = term.length;
-      const distance = rows[term.length]![length]!;
+      const distance = Math.abs(term.length - length) <= limit ? rows[term.length]![length]! : FAR;
       if (distance > 0 && distance <= typosAllowed(term.length) && !terms.has(index)) terms.set(index, TYPO + distance);
       index++;
     }
@@ -391,16 +429,25 @@ export class SearchIndex {
   }
 }
 
-/** One edit-distance row for the term's prefix of `depth` characters; returns the row's minimum. */
-function fillRow(rows: Int32Array[], depth: number, term: string, query: Int32Array): number {
+const FAR = 1 << 20;
+
+/**
+ * One edit-distance row for the term's prefix of `depth` characters, only within `limit` of the diagonal
+ * (cells further out cannot end within the limit); returns the row's minimum.
+ */
+function fillRow(rows: Int32Array[], depth: number, term: string, query: Int32Array, limit: number): number {
   const row = rows[depth]!;
   const above = rows[depth - 1]!;
   const twoAbove = depth >= 2 ? rows[depth - 2]! : undefined;
   const character = term.charCodeAt(depth - 1);
   const before = depth >= 2 ? term.charCodeAt(depth - 2) : -1;
+  const low = Math.max(1, depth - limit);
+  const high = Math.min(query.length, depth + limit);
   row[0] = depth;
-  let minimum = depth;
-  for (let j = 1; j < row.length; j++) {
+  row[low - 1] = low === 1 ? depth : FAR;
+  if (high + 1 <= query.length) row[high + 1] = FAR;
+  let minimum = low === 1 ? depth : FAR;
+  for (let j = low; j <= high; j++) {
     const cost = query[j - 1] === character ? 0 : 1;
     let value = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + cost);
     if (twoAbove !== undefined && j >= 2 && character === query[j - 2] && before === query[j - 1]) {
@@ -487,7 +534,105 @@ class GrowableInts {
     }
     this.data[this.length++] = value;
   }
+  at(index: number): number {
+    return this.data[index]!;
+  }
+  includes(value: number, from: number): boolean {
+    for (let i = from; i < this.length; i++) if (this.data[i] === value) return true;
+    return false;
+  }
   trimmed(): Int32Array {
     return this.data.slice(0, this.length);
+  }
+}
+
+/** The distinct words met while building, found again by hash without making a string for each. */
+class TermTable {
+  readonly terms: string[] = [];
+  private hashes = new GrowableInts();
+  private slots = new Int32Array(1 << 16);
+
+  intern(scanner: WordScanner, w: number): number {
+    const hash = scanner.hash[w]!;
+    const from = scanner.wordStart[w]!;
+    const length = scanner.wordStart[w + 1]! - from;
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    for (;;) {
+      const stored = this.slots[slot]!;
+      if (stored === 0) break;
+      const term = this.terms[stored - 1]!;
+      if (this.hashes.at(stored - 1) === hash && term.length === length && sameChars(term, scanner.chars, from)) return stored - 1;
+      slot = (slot + 1) & mask;
+    }
+    const id = this.terms.length;
+    this.terms.push(String.fromCharCode(...scanner.chars.subarray(from, from + length)));
+    this.hashes.push(hash);
+    this.slots[slot] = id + 1;
+    if (this.terms.length * 2 > this.slots.length) this.grow();
+    return id;
+  }
+
+  private grow() {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.terms.length; id++) {
+      let slot = this.hashes.at(id) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = id + 1;
+    }
+    this.slots = slots;
+  }
+}
+
+function sameChars(term: string, chars: Uint16Array, from: number): boolean {
+  for (let i = 0; i < term.length; i++) if (term.charCodeAt(i) !== chars[from + i]) return false;
+  return true;
+}
+
+/**
+ * The order of the terms as JavaScript sorts strings (by UTF-16 code units), by most-significant-character
+ * radix sort over ASCII with a comparison sort for the rest: several times faster than sort() with a
+ * comparator on hundreds of thousands of words.
+ */
+function sortedOrder(terms: string[]): Int32Array {
+  const order = new Int32Array(terms.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  const scratch = new Int32Array(terms.length);
+  radixSort(terms, order, scratch, 0, order.length, 0);
+  return order;
+}
+
+const OTHER_BUCKET = 128;
+
+function radixSort(terms: string[], order: Int32Array, scratch: Int32Array, from: number, to: number, depth: number): void {
+  if (to - from < 32) {
+    const part = Array.from(order.subarray(from, to)).sort((a, b) => (terms[a]! < terms[b]! ? -1 : terms[a]! > terms[b]! ? 1 : 0));
+    order.set(part, from);
+    return;
+  }
+  const counts = new Int32Array(OTHER_BUCKET + 2);
+  const bucketOf = (id: number) => {
+    const term = terms[id]!;
+    if (depth >= term.length) return 0;
+    const code = term.charCodeAt(depth);
+    return code < 127 ? code + 1 : OTHER_BUCKET;
+  };
+  for (let i = from; i < to; i++) counts[bucketOf(order[i]!) + 1]!++;
+  for (let b = 1; b < counts.length; b++) counts[b]! += counts[b - 1]!;
+  const starts = counts.slice();
+  for (let i = from; i < to; i++) {
+    const id = order[i]!;
+    scratch[from + counts[bucketOf(id)]!++] = id;
+  }
+  order.set(scratch.subarray(from, to), from);
+  for (let b = 1; b <= OTHER_BUCKET; b++) {
+    const bucketFrom = from + starts[b]!;
+    const bucketTo = from + starts[b + 1]!;
+    if (bucketTo - bucketFrom < 2) continue;
+    if (b === OTHER_BUCKET) {
+      const part = Array.from(order.subarray(bucketFrom, bucketTo)).sort((x, y) => (terms[x]! < terms[y]! ? -1 : terms[x]! > terms[y]! ? 1 : 0));
+      order.set(part, bucketFrom);
+    } else radixSort(terms, order, scratch, bucketFrom, bucketTo, depth + 1);
   }
 }
