@@ -27,6 +27,13 @@ const RESULT_CACHE_ENTRIES = 2_000;
 const DETAILS_CACHE_BYTES = 2 * 1024 * 1024;
 const SEARCH_BATCH = 10_000;
 
+/** What a search found: positions in the index it ran on (`ids`), and that load's catalogue version. */
+export interface SearchResult {
+  positions: Int32Array;
+  ids: Int32Array;
+  version: number;
+}
+
 /** What a search asks: `q` (optional), the filters, and the order. */
 export interface SearchRequest {
   q?: string;
@@ -238,9 +245,9 @@ export class Catalogue {
   }
 
   /** A uniformly random entry among those matching the filters; undefined when none does. */
-  randomMatchingBody(filters: AnimeFilters): Body | undefined | Promise<Body | undefined> {
+  randomMatchingBody(filters: AnimeFilters, key = filtersKey(filters)): Body | undefined | Promise<Body | undefined> {
     if (!hasAnimeFilters(filters)) return this.randomBody();
-    const positions = this.cachedResult(`random\u0000${filtersKey(filters)}`, () => this.index.matching(filters));
+    const positions = this.cachedResult(`random\u0000${key}`, () => this.index.matching(filters));
     if (positions.length === 0) return undefined;
     const position = positions[Math.floor(Math.random() * positions.length)]!;
     const id = this.ids[position]!;
@@ -252,14 +259,13 @@ export class Catalogue {
    * The positions of the entries a search finds, in the order asked (cached per canonical request
    * until the next load). With q, ranked by the search index (which may still be building: then a promise).
    */
-  search(request: SearchRequest): Int32Array | Promise<Int32Array> {
-    const key = `${request.sort}\u0000${filtersKey(request.filters)}\u0000${request.q ?? ""}`;
+  search(request: SearchRequest, key = searchKey(request)): SearchResult | Promise<SearchResult> {
+    const { index, generation, version } = this;
     const cached = this.results.get(key);
-    if (cached) return cached;
-    const { index, generation } = this;
-    const remember = (positions: Int32Array) => {
+    if (cached) return { positions: cached, ids: index.ids, version };
+    const remember = (positions: Int32Array): SearchResult => {
       if (generation === this.generation) this.results.set(key, positions);
-      return positions;
+      return { positions, ids: index.ids, version };
     };
     const { q, filters, sort } = request;
     if (q === undefined) {
@@ -267,18 +273,32 @@ export class Catalogue {
       return remember(index.sort(matching, sort === "relevance" ? "title" : sort));
     }
     this.searchIndex ??= this.buildSearchIndex(generation);
-    return this.searchIndex.then((searchIndex) => {
+    return this.searchIndex.then((searchIndex): SearchResult => {
       const found = index.filterIds(searchIndex.search(q), filters);
       return remember(sort === "relevance" ? found : index.sort(found, sort));
     });
   }
 
-  /** The bodies of these positions, in order; entries a concurrent import removed are left out. */
-  bodiesAt(positions: Int32Array): Body[] | Promise<Body[]> {
-    const ids = Array.from(positions, (position) => this.ids[position]!);
+  /**
+   * The bodies of a slice of a search's result, in order; synchronous when every one is in this
+   * load's caches. Entries a concurrent import removed are left out.
+   */
+  bodiesAt(result: SearchResult, from: number, to: number): Body[] | Promise<Body[]> {
+    const positions = result.positions.subarray(from, to);
+    // The packed buffer is checked by id: a result computed before a reload still finds its entries.
     const packed = this.changes.trusted ? this.packed : undefined;
-    const bodies = ids.map((id, i) => packed?.at(positions[i]!, id) ?? this.cachedBody(id));
-    return this.completeBodies(ids, bodies);
+    const ids: number[] = new Array(positions.length);
+    const bodies: (Body | undefined)[] = new Array(positions.length);
+    let complete = true;
+    for (let i = 0; i < positions.length; i++) {
+      const position = positions[i]!;
+      const id = result.ids[position]!;
+      ids[i] = id;
+      const body = packed?.at(position, id) ?? this.cachedBody(id);
+      bodies[i] = body;
+      if (body === undefined) complete = false;
+    }
+    return complete ? (bodies as Body[]) : this.completeBodies(ids, bodies);
   }
 
   /** The bodies of these ids, in order; unknown ids are left out. */
@@ -341,6 +361,11 @@ export class Catalogue {
     if (this.ids.length) void this.reload().catch(() => {});
     return undefined;
   }
+}
+
+/** The canonical form of a search (equal searches share cached results). */
+export function searchKey(request: SearchRequest): string {
+  return `${request.sort}\u0000${filtersKey(request.filters)}\u0000${request.q ?? ""}`;
 }
 
 function emptyColumns() {

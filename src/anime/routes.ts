@@ -2,11 +2,13 @@
 // entry (optionally among those matching filters), and search. Public: the Authorization header is
 // ignored. Entry, details, search and lookup answers carry a strong ETag (If-None-Match → 304).
 import { Elysia } from "elysia";
+import { LRUCache } from "lru-cache";
 import { notFound } from "../http/errors.ts";
 import { etagOf, ifNoneMatchMatches } from "../http/etag.ts";
 import type { HeaderPolicy } from "../http/headers.ts";
 import { pageOf, pageOffset } from "../http/query.ts";
-import { type Body, type Catalogue, parseAnimeId } from "./catalogue.ts";
+import { type Body, type Catalogue, parseAnimeId, searchKey } from "./catalogue.ts";
+import { filtersKey } from "./filter-index.ts";
 import { readBulkIds, readLookupSource, readRandomRequest, readSearchRequest } from "./requests.ts";
 import {
   Anime,
@@ -26,6 +28,8 @@ import {
 } from "./schemas.ts";
 
 const tags = ["anime"];
+/** Parsed query strings kept per route (parsing is a pure function of the text: no catalogue state). */
+const PARSED_QUERIES = 2_000;
 const CREDIT = "Data: anime-offline-database (manami-project), ODbL 1.0 + DbCL 1.0.";
 const ETAG_NOTE = "Carries a strong `ETag`; a request with a matching `If-None-Match` gets 304 with no body.";
 
@@ -67,6 +71,15 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
     const bytes = Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : part)));
     return tagAnswer(request, bytes, etagOf(bytes));
   };
+
+  const randomQueries = parsedByQueryString((query) => {
+    const filters = readRandomRequest(query);
+    return { filters, key: filtersKey(filters) };
+  });
+  const searchQueries = parsedByQueryString((query) => {
+    const asked = readSearchRequest(query);
+    return { asked, key: searchKey(asked) };
+  });
 
   return new Elysia({ name: "anime", prefix: "/anime" })
     .get(
@@ -124,9 +137,13 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
     )
     .get(
       "/random",
-      ({ query }) => {
+      ({ query, request }) => {
         // No parameter but `format`: the unfiltered draw, on its own short path.
-        for (const name in query) if (name !== "format") return respondTo(catalogue.randomMatchingBody(readRandomRequest(query)));
+        for (const name in query) {
+          if (name === "format") continue;
+          const { filters, key } = randomQueries(request.url, query);
+          return respondTo(catalogue.randomMatchingBody(filters, key));
+        }
         return respondTo(catalogue.randomBody());
       },
       {
@@ -142,12 +159,14 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
     .get(
       "/search",
       async ({ query, request }) => {
-        const asked = readSearchRequest(query);
-        const positions = await catalogue.search(asked);
-        const page = pageOf(request.url, positions.length, asked, []);
+        const { asked, key } = searchQueries(request.url, query);
+        const found = await catalogue.search(asked, key);
+        const page = pageOf(request.url, found.positions.length, asked, []);
         const offset = pageOffset(asked);
-        const bodies = await catalogue.bodiesAt(positions.subarray(offset, offset + asked.pageSize));
-        return taggedBytes(request, pageParts(page, bodies));
+        const bodies = catalogue.bodiesAt(found, offset, offset + asked.pageSize);
+        if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, pageParts(page, await bodies));
+        // Every body from the load the search ran on: the body is a function of that version and the URL.
+        return tagAnswer(request, new Blob(pageParts(page, bodies) as BlobPart[]), `"s${found.version}-${Bun.hash(request.url).toString(36)}"`);
       },
       {
         query: SearchQuery,
@@ -159,6 +178,23 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
         },
       },
     );
+}
+
+/**
+ * Memoises a route's query parsing by the raw query string: the same request text always parses to
+ * the same result (bad ones throw, and are not kept).
+ */
+function parsedByQueryString<T extends {}>(parse: (query: Record<string, string | undefined>) => T) {
+  const parsed = new LRUCache<string, T>({ max: PARSED_QUERIES });
+  return (url: string, query: Record<string, string | undefined>): T => {
+    const text = url.slice(url.indexOf("?") + 1);
+    let found = parsed.get(text);
+    if (found === undefined) {
+      found = parse(query);
+      parsed.set(text, found);
+    }
+    return found;
+  };
 }
 
 function entriesParts(bodies: Body[]): (string | Body)[] {
