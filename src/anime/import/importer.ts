@@ -180,16 +180,16 @@ async function applyPlan(tx: TransactionSql, plan: CataloguePlan): Promise<void>
     await tx`
       insert into anime (id, title, source, anime_type, num_episodes, status, year, picture, tags, body,
                          details, season, synonyms, thumbnail, duration_seconds, score, studios, producers, related_urls)
-      select r.id, r.title, r.source, r.anime_type, r.num_episodes, r.status, r.year, r.picture, r.tags, e->>'body',
-             e->>'details', d.season, d.synonyms, d.thumbnail, d.duration_seconds, d.score, d.studios, d.producers, d.related
+      select r.id, r.title, r.source, r.anime_type, r.num_episodes, r.status, r.year, r.picture, r.tags, e.body::text,
+             e.details::text, d.season, d.synonyms, d.thumbnail, d.duration_seconds, d.score, d.studios, d.producers, d.related
       from ${animeRecords(tx, entries)}`;
   }
   for (const entries of batches(plan.updates)) {
     await tx`
       update anime a set
         title = r.title, source = r.source, anime_type = r.anime_type, num_episodes = r.num_episodes,
-        status = r.status, year = r.year, picture = r.picture, tags = r.tags, body = e->>'body',
-        details = e->>'details', season = d.season, synonyms = d.synonyms, thumbnail = d.thumbnail,
+        status = r.status, year = r.year, picture = r.picture, tags = r.tags, body = e.body::text,
+        details = e.details::text, season = d.season, synonyms = d.synonyms, thumbnail = d.thumbnail,
         duration_seconds = d.duration_seconds, score = d.score, studios = d.studios, producers = d.producers,
         related_urls = d.related, updated_at = now()
       from ${animeRecords(tx, entries)}
@@ -204,16 +204,19 @@ async function applyPlan(tx: TransactionSql, plan: CataloguePlan): Promise<void>
 }
 
 /**
- * Entries go over as one JSON array of {body, details} strings; each string is stored verbatim, and
- * the columns are read out of the same JSON, so they always agree.
+ * Entries go over as two JSON arrays, the bodies and their details, zipped by ROWS FROM; each
+ * element's text is stored verbatim (the json type keeps its input text), and the columns are read
+ * out of the same JSON, so they always agree.
  */
 function animeRecords(tx: TransactionSql, entries: StoredEntry[]) {
+  const bodies = `[${entries.map((entry) => entry.body).join(",")}]`;
+  const details = `[${entries.map((entry) => entry.details).join(",")}]`;
   return tx`
-    json_array_elements(${JSON.stringify(entries)}::text::json) as e,
-    json_to_record((e->>'body')::json) as r(id int, title text, source text, anime_type text, num_episodes int,
-                                            status text, year int, picture text, tags text[]),
-    json_to_record((e->>'details')::json) as d(season text, synonyms text[], thumbnail text, duration_seconds int,
-                                               score double precision, studios text[], producers text[], related text[])`;
+    rows from (json_array_elements(${bodies}::text::json), json_array_elements(${details}::text::json)) as e(body, details),
+    json_to_record(e.body) as r(id int, title text, source text, anime_type text, num_episodes int,
+                                status text, year int, picture text, tags text[]),
+    json_to_record(e.details) as d(season text, synonyms text[], thumbnail text, duration_seconds int,
+                                   score double precision, studios text[], producers text[], related text[])`;
 }
 
 function sourceRecords(tx: TransactionSql, sources: SourceAssignment[]) {
