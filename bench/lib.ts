@@ -629,7 +629,7 @@ export interface WarmState {
 
 interface Health {
   token_index?: { ready: boolean; tokens: number; bytes: number };
-  anime_cache?: { packed: boolean; bytes: number };
+  anime_cache?: { packed: boolean; bytes: number; search_ready?: boolean };
 }
 
 /**
@@ -644,7 +644,7 @@ export async function untilWarm(base: string): Promise<WarmState> {
     const health = (await (await fetch(`${base}/health`)).json()) as Health;
     const { token_index: index, anime_cache: anime } = health;
     if (!index || !anime) throw new Error("this server does not report its token index and anime cache on /health");
-    if (index.ready && (anime.packed || !needPacked)) {
+    if (index.ready && (anime.packed || !needPacked) && anime.search_ready !== false) {
       return { seconds: (performance.now() - started) / 1000, tokens: index.tokens, tokenIndexBytes: index.bytes, animePacked: anime.packed };
     }
     if (performance.now() - started > 120_000) throw new Error(`the server was not warm within 120 s: ${JSON.stringify(health)}`);

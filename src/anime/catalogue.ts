@@ -51,6 +51,7 @@ export class Catalogue {
   private index = new FilterIndex(emptyColumns());
   /** The search index of the current load; built after the filter index, so searches with q wait for it. */
   private searchIndex: Promise<SearchIndex> | undefined;
+  private builtSearchIndex: SearchIndex | undefined;
   private readonly results = new LRUCache<string, Int32Array>({
     max: RESULT_CACHE_ENTRIES,
     maxSize: RESULT_CACHE_BYTES,
@@ -85,8 +86,13 @@ export class Catalogue {
   }
 
   /** Whether the whole catalogue is in the packed buffer (else hot entries are in the LRU), and the memory it takes. */
-  cacheState(): { packed: boolean; bytes: number } {
-    return { packed: this.packed !== undefined, bytes: this.packed?.byteLength ?? this.bodies.calculatedSize };
+  cacheState(): { packed: boolean; bytes: number; search_ready: boolean; index_bytes: number } {
+    return {
+      packed: this.packed !== undefined,
+      bytes: this.packed?.byteLength ?? this.bodies.calculatedSize,
+      search_ready: this.builtSearchIndex !== undefined,
+      index_bytes: this.index.byteLength + (this.builtSearchIndex?.memoryBytes ?? 0),
+    };
   }
 
   get size(): number {
@@ -101,12 +107,6 @@ export class Catalogue {
   /** Whether a body that arrived synchronously can be tagged by the loaded version (it came from this load's caches). */
   get cachesTrusted(): boolean {
     return this.changes.trusted;
-  }
-
-  /** Memory held by the filter index and the search index (for /health). */
-  async indexState(): Promise<{ filter_bytes: number; search_bytes: number | null }> {
-    const search = await this.searchIndex?.catch(() => undefined);
-    return { filter_bytes: this.index.byteLength, search_bytes: search?.memoryBytes ?? null };
   }
 
   /** Loads the id index; with `pollForImports`, starts watching for imports. */
@@ -148,9 +148,14 @@ export class Catalogue {
       this.bodies.clear();
       this.results.clear();
       this.details.clear();
-      this.searchIndex = this.buildSearchIndex(this.generation);
+      this.builtSearchIndex = undefined;
+      // After the packing: the two loads at once would add up their transient memory (rows read).
+      const generation = this.generation;
+      const warmed = Promise.resolve()
+        .then(() => this.warm(generation))
+        .catch(() => {});
+      this.searchIndex = this.buildSearchIndex(generation, warmed);
     })().finally(() => (this.reloading = undefined));
-    this.reloading.then(() => this.warm(this.generation)).catch(() => {});
     return this.reloading;
   }
 
@@ -166,8 +171,9 @@ export class Catalogue {
   }
 
   /** Reads every title and synonym in short queries and indexes them; the rows are dropped after. */
-  private buildSearchIndex(generation: number): Promise<SearchIndex> {
+  private buildSearchIndex(generation: number, after: Promise<unknown> = Promise.resolve()): Promise<SearchIndex> {
     const built = (async () => {
+      await after;
       const documents: SearchDocument[] = [];
       for (let after = 0; ; ) {
         const rows = await queries.findSearchDocumentsAfter(this.sql, after, SEARCH_BATCH);
@@ -178,6 +184,7 @@ export class Catalogue {
       const index = SearchIndex.build(documents);
       documents.length = 0;
       Bun.gc(true);
+      if (generation === this.generation) this.builtSearchIndex = index;
       return index;
     })();
     // A failed build (database unreachable) is retried by the next search rather than remembered.
