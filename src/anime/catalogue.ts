@@ -174,15 +174,15 @@ export class Catalogue {
   private buildSearchIndex(generation: number, after: Promise<unknown> = Promise.resolve()): Promise<SearchIndex> {
     const built = (async () => {
       await after;
-      const documents: SearchDocument[] = [];
+      const batches: string[] = [];
       for (let after = 0; ; ) {
-        const rows = await queries.findSearchDocumentsAfter(this.sql, after, SEARCH_BATCH);
-        for (const row of rows) documents.push(row);
-        if (rows.length < SEARCH_BATCH) break;
-        after = rows[rows.length - 1]!.id;
+        const batch = await queries.findSearchDocumentsAfter(this.sql, after, SEARCH_BATCH);
+        batches.push(batch.json);
+        if (batch.count < SEARCH_BATCH) break;
+        after = batch.last;
       }
-      const index = SearchIndex.build(documents);
-      documents.length = 0;
+      const index = SearchIndex.build(documentsOf(batches));
+      batches.length = 0;
       Bun.gc(true);
       if (generation === this.generation) this.builtSearchIndex = index;
       return index;
@@ -373,6 +373,15 @@ export class Catalogue {
 /** The canonical form of a search (equal searches share cached results). */
 export function searchKey(request: SearchRequest): string {
   return `${request.sort}\u0000${filtersKey(request.filters)}\u0000${request.q ?? ""}`;
+}
+
+/** The documents of JSON batches, parsed one batch at a time while the index consumes them. */
+function* documentsOf(batches: string[]): Generator<SearchDocument> {
+  for (let i = 0; i < batches.length; i++) {
+    const triples = JSON.parse(batches[i]!) as [number, string, string[]][];
+    batches[i] = ""; // parsed: its text can go
+    for (const [id, title, synonyms] of triples) yield { id, title, synonyms };
+  }
 }
 
 function emptyColumns() {
