@@ -49,6 +49,9 @@ type CatalogueConfig = Pick<Config, "animeCacheMB" | "cataloguePollMs">;
 export class Catalogue {
   private ids: Int32Array = new Int32Array(0);
   private index = new FilterIndex(emptyColumns());
+  /** The load `index` belongs to: it is read in the background after the ids, so it may lag. */
+  private indexGeneration = -1;
+  private indexLoading: Promise<FilterIndex> | undefined;
   /** The search index of the current load; built after the filter index, so searches with q wait for it. */
   private searchIndex: Promise<SearchIndex> | undefined;
   private builtSearchIndex: SearchIndex | undefined;
@@ -139,9 +142,8 @@ export class Catalogue {
     }
     this.reloading = (async () => {
       const version = await queries.findCatalogueVersion(this.sql);
-      const columns = await queries.findIndexColumns(this.sql);
-      this.index = new FilterIndex(columns);
-      this.ids = columns.ids;
+      const ids = await queries.findAllAnimeIds(this.sql);
+      this.ids = ids;
       this.version = version;
       this.generation++;
       this.packed = undefined;
@@ -149,11 +151,12 @@ export class Catalogue {
       this.results.clear();
       this.details.clear();
       this.builtSearchIndex = undefined;
-      // After the packing: the two loads at once would add up their transient memory (rows read).
+      this.indexLoading = undefined;
+      // In the background, one after the other (their transient memory would add up): the filter
+      // index, the packed bodies, the search index. Requests that need one wait for it.
       const generation = this.generation;
-      const warmed = Promise.resolve()
-        .then(() => this.warm(generation))
-        .catch(() => {});
+      const indexed = Promise.resolve(this.currentIndex()).catch(() => {});
+      const warmed = indexed.then(() => this.warm(generation)).catch(() => {});
       this.searchIndex = this.buildSearchIndex(generation, warmed);
     })().finally(() => (this.reloading = undefined));
     return this.reloading;
@@ -251,13 +254,48 @@ export class Catalogue {
     return body instanceof Promise ? body.then((found) => found ?? this.retryRandom()) : (body ?? this.retryRandom());
   }
 
+  /** The filter index of the current load; a promise while it loads. */
+  private currentIndex(): FilterIndex | Promise<FilterIndex> {
+    if (this.indexGeneration === this.generation) return this.index;
+    this.indexLoading ??= this.loadFilterIndex(this.generation);
+    return this.indexLoading;
+  }
+
+  private loadFilterIndex(generation: number): Promise<FilterIndex> {
+    const loading = queries.findIndexColumns(this.sql).then((columns) => {
+      const index = new FilterIndex(columns);
+      if (generation === this.generation) {
+        this.index = index;
+        this.indexGeneration = generation;
+      }
+      return index;
+    });
+    // A failed load (database unreachable) is retried by the next request rather than remembered.
+    loading.catch(() => {
+      if (this.indexLoading === loading) this.indexLoading = undefined;
+    });
+    return loading;
+  }
+
+  /** Whether results computed on `index` may be cached: it is the current load's. */
+  private isCurrent(index: FilterIndex): boolean {
+    return index === this.index && this.indexGeneration === this.generation;
+  }
+
   /** A uniformly random entry among those matching the filters; undefined when none does. */
   randomMatchingBody(filters: AnimeFilters, key = filtersKey(filters)): Body | undefined | Promise<Body | undefined> {
     if (!hasAnimeFilters(filters)) return this.randomBody();
-    const positions = this.cachedResult(`random\u0000${key}`, () => this.index.matching(filters));
+    const index = this.currentIndex();
+    if (index instanceof Promise) return index.then((loaded) => this.drawMatching(loaded, filters, key));
+    return this.drawMatching(index, filters, key);
+  }
+
+  private drawMatching(index: FilterIndex, filters: AnimeFilters, key: string): Body | undefined | Promise<Body | undefined> {
+    const positions = this.isCurrent(index) ? this.cachedResult(`random\u0000${key}`, () => index.matching(filters)) : index.matching(filters);
     if (positions.length === 0) return undefined;
     const position = positions[Math.floor(Math.random() * positions.length)]!;
-    const id = this.ids[position]!;
+    const id = index.ids[position]!;
+    // The packed buffer's lookup by position checks the id: it may belong to another load.
     const packed = this.changes.trusted ? this.packed?.at(position, id) : undefined;
     return packed ?? this.entryBody(id);
   }
@@ -267,11 +305,20 @@ export class Catalogue {
    * until the next load). With q, ranked by the search index (which may still be building: then a promise).
    */
   search(request: SearchRequest, key = searchKey(request)): SearchResult | Promise<SearchResult> {
-    const { index, generation, version } = this;
-    const cached = this.results.get(key);
+    const index = this.currentIndex();
+    if (index instanceof Promise) return index.then((loaded) => this.searchIn(loaded, request, key));
+    return this.searchIn(index, request, key);
+  }
+
+  private searchIn(index: FilterIndex, request: SearchRequest, key: string): SearchResult | Promise<SearchResult> {
+    const generation = this.generation;
+    const current = this.isCurrent(index);
+    // A result from another load's index is not tagged by this load's version (the route then hashes the bytes).
+    const version = current ? this.version : -1;
+    const cached = current ? this.results.get(key) : undefined;
     if (cached) return { positions: cached, ids: index.ids, version };
     const remember = (positions: Int32Array): SearchResult => {
-      if (generation === this.generation) this.results.set(key, positions);
+      if (current && generation === this.generation) this.results.set(key, positions);
       return { positions, ids: index.ids, version };
     };
     const { q, filters, sort } = request;
