@@ -22,7 +22,7 @@ const WARM_BATCH = 5_000;
 /** Per cached entry, beyond its body's characters: the key, the LRU's slots, the string header. */
 const ENTRY_OVERHEAD_BYTES = 64;
 /** Filtered and sorted position lists, kept per canonical request (filters, q, sort) until the next load. */
-const RESULT_CACHE_BYTES = 8 * 1024 * 1024;
+const RESULT_CACHE_BYTES = { min: 8 * 1024 * 1024, max: 64 * 1024 * 1024, perEntry: 64 };
 const RESULT_CACHE_ENTRIES = 2_000;
 const DETAILS_CACHE_BYTES = 2 * 1024 * 1024;
 const SEARCH_BATCH = 10_000;
@@ -55,11 +55,7 @@ export class Catalogue {
   /** The search index of the current load; built after the filter index, so searches with q wait for it. */
   private searchIndex: Promise<SearchIndex> | undefined;
   private builtSearchIndex: SearchIndex | undefined;
-  private readonly results = new LRUCache<string, Int32Array>({
-    max: RESULT_CACHE_ENTRIES,
-    maxSize: RESULT_CACHE_BYTES,
-    sizeCalculation: (positions) => positions.byteLength + ENTRY_OVERHEAD_BYTES,
-  });
+  private results = resultCache(0);
   private readonly details = new LRUCache<number, string>({
     maxSize: DETAILS_CACHE_BYTES,
     sizeCalculation: (body) => body.length + ENTRY_OVERHEAD_BYTES,
@@ -148,7 +144,7 @@ export class Catalogue {
       this.generation++;
       this.packed = undefined;
       this.bodies.clear();
-      this.results.clear();
+      this.results = resultCache(ids.length);
       this.details.clear();
       this.builtSearchIndex = undefined;
       this.indexLoading = undefined;
@@ -415,6 +411,16 @@ export class Catalogue {
     if (this.ids.length) void this.reload().catch(() => {});
     return undefined;
   }
+}
+
+/** A result holds up to 4 bytes per entry: the budget grows with the catalogue (8 MB up to 128,000 entries). */
+function resultCache(entries: number): LRUCache<string, Int32Array> {
+  const bytes = Math.min(RESULT_CACHE_BYTES.max, Math.max(RESULT_CACHE_BYTES.min, entries * RESULT_CACHE_BYTES.perEntry));
+  return new LRUCache<string, Int32Array>({
+    max: RESULT_CACHE_ENTRIES,
+    maxSize: bytes,
+    sizeCalculation: (positions) => positions.byteLength + ENTRY_OVERHEAD_BYTES,
+  });
 }
 
 /** The canonical form of a search (equal searches share cached results). */
