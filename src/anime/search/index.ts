@@ -355,7 +355,7 @@ export class SearchIndex {
       previous = term;
       if (pruned) {
         validDepth = depth - 1;
-        index = this.prefixEnd(term.slice(0, depth), index + 1);
+        index = this.skipShared(term, depth, index + 1);
         continue;
       }
       validDepth = term.length;
@@ -411,6 +411,26 @@ export class SearchIndex {
     while (low < high) {
       const middle = (low + high) >> 1;
       if (this.terms[middle]! < text) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** The first index at or after `from` whose term shares fewer than `depth` characters with `term`: galloping, as most skips are short. */
+  private skipShared(term: string, depth: number, from: number): number {
+    const shares = (index: number) => commonPrefix(this.terms[index]!, term) >= depth;
+    let step = 1;
+    let low = from;
+    while (low < this.terms.length && shares(low)) {
+      low = from + step;
+      step *= 2;
+    }
+    let high = Math.min(low, this.terms.length);
+    low = from + (step > 2 ? step / 4 : 0);
+    // terms[low - 1] shares (or low === from); the first that does not is in [low, high]
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (shares(middle)) low = middle + 1;
       else high = middle;
     }
     return low;

@@ -10,7 +10,7 @@ const ASCII = /^[\x00-\x7f]*$/;
 const COMBINING_ACCENT = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g;
 /** Letters that have no decomposition but are read as plain Latin ones; × is the "x" of "Spy×Family". */
 const LETTER_FOLDS: Record<string, string> = {
-  ß: "ss", ø: "o", æ: "ae", œ: "oe", ł: "l", đ: "d", ð: "d", þ: "th", ı: "i", "×": " x ",
+  ß: "ss", ø: "o", æ: "ae", œ: "oe", ł: "l", đ: "d", ð: "d", þ: "th", ı: "i", "×": " ",
 };
 const FOLDABLE = new RegExp(`[${Object.keys(LETTER_FOLDS).join("")}]`, "g");
 
