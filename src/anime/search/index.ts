@@ -67,7 +67,12 @@ export class SearchIndex {
   ) {
     this.termSlot = new Int32Array(terms.length);
     this.longestTerm = terms.reduce((longest, term) => Math.max(longest, term.length), 0);
+    this.sharedPrefix = new Uint16Array(terms.length);
+    for (let i = 1; i < terms.length; i++) this.sharedPrefix[i] = Math.min(commonPrefix(terms[i - 1]!, terms[i]!), 0xffff);
   }
+
+  /** sharedPrefix[i]: how many leading characters terms[i] shares with terms[i - 1] (the typo walk's trie). */
+  private readonly sharedPrefix: Uint16Array;
 
   private readonly longestTerm: number;
 
@@ -151,7 +156,7 @@ export class SearchIndex {
   /** Approximate bytes held: the typed arrays and the strings (two bytes a character, plus headers). */
   get memoryBytes(): number {
     const arrays = [
-      this.postingStart, this.postings, this.nameWordStart, this.nameWords, this.nameLiteral, this.nameKeyLength, this.termSlot,
+      this.postingStart, this.postings, this.nameWordStart, this.nameWords, this.nameLiteral, this.nameKeyLength, this.termSlot, this.sharedPrefix,
       this.entryNameStart, this.entryIds, this.cjkStart, this.cjkName,
     ].reduce((sum, array) => sum + array.byteLength, 0);
     let strings = this.cjkText.length * 2 + this.terms.length * 8;
@@ -337,13 +342,13 @@ export class SearchIndex {
     const maxDepth = Math.min(length + limit, this.longestTerm);
     const rows: Int32Array[] = Array.from({ length: maxDepth + 1 }, () => new Int32Array(length + 2).fill(FAR));
     for (let j = 0; j <= Math.min(length, limit); j++) rows[0]![j] = j;
-    const lastIndex = this.terms.length;
-    let previous = "";
+    const count = this.terms.length;
+    const shared = this.sharedPrefix;
     let validDepth = 0;
     let index = 0;
-    while (index < lastIndex) {
+    while (index < count) {
       const term = this.terms[index]!;
-      let depth = Math.min(validDepth, commonPrefix(previous, term));
+      let depth = Math.min(validDepth, shared[index]!);
       let pruned = false;
       while (depth < term.length) {
         depth++;
@@ -352,10 +357,11 @@ export class SearchIndex {
           break;
         }
       }
-      previous = term;
       if (pruned) {
+        // skip every term under this prefix: they follow, sharing at least `depth` characters
         validDepth = depth - 1;
-        index = this.skipShared(term, depth, index + 1);
+        index++;
+        while (index < count && shared[index]! >= depth) index++;
         continue;
       }
       validDepth = term.length;
@@ -411,26 +417,6 @@ export class SearchIndex {
     while (low < high) {
       const middle = (low + high) >> 1;
       if (this.terms[middle]! < text) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  }
-
-  /** The first index at or after `from` whose term shares fewer than `depth` characters with `term`: galloping, as most skips are short. */
-  private skipShared(term: string, depth: number, from: number): number {
-    const shares = (index: number) => commonPrefix(this.terms[index]!, term) >= depth;
-    let step = 1;
-    let low = from;
-    while (low < this.terms.length && shares(low)) {
-      low = from + step;
-      step *= 2;
-    }
-    let high = Math.min(low, this.terms.length);
-    low = from + (step > 2 ? step / 4 : 0);
-    // terms[low - 1] shares (or low === from); the first that does not is in [low, high]
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (shares(middle)) low = middle + 1;
       else high = middle;
     }
     return low;
