@@ -1,12 +1,17 @@
 // Search quality of GET /anime/search's engine (src/anime/search): real titles (the shipped sample and
 // bench/search/real-titles.txt) hidden among generated entries, queried the ways users type them.
 //   bun bench/search-quality.ts [--entries 40000] [--seed 1] [--engine own|minisearch] [--misses 20]
+//                               [--extra-synonyms 6]
 // Prints, per kind of query: count, % with the intended entry first, % in the top five, p50/p99 latency
 // of one search (ms); then the overall figures, the index's memory and build time. Exits 1 when a target
-// is missed: first ≥ 98% and top five ≥ 99.5% overall, first for every exact title, exact synonym,
+// is missed (latency: the best of three runs of each query): first ≥ 98% and top five ≥ 99.5% overall, first for every exact title, exact synonym,
 // abbreviation and Japanese-script query.
 // Queries that are also, as written or without punctuation, a name of ANOTHER real entry are ambiguous
-// (`k on` is K-On! as much as K-On!!): they are left out and counted.
+// (`k on` is K-On! as much as K-On!!), and so are queries made by dropping punctuation, typing a typo
+// or a beginning from a name that another real entry also has but for punctuation (Gintama°, Gintama',
+// Gintama.): they are left out and counted.
+// --extra-synonyms N gives every generated entry N more synonyms (romaji-like words, katakana, a
+// "Season" variant), as the real dataset has 5–10 names an entry: for the memory and speed figures.
 // --engine minisearch runs the same queries through MiniSearch (set MINISEARCH to its module path if it
 // is not installed here), for the comparison in the README.
 import { generateEntries } from "../scripts/generate-catalogue.ts";
@@ -28,6 +33,7 @@ const ENTRIES = Number(option("entries", "40000"));
 const SEED = Number(option("seed", "1"));
 const ENGINE = option("engine", "own");
 const MISSES = Number(option("misses", "20"));
+const EXTRA_SYNONYMS = Number(option("extra-synonyms", "0"));
 
 /** mulberry32, as in scripts/generate-catalogue.ts */
 function random(seed: number) {
@@ -79,6 +85,8 @@ interface Query {
   kind: Kind;
   q: string;
   expected: number;
+  /** the name the query was made from */
+  source: string;
 }
 
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
@@ -106,7 +114,8 @@ function typo(word: string, positions: Set<number>): string {
 
 function queriesOf(entry: Real, expected: number): Query[] {
   const queries: Query[] = [];
-  const add = (kind: Kind, q: string) => queries.push({ kind, q, expected });
+  let source = entry.title;
+  const add = (kind: Kind, q: string) => queries.push({ kind, q, expected, source });
   const titleKey = keyOf(entry.title);
   const names = [entry.title, ...entry.synonyms];
   add("exact title", entry.title);
@@ -117,6 +126,7 @@ function queriesOf(entry: Real, expected: number): Query[] {
     else if (latinWords(synonym).length >= 2) add("exact synonym", synonym);
   }
   for (const name of names.filter((n) => !hasCjk(n))) {
+    source = name;
     if (/[^\p{L}\p{N}\s]/u.test(name)) {
       const spaced = name.replace(/[^\p{L}\p{N}\s]+/gu, " ").replace(/\s+/g, " ").trim().toLowerCase();
       const joined = name.replace(/\s*[^\p{L}\p{N}\s]+\s*/gu, "").replace(/\s+/g, " ").trim().toLowerCase();
@@ -126,6 +136,7 @@ function queriesOf(entry: Real, expected: number): Query[] {
     const plain = name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
     if (plain !== name) add("no accents", plain.toLowerCase());
   }
+  source = entry.title;
   const words = latinWords(entry.title);
   if (words.length > 0 && words.length === wordsOf(entry.title).length) {
     const long = words.map((word, i) => ({ word, i })).filter(({ word }) => /^[a-z]+$/.test(word));
@@ -195,9 +206,22 @@ async function miniSearchEngine(): Promise<Engine> {
 
 const reals = await realEntries();
 const generated = generateEntries(Math.max(0, ENTRIES - reals.length), SEED);
+const KANA = [..."アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワンガギグゲゴ"];
+const SYLLABLES = ["ka", "ki", "ku", "ke", "ko", "sa", "shi", "su", "to", "na", "ni", "no", "ha", "hi", "ma", "mi", "ra", "ri", "yu", "wa", "n", "zen", "sei", "ryuu"];
+const made = random(SEED * 104729);
+function extraSynonyms(title: string): string[] {
+  const romaji = () => Array.from({ length: made.integer(2, 4) }, () => made.pick(SYLLABLES)).join("");
+  const synonyms = [
+    Array.from({ length: made.integer(2, 5) }, romaji).join(" "),
+    Array.from({ length: made.integer(3, 9) }, () => made.pick(KANA)).join(""),
+    `${title} Season ${made.integer(2, 5)}`,
+  ];
+  while (synonyms.length < EXTRA_SYNONYMS) synonyms.push(Array.from({ length: made.integer(1, 4) }, romaji).join(" "));
+  return synonyms.slice(0, EXTRA_SYNONYMS);
+}
 const pool: { title: string; synonyms: string[]; real: number }[] = [
   ...reals.map((entry, i) => ({ ...entry, real: i })),
-  ...generated.map(({ title, synonyms }) => ({ title, synonyms, real: -1 })),
+  ...generated.map(({ title, synonyms }) => ({ title, synonyms: [...synonyms, ...extraSynonyms(title)], real: -1 })),
 ];
 for (let i = pool.length - 1; i > 0; i--) {
   const j = rng.integer(0, i);
@@ -219,8 +243,11 @@ reals.forEach((entry, i) => {
     }
   }
 });
+const ownedByAnother = (key: string, expected: number) => [...(owners.get(key) ?? [])].some((owner) => owner !== expected);
 const ambiguous = (query: Query) =>
-  [literalOf(query.q), `key:${keyOf(query.q)}`].some((key) => [...(owners.get(key) ?? [])].some((owner) => owner !== query.expected));
+  ownedByAnother(literalOf(query.q), query.expected) ||
+  ownedByAnother(`key:${keyOf(query.q)}`, query.expected) ||
+  (!STRICT.includes(query.kind) && ownedByAnother(`key:${keyOf(query.source)}`, query.expected));
 
 const allQueries = reals.flatMap((entry, i) => queriesOf(entry, idOfReal.get(i)!));
 const queries = allQueries.filter((query) => !ambiguous(query));
@@ -231,27 +258,44 @@ const engine = ENGINE === "minisearch" ? await miniSearchEngine() : ownEngine();
 Bun.gc(true);
 const heapBefore = process.memoryUsage().heapUsed;
 const buildStarted = performance.now();
+const buildCpu = process.cpuUsage();
 engine.build(documents);
 const buildMs = performance.now() - buildStarted;
+const buildCpuMs = cpuMs(process.cpuUsage(buildCpu));
 Bun.gc(true);
 const heapDelta = process.memoryUsage().heapUsed - heapBefore;
 
+function cpuMs(usage: NodeJS.CpuUsage) {
+  return (usage.user + usage.system) / 1000;
+}
+
 for (const query of queries.slice(0, 200)) engine.search(query.q); // warm up the JIT
+const searchCpu = process.cpuUsage();
 interface Outcome {
   query: Query;
   rank: number;
   ms: number;
   top: number | undefined;
 }
-const outcomes: Outcome[] = queries.map((query) => {
-  const started = performance.now();
-  const ids = engine.search(query.q);
-  const ms = performance.now() - started;
-  let rank = -1;
-  for (let r = 0; r < ids.length; r++) if (ids[r] === query.expected) { rank = r; break; }
-  return { query, rank, ms, top: ids[0] };
-});
+// Each query runs ROUNDS times, interleaved; its latency is the best round (the machine is shared, and a
+// descheduled round measures the neighbours, not the search). The single-run p99 is printed too.
+const ROUNDS = 3;
+const singleRuns: number[] = [];
+const outcomes: Outcome[] = queries.map((query) => ({ query, rank: -1, ms: Infinity, top: undefined }));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const outcome of outcomes) {
+    const started = performance.now();
+    const ids = engine.search(outcome.query.q);
+    const ms = performance.now() - started;
+    singleRuns.push(ms);
+    outcome.ms = Math.min(outcome.ms, ms);
+    outcome.rank = -1;
+    for (let r = 0; r < ids.length; r++) if (ids[r] === outcome.query.expected) { outcome.rank = r; break; }
+    outcome.top = ids[0];
+  }
+}
 
+const searchCpuMs = cpuMs(process.cpuUsage(searchCpu));
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -281,9 +325,12 @@ if (overall.first < 98) failures.push(`overall first ${overall.first.toFixed(2)}
 if (overall.top5 < 99.5) failures.push(`overall top five ${overall.top5.toFixed(2)}% < 99.5%`);
 
 const memory = engine.memoryBytes();
+const names = documents.reduce((sum, document) => sum + 1 + document.synonyms.length, 0);
 console.log(
-  `build ${buildMs.toFixed(0)} ms; heap growth ${(heapDelta / 2 ** 20).toFixed(1)} MiB` +
-    (memory === undefined ? "" : `; memoryBytes ${(memory / 2 ** 20).toFixed(1)} MiB`),
+  `${names.toLocaleString("en-US")} names; build ${buildMs.toFixed(0)} ms (CPU ${buildCpuMs.toFixed(0)} ms); ` +
+    `search CPU mean ${(searchCpuMs / singleRuns.length).toFixed(2)} ms, single-run p99 ${percentile(singleRuns, 99).toFixed(2)} ms; heap growth ${(heapDelta / 2 ** 20).toFixed(1)} MiB` +
+    (memory === undefined ? "" : `; memoryBytes ${(memory / 2 ** 20).toFixed(1)} MiB`) +
+    `; load average ${(await import("node:os")).loadavg()[0]!.toFixed(1)}`,
 );
 
 const misses = outcomes.filter((o) => o.rank !== 0).slice(0, MISSES);
