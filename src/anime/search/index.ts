@@ -48,6 +48,12 @@ interface QueryWord {
   /** postings to draw candidates from when this word is the most selective */
   candidateTerms: number[];
   cost: number;
+  /** the most typos any name word could forgive this word (0: none, or a CJK word) */
+  typoLimit: number;
+  /** whether the typo walk put this word's typo matches in `terms` (done for the most selective word only) */
+  walked: boolean;
+  /** for the other words: term → how it matches with typos, checked on the candidates' words */
+  typoCache: Map<number, number>;
 }
 
 export class SearchIndex {
@@ -69,7 +75,13 @@ export class SearchIndex {
     this.longestTerm = terms.reduce((longest, term) => Math.max(longest, term.length), 0);
     this.sharedPrefix = new Uint16Array(terms.length);
     for (let i = 1; i < terms.length; i++) this.sharedPrefix[i] = Math.min(commonPrefix(terms[i - 1]!, terms[i]!), 0xffff);
+    let latinEnd = terms.length;
+    while (latinEnd > 0 && hasCjk(terms[latinEnd - 1]!)) latinEnd--;
+    this.latinEnd = latinEnd;
   }
+
+  /** The terms from here on are all CJK, which a typo walk (of a non-CJK word) never matches. */
+  private readonly latinEnd: number;
 
   /** sharedPrefix[i]: how many leading characters terms[i] shares with terms[i - 1] (the typo walk's trie). */
   private readonly sharedPrefix: Uint16Array;
@@ -175,8 +187,13 @@ export class SearchIndex {
     const literal = scanner.literalHash;
     if (texts.length === 0) return EMPTY;
     const queryWords = distinctWords(texts).map((word) => this.analyse(word));
-    if (queryWords.some((word) => word.cost === 0)) return EMPTY;
-    const selective = queryWords.reduce((best, word) => (word.cost < best.cost ? word : best));
+    if (queryWords.some((word) => word.cost === 0 && word.typoLimit === 0)) return EMPTY;
+    // The candidates come from one word; the others are checked on them. A typo walk costs more as it
+    // may forgive more, so it weighs in the choice, and only the chosen word walks.
+    const estimate = (word: QueryWord) => word.cost + (word.typoLimit === 2 ? this.terms.length / 8 : word.typoLimit === 1 ? this.terms.length / 64 : 0);
+    const selective = queryWords.reduce((best, word) => (estimate(word) < estimate(best) ? word : best));
+    if (selective.typoLimit > 0) this.addTypos(selective);
+    if (selective.cost === 0) return EMPTY;
     const candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
     const matches = this.markTerms(queryWords);
     try {
@@ -273,7 +290,9 @@ export class SearchIndex {
     }
     if (best === WHOLE) return best;
     if (word.cjk) return binaryHas(word.cjkNames, name) ? Math.min(best, PARTIAL) : best;
-    return Math.min(best, this.matchJoined(word, from, to));
+    best = Math.min(best, this.matchJoined(word, from, to));
+    if (best > PARTIAL && !word.walked && word.typoLimit > 0) best = Math.min(best, this.typoMatch(word, from, to));
+    return best;
   }
 
   /** Several adjacent words of the name written together: `rezero`, `steinsgate`, last word `shingekinokyo`. */
@@ -305,7 +324,11 @@ export class SearchIndex {
     const terms = new Map<number, number>();
     const exact = this.find(text);
     if (exact >= 0) terms.set(exact, WHOLE);
-    const word: QueryWord = { text, isLast, cjk: hasCjk(text), terms, cjkNames: EMPTY, candidateTerms: [], cost: 0 };
+    const cjk = hasCjk(text);
+    const word: QueryWord = {
+      text, isLast, cjk, terms, cjkNames: EMPTY, candidateTerms: [], cost: 0,
+      typoLimit: cjk || text.length - 2 > this.longestTerm ? 0 : typosAllowed(text.length + 2), walked: false, typoCache: new Map(),
+    };
     if (word.cjk) {
       word.cjkNames = this.namesContaining(text);
       word.cost = word.cjkNames.length;
@@ -315,7 +338,6 @@ export class SearchIndex {
       const end = this.prefixEnd(text);
       for (let t = this.lowerBound(text); t < end; t++) if (!terms.has(t)) terms.set(t, PARTIAL);
     }
-    this.typoWalk(text, terms);
     const candidateTerms = [...terms.keys()];
     for (let length = 1; length < Math.min(text.length, this.longestTerm + 1); length++) {
       const head = this.find(text.slice(0, length));
@@ -324,6 +346,37 @@ export class SearchIndex {
     word.candidateTerms = candidateTerms;
     for (const t of candidateTerms) word.cost += this.postingStart[t + 1]! - this.postingStart[t]!;
     return word;
+  }
+
+  /** Adds the word's typo matches to its terms and candidates. */
+  private addTypos(word: QueryWord): void {
+    const found = new Map<number, number>();
+    this.typoWalk(word.text, found);
+    for (const [term, kind] of found) {
+      if (word.terms.has(term)) continue;
+      word.terms.set(term, kind);
+      word.candidateTerms.push(term);
+      word.cost += this.postingStart[term + 1]! - this.postingStart[term]!;
+    }
+    word.walked = true;
+  }
+
+  /** The best typo match of a word that did not walk, against the words of one name. */
+  private typoMatch(word: QueryWord, from: number, to: number): number {
+    let best = NO_MATCH;
+    for (let p = from; p < to; p++) {
+      const term = this.nameWords[p]!;
+      let kind = word.typoCache.get(term);
+      if (kind === undefined) {
+        const text = this.terms[term]!;
+        const allowed = typosAllowed(text.length);
+        const distance = allowed > 0 && Math.abs(text.length - word.text.length) <= allowed ? boundedDistance(word.text, text, allowed) : FAR;
+        kind = distance <= allowed ? TYPO + distance : NO_MATCH;
+        word.typoCache.set(term, kind);
+      }
+      if (kind < best) best = kind;
+    }
+    return best;
   }
 
   /**
@@ -342,7 +395,7 @@ export class SearchIndex {
     const maxDepth = Math.min(length + limit, this.longestTerm);
     const rows: Int32Array[] = Array.from({ length: maxDepth + 1 }, () => new Int32Array(length + 2).fill(FAR));
     for (let j = 0; j <= Math.min(length, limit); j++) rows[0]![j] = j;
-    const count = this.terms.length;
+    const count = this.latinEnd;
     const shared = this.sharedPrefix;
     let validDepth = 0;
     let index = 0;
@@ -463,6 +516,26 @@ function fillRow(rows: Int32Array[], depth: number, term: string, query: Int32Ar
     if (value < minimum) minimum = value;
   }
   return minimum;
+}
+
+/** Optimal string alignment distance of a and b, or FAR once it must exceed `limit`. */
+function boundedDistance(a: string, b: string, limit: number): number {
+  let twoAbove = new Int32Array(b.length + 1);
+  let above = Int32Array.from({ length: b.length + 1 }, (_, j) => j);
+  let row = new Int32Array(b.length + 1);
+  for (let i = 1; i <= a.length; i++) {
+    row[0] = i;
+    let minimum = i;
+    for (let j = 1; j <= b.length; j++) {
+      let value = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, twoAbove[j - 2]! + 1);
+      row[j] = value;
+      if (value < minimum) minimum = value;
+    }
+    if (minimum > limit) return FAR;
+    [twoAbove, above, row] = [above, row, twoAbove];
+  }
+  return above[b.length]! <= limit ? above[b.length]! : FAR;
 }
 
 function commonPrefix(a: string, b: string): number {
