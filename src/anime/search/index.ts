@@ -10,6 +10,7 @@
 // Everything is held in typed arrays: a sorted dictionary of distinct words, for each word the names that
 // have it (postings), for each name its words (to check adjacency and rank), and the names with CJK text
 // as one string scanned with indexOf.
+import { Dictionary, GrowableInts, TermTable } from "./dictionary.ts";
 import { MIN_PREFIX, WordScanner, hasCjk, typosAllowed } from "./normalise.ts";
 
 export interface SearchDocument {
@@ -58,7 +59,7 @@ interface QueryWord {
 
 export class SearchIndex {
   private constructor(
-    private readonly terms: string[],
+    private readonly dictionary: Dictionary,
     private readonly postingStart: Int32Array,
     private readonly postings: Int32Array,
     private readonly nameWordStart: Int32Array,
@@ -71,22 +72,8 @@ export class SearchIndex {
     private readonly cjkStart: Int32Array,
     private readonly cjkName: Int32Array,
   ) {
-    this.termSlot = new Int32Array(terms.length);
-    this.longestTerm = terms.reduce((longest, term) => Math.max(longest, term.length), 0);
-    this.sharedPrefix = new Uint16Array(terms.length);
-    for (let i = 1; i < terms.length; i++) this.sharedPrefix[i] = Math.min(commonPrefix(terms[i - 1]!, terms[i]!), 0xffff);
-    let latinEnd = terms.length;
-    while (latinEnd > 0 && hasCjk(terms[latinEnd - 1]!)) latinEnd--;
-    this.latinEnd = latinEnd;
+    this.termSlot = new Int32Array(dictionary.length);
   }
-
-  /** The terms from here on are all CJK, which a typo walk (of a non-CJK word) never matches. */
-  private readonly latinEnd: number;
-
-  /** sharedPrefix[i]: how many leading characters terms[i] shares with terms[i - 1] (the typo walk's trie). */
-  private readonly sharedPrefix: Uint16Array;
-
-  private readonly longestTerm: number;
 
   /** Scratch for one search at a time (searches are synchronous): which query-matched term a term is. */
   private readonly termSlot: Int32Array;
@@ -139,18 +126,14 @@ export class SearchIndex {
     cjkStart.push(cjkLength);
 
     // Sort the dictionary (for prefix ranges and the typo walk) and renumber the words of every name.
-    const termList = dictionary.terms;
-    const order = sortedOrder(termList);
-    const terms = Array.from(order, (i) => termList[i]!);
-    const renumber = new Int32Array(order.length);
-    for (let newId = 0; newId < order.length; newId++) renumber[order[newId]!] = newId;
+    const { dictionary: sortedDictionary, renumber } = Dictionary.fromTable(dictionary);
     const words = nameWords.trimmed();
     for (let i = 0; i < words.length; i++) words[i] = renumber[words[i]!]!;
 
     const starts = nameWordStart.trimmed();
-    const { postingStart, postings } = invert(terms.length, starts, words);
+    const { postingStart, postings } = invert(sortedDictionary.length, starts, words);
     return new SearchIndex(
-      terms,
+      sortedDictionary,
       postingStart,
       postings,
       starts,
@@ -168,12 +151,10 @@ export class SearchIndex {
   /** Approximate bytes held: the typed arrays and the strings (two bytes a character, plus headers). */
   get memoryBytes(): number {
     const arrays = [
-      this.postingStart, this.postings, this.nameWordStart, this.nameWords, this.nameLiteral, this.nameKeyLength, this.termSlot, this.sharedPrefix,
+      this.postingStart, this.postings, this.nameWordStart, this.nameWords, this.nameLiteral, this.nameKeyLength, this.termSlot,
       this.entryNameStart, this.entryIds, this.cjkStart, this.cjkName,
     ].reduce((sum, array) => sum + array.byteLength, 0);
-    let strings = this.cjkText.length * 2 + this.terms.length * 8;
-    for (const term of this.terms) strings += 24 + term.length * 2;
-    return arrays + strings;
+    return arrays + this.cjkText.length * 2 + this.dictionary.memoryBytes;
   }
 
   get entryCount(): number {
@@ -190,7 +171,7 @@ export class SearchIndex {
     if (queryWords.some((word) => word.cost === 0 && word.typoLimit === 0)) return EMPTY;
     // The candidates come from one word; the others are checked on them. A typo walk costs more as it
     // may forgive more, so it weighs in the choice, and only the chosen word walks.
-    const estimate = (word: QueryWord) => word.cost + (word.typoLimit === 2 ? this.terms.length / 8 : word.typoLimit === 1 ? this.terms.length / 64 : 0);
+    const estimate = (word: QueryWord) => word.cost + (word.typoLimit === 2 ? this.dictionary.length / 8 : word.typoLimit === 1 ? this.dictionary.length / 64 : 0);
     const selective = queryWords.reduce((best, word) => (estimate(word) < estimate(best) ? word : best));
     if (selective.typoLimit > 0) this.addTypos(selective);
     if (selective.cost === 0) return EMPTY;
@@ -272,9 +253,9 @@ export class SearchIndex {
   private isKey(from: number, to: number, key: string): boolean {
     let position = 0;
     for (let p = from; p < to; p++) {
-      const term = this.terms[this.nameWords[p]!]!;
-      if (!key.startsWith(term, position)) return false;
-      position += term.length;
+      const term = this.nameWords[p]!;
+      if (!this.dictionary.occursAt(key, position, term)) return false;
+      position += this.dictionary.lengthOf(term);
     }
     return position === key.length;
   }
@@ -300,19 +281,18 @@ export class SearchIndex {
     const text = word.text;
     let best = NO_MATCH;
     for (let start = from; start < to - 1; start++) {
-      const first = this.terms[this.nameWords[start]!]!;
-      if (first.length >= text.length || !text.startsWith(first)) continue;
-      let position = first.length;
+      const first = this.nameWords[start]!;
+      const firstLength = this.dictionary.lengthOf(first);
+      if (firstLength >= text.length || !this.dictionary.occursAt(text, 0, first)) continue;
+      let position = firstLength;
       for (let p = start + 1; p < to; p++) {
-        const term = this.terms[this.nameWords[p]!]!;
-        if (text.startsWith(term, position)) {
-          position += term.length;
+        const term = this.nameWords[p]!;
+        if (this.dictionary.occursAt(text, position, term)) {
+          position += this.dictionary.lengthOf(term);
           if (position === text.length) return WHOLE;
           continue;
         }
-        if (word.isLast && text.length >= MIN_PREFIX && term.length > text.length - position && term.startsWith(text.slice(position))) {
-          best = PARTIAL;
-        }
+        if (word.isLast && text.length >= MIN_PREFIX && this.dictionary.beginsWithRest(term, text, position)) best = PARTIAL;
         break;
       }
     }
@@ -322,12 +302,12 @@ export class SearchIndex {
   /** What a query word matches in the dictionary, and how many postings it would draw candidates from. */
   private analyse({ text, isLast }: { text: string; isLast: boolean }): QueryWord {
     const terms = new Map<number, number>();
-    const exact = this.find(text);
+    const exact = this.dictionary.find(text);
     if (exact >= 0) terms.set(exact, WHOLE);
     const cjk = hasCjk(text);
     const word: QueryWord = {
       text, isLast, cjk, terms, cjkNames: EMPTY, candidateTerms: [], cost: 0,
-      typoLimit: cjk || text.length - 2 > this.longestTerm ? 0 : typosAllowed(text.length + 2), walked: false, typoCache: new Map(),
+      typoLimit: cjk || text.length - 2 > this.dictionary.longest ? 0 : typosAllowed(text.length + 2), walked: false, typoCache: new Map(),
     };
     if (word.cjk) {
       word.cjkNames = this.namesContaining(text);
@@ -335,12 +315,12 @@ export class SearchIndex {
       return word;
     }
     if (isLast && text.length >= MIN_PREFIX) {
-      const end = this.prefixEnd(text);
-      for (let t = this.lowerBound(text); t < end; t++) if (!terms.has(t)) terms.set(t, PARTIAL);
+      const end = this.dictionary.prefixEnd(text);
+      for (let t = this.dictionary.lowerBound(text); t < end; t++) if (!terms.has(t)) terms.set(t, PARTIAL);
     }
     const candidateTerms = [...terms.keys()];
-    for (let length = 1; length < Math.min(text.length, this.longestTerm + 1); length++) {
-      const head = this.find(text.slice(0, length));
+    for (let length = 1; length < Math.min(text.length, this.dictionary.longest + 1); length++) {
+      const head = this.dictionary.find(text.slice(0, length));
       if (head >= 0 && !terms.has(head)) candidateTerms.push(head);
     }
     word.candidateTerms = candidateTerms;
@@ -368,7 +348,7 @@ export class SearchIndex {
       const term = this.nameWords[p]!;
       let kind = word.typoCache.get(term);
       if (kind === undefined) {
-        const text = this.terms[term]!;
+        const text = this.dictionary.at(term);
         const allowed = typosAllowed(text.length);
         const distance = allowed > 0 && Math.abs(text.length - word.text.length) <= allowed ? boundedDistance(word.text, text, allowed) : FAR;
         kind = distance <= allowed ? TYPO + distance : NO_MATCH;
@@ -391,21 +371,24 @@ export class SearchIndex {
     if (limit === 0) return;
     const query = new Int32Array(length);
     for (let j = 0; j < length; j++) query[j] = text.charCodeAt(j);
-    if (length - limit > this.longestTerm) return;
-    const maxDepth = Math.min(length + limit, this.longestTerm);
+    const dictionary = this.dictionary;
+    if (length - limit > dictionary.longest) return;
+    const maxDepth = Math.min(length + limit, dictionary.longest);
     const rows: Int32Array[] = Array.from({ length: maxDepth + 1 }, () => new Int32Array(length + 2).fill(FAR));
     for (let j = 0; j <= Math.min(length, limit); j++) rows[0]![j] = j;
-    const count = this.latinEnd;
-    const shared = this.sharedPrefix;
+    const count = dictionary.latinEnd;
+    const shared = dictionary.shared;
+    const all = dictionary.text;
     let validDepth = 0;
     let index = 0;
     while (index < count) {
-      const term = this.terms[index]!;
+      const offset = dictionary.start[index]!;
+      const termLength = dictionary.start[index + 1]! - offset;
       let depth = Math.min(validDepth, shared[index]!);
       let pruned = false;
-      while (depth < term.length) {
+      while (depth < termLength) {
         depth++;
-        if (depth > maxDepth || fillRow(rows, depth, term, query, limit) > limit) {
+        if (depth > maxDepth || fillRow(rows, depth, all, offset, query, limit) > limit) {
           pruned = true;
           break;
         }
@@ -417,9 +400,9 @@ export class SearchIndex {
         while (index < count && shared[index]! >= depth) index++;
         continue;
       }
-      validDepth = term.length;
-      const distance = Math.abs(term.length - length) <= limit ? rows[term.length]![length]! : FAR;
-      if (distance > 0 && distance <= typosAllowed(term.length) && !terms.has(index)) terms.set(index, TYPO + distance);
+      validDepth = termLength;
+      const distance = Math.abs(termLength - length) <= limit ? rows[termLength]![length]! : FAR;
+      if (distance > 0 && distance <= typosAllowed(termLength) && !terms.has(index)) terms.set(index, TYPO + distance);
       index++;
     }
   }
@@ -458,34 +441,6 @@ export class SearchIndex {
     }
     return Int32Array.from(found);
   }
-
-  private find(text: string): number {
-    const index = this.lowerBound(text);
-    return this.terms[index] === text ? index : -1;
-  }
-
-  private lowerBound(text: string, from = 0): number {
-    let low = from;
-    let high = this.terms.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.terms[middle]! < text) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  }
-
-  /** The first index at or after `from` whose term does not start with `prefix` (terms sorted). */
-  private prefixEnd(prefix: string, from = this.lowerBound(prefix)): number {
-    let low = from;
-    let high = this.terms.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.terms[middle]!.startsWith(prefix) || this.terms[middle]! < prefix) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  }
 }
 
 const FAR = 1 << 20;
@@ -494,12 +449,12 @@ const FAR = 1 << 20;
  * One edit-distance row for the term's prefix of `depth` characters, only within `limit` of the diagonal
  * (cells further out cannot end within the limit); returns the row's minimum.
  */
-function fillRow(rows: Int32Array[], depth: number, term: string, query: Int32Array, limit: number): number {
+function fillRow(rows: Int32Array[], depth: number, all: string, offset: number, query: Int32Array, limit: number): number {
   const row = rows[depth]!;
   const above = rows[depth - 1]!;
   const twoAbove = depth >= 2 ? rows[depth - 2]! : undefined;
-  const character = term.charCodeAt(depth - 1);
-  const before = depth >= 2 ? term.charCodeAt(depth - 2) : -1;
+  const character = all.charCodeAt(offset + depth - 1);
+  const before = depth >= 2 ? all.charCodeAt(offset + depth - 2) : -1;
   const low = Math.max(1, depth - limit);
   const high = Math.min(query.length, depth + limit);
   row[0] = depth;
@@ -536,13 +491,6 @@ function boundedDistance(a: string, b: string, limit: number): number {
     [twoAbove, above, row] = [above, row, twoAbove];
   }
   return above[b.length]! <= limit ? above[b.length]! : FAR;
-}
-
-function commonPrefix(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  return i;
 }
 
 /** The query's words without repeats (they add nothing to an AND); the last one keeps its prefix rule. */
@@ -599,119 +547,4 @@ function invert(termCount: number, nameWordStart: Int32Array, nameWords: Int32Ar
     }
   }
   return { postingStart, postings };
-}
-
-/** An Int32Array that grows while the index is built. */
-class GrowableInts {
-  private data = new Int32Array(1024);
-  length = 0;
-  push(value: number) {
-    if (this.length === this.data.length) {
-      const bigger = new Int32Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data[this.length++] = value;
-  }
-  at(index: number): number {
-    return this.data[index]!;
-  }
-  includes(value: number, from: number): boolean {
-    for (let i = from; i < this.length; i++) if (this.data[i] === value) return true;
-    return false;
-  }
-  trimmed(): Int32Array {
-    return this.data.slice(0, this.length);
-  }
-}
-
-/** The distinct words met while building, found again by hash without making a string for each. */
-class TermTable {
-  readonly terms: string[] = [];
-  private hashes = new GrowableInts();
-  private slots = new Int32Array(1 << 16);
-
-  intern(scanner: WordScanner, w: number): number {
-    const hash = scanner.hash[w]!;
-    const from = scanner.wordStart[w]!;
-    const length = scanner.wordStart[w + 1]! - from;
-    const mask = this.slots.length - 1;
-    let slot = hash & mask;
-    for (;;) {
-      const stored = this.slots[slot]!;
-      if (stored === 0) break;
-      const term = this.terms[stored - 1]!;
-      if (this.hashes.at(stored - 1) === hash && term.length === length && sameChars(term, scanner.chars, from)) return stored - 1;
-      slot = (slot + 1) & mask;
-    }
-    const id = this.terms.length;
-    this.terms.push(String.fromCharCode(...scanner.chars.subarray(from, from + length)));
-    this.hashes.push(hash);
-    this.slots[slot] = id + 1;
-    if (this.terms.length * 2 > this.slots.length) this.grow();
-    return id;
-  }
-
-  private grow() {
-    const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
-    for (let id = 0; id < this.terms.length; id++) {
-      let slot = this.hashes.at(id) & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = id + 1;
-    }
-    this.slots = slots;
-  }
-}
-
-function sameChars(term: string, chars: Uint16Array, from: number): boolean {
-  for (let i = 0; i < term.length; i++) if (term.charCodeAt(i) !== chars[from + i]) return false;
-  return true;
-}
-
-/**
- * The order of the terms as JavaScript sorts strings (by UTF-16 code units), by most-significant-character
- * radix sort over ASCII with a comparison sort for the rest: several times faster than sort() with a
- * comparator on hundreds of thousands of words.
- */
-function sortedOrder(terms: string[]): Int32Array {
-  const order = new Int32Array(terms.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  const scratch = new Int32Array(terms.length);
-  radixSort(terms, order, scratch, 0, order.length, 0);
-  return order;
-}
-
-const OTHER_BUCKET = 128;
-
-function radixSort(terms: string[], order: Int32Array, scratch: Int32Array, from: number, to: number, depth: number): void {
-  if (to - from < 32) {
-    const part = Array.from(order.subarray(from, to)).sort((a, b) => (terms[a]! < terms[b]! ? -1 : terms[a]! > terms[b]! ? 1 : 0));
-    order.set(part, from);
-    return;
-  }
-  const counts = new Int32Array(OTHER_BUCKET + 2);
-  const bucketOf = (id: number) => {
-    const term = terms[id]!;
-    if (depth >= term.length) return 0;
-    const code = term.charCodeAt(depth);
-    return code < 127 ? code + 1 : OTHER_BUCKET;
-  };
-  for (let i = from; i < to; i++) counts[bucketOf(order[i]!) + 1]!++;
-  for (let b = 1; b < counts.length; b++) counts[b]! += counts[b - 1]!;
-  const starts = counts.slice();
-  for (let i = from; i < to; i++) {
-    const id = order[i]!;
-    scratch[from + counts[bucketOf(id)]!++] = id;
-  }
-  order.set(scratch.subarray(from, to), from);
-  for (let b = 1; b <= OTHER_BUCKET; b++) {
-    const bucketFrom = from + starts[b]!;
-    const bucketTo = from + starts[b + 1]!;
-    if (bucketTo - bucketFrom < 2) continue;
-    if (b === OTHER_BUCKET) {
-      const part = Array.from(order.subarray(bucketFrom, bucketTo)).sort((x, y) => (terms[x]! < terms[y]! ? -1 : terms[x]! > terms[y]! ? 1 : 0));
-      order.set(part, bucketFrom);
-    } else radixSort(terms, order, scratch, bucketFrom, bucketTo, depth + 1);
-  }
 }
