@@ -159,6 +159,14 @@ describe("relevance", () => {
   });
 });
 
+test("an index built in the background answers as one built at once", async () => {
+  const background = await SearchIndex.buildInBackground(CATALOGUE.toReversed(), 5);
+  for (const q of ["naruto", "gintama", "steins gate", "進撃", "shipuudne", "pokem", "k on"]) {
+    expect([...background.search(q)]).toEqual(ids(q));
+  }
+  expect(background.memoryBytes).toBe(index.memoryBytes);
+});
+
 // ——— the property: search(q) as a set equals what a plain reading of the rules gives ———
 
 /** The words of a text by the regular expression of normalise.ts on the whole folded text. */

@@ -144,7 +144,7 @@ export class TermTable {
       slot = (slot + 1) & mask;
     }
     const id = this.terms.length;
-    this.terms.push(String.fromCharCode(...scanner.chars.subarray(from, from + length)));
+    this.terms.push(scanner.text(from, from + length));
     this.hashes.push(hash);
     this.slots[slot] = id + 1;
     if (this.terms.length * 2 > this.slots.length) this.grow();

@@ -58,7 +58,8 @@ interface QueryWord {
 }
 
 export class SearchIndex {
-  private constructor(
+  /** Use build or buildInBackground. */
+  constructor(
     private readonly dictionary: Dictionary,
     private readonly postingStart: Int32Array,
     private readonly postings: Int32Array,
@@ -79,73 +80,22 @@ export class SearchIndex {
   private readonly termSlot: Int32Array;
 
   static build(documents: Iterable<SearchDocument>): SearchIndex {
-    const sorted = [...documents];
-    if (sorted.some((document, i) => i > 0 && sorted[i - 1]!.id > document.id)) sorted.sort((a, b) => a.id - b.id);
-    const scanner = new WordScanner();
-    const dictionary = new TermTable();
-    const entryIds = new Int32Array(sorted.length);
-    const entryNameStart = new Int32Array(sorted.length + 1);
-    const nameWordStart = new GrowableInts();
-    const nameWords = new GrowableInts();
-    const nameLiteral = new GrowableInts();
-    const nameKeyLength = new GrowableInts();
-    const cjkParts: string[] = [];
-    const cjkStart = new GrowableInts();
-    const cjkName = new GrowableInts();
-    let cjkLength = 0;
-    let nameCount = 0;
-    for (let entry = 0; entry < sorted.length; entry++) {
-      const document = sorted[entry]!;
-      entryIds[entry] = document.id;
-      entryNameStart[entry] = nameCount;
-      for (let n = -1; n < document.synonyms.length; n++) {
-        scanner.scan(n < 0 ? document.title : document.synonyms[n]!);
-        if (scanner.count === 0 || nameLiteral.includes(scanner.literalHash, entryNameStart[entry]!)) continue;
-        nameWordStart.push(nameWords.length);
-        nameLiteral.push(scanner.literalHash);
-        let cjk = false;
-        let keyLength = 0;
-        for (let w = 0; w < scanner.count; w++) {
-          nameWords.push(dictionary.intern(scanner, w));
-          cjk ||= scanner.cjk[w] === 1;
-          keyLength += scanner.wordStart[w + 1]! - scanner.wordStart[w]!;
-        }
-        nameKeyLength.push(Math.min(keyLength, 255));
-        if (cjk) {
-          const joined = String.fromCharCode(...scanner.chars.subarray(0, scanner.wordStart[scanner.count]!));
-          cjkStart.push(cjkLength);
-          cjkName.push(nameCount);
-          cjkParts.push(joined);
-          cjkLength += joined.length + 1;
-        }
-        nameCount++;
-      }
+    const builder = new Builder(sortedById(documents));
+    while (!builder.done) builder.addSome(Infinity);
+    return builder.finish();
+  }
+
+  /**
+   * The same index, built in slices of `slice` entries with the event loop free between them (for a
+   * server that answers other requests while its index builds at start-up).
+   */
+  static async buildInBackground(documents: Iterable<SearchDocument>, slice = 10_000): Promise<SearchIndex> {
+    const builder = new Builder(sortedById(documents));
+    while (!builder.done) {
+      builder.addSome(slice);
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    entryNameStart[sorted.length] = nameCount;
-    nameWordStart.push(nameWords.length);
-    cjkStart.push(cjkLength);
-
-    // Sort the dictionary (for prefix ranges and the typo walk) and renumber the words of every name.
-    const { dictionary: sortedDictionary, renumber } = Dictionary.fromTable(dictionary);
-    const words = nameWords.trimmed();
-    for (let i = 0; i < words.length; i++) words[i] = renumber[words[i]!]!;
-
-    const starts = nameWordStart.trimmed();
-    const { postingStart, postings } = invert(sortedDictionary.length, starts, words);
-    return new SearchIndex(
-      sortedDictionary,
-      postingStart,
-      postings,
-      starts,
-      words,
-      nameLiteral.trimmed(),
-      Uint8Array.from(nameKeyLength.trimmed()),
-      entryNameStart,
-      entryIds,
-      cjkParts.join(CJK_SEPARATOR) + CJK_SEPARATOR,
-      cjkStart.trimmed(),
-      cjkName.trimmed(),
-    );
+    return builder.finish();
   }
 
   /** Approximate bytes held: the typed arrays and the strings (two bytes a character, plus headers). */
@@ -547,4 +497,96 @@ function invert(termCount: number, nameWordStart: Int32Array, nameWords: Int32Ar
     }
   }
   return { postingStart, postings };
+}
+
+function sortedById(documents: Iterable<SearchDocument>): SearchDocument[] {
+  const ordered: SearchDocument[] = Array.isArray(documents) ? documents : [...documents];
+  const isSorted = ordered.every((document, i) => i === 0 || ordered[i - 1]!.id <= document.id);
+  return isSorted ? ordered : [...ordered].sort((a, b) => a.id - b.id);
+}
+
+/** Reads the names of the documents (sorted by id) into the index's arrays, some entries at a time. */
+class Builder {
+  private readonly scanner = new WordScanner();
+  private readonly table = new TermTable();
+  private readonly entryIds: Int32Array;
+  private readonly entryNameStart: Int32Array;
+  private readonly nameWordStart = new GrowableInts();
+  private readonly nameWords = new GrowableInts();
+  private readonly nameLiteral = new GrowableInts();
+  private readonly nameKeyLength = new GrowableInts();
+  private readonly cjkParts: string[] = [];
+  private readonly cjkStart = new GrowableInts();
+  private readonly cjkName = new GrowableInts();
+  private cjkLength = 0;
+  private nameCount = 0;
+  private next = 0;
+
+  constructor(private readonly documents: SearchDocument[]) {
+    this.entryIds = new Int32Array(documents.length);
+    this.entryNameStart = new Int32Array(documents.length + 1);
+  }
+
+  get done(): boolean {
+    return this.next >= this.documents.length;
+  }
+
+  addSome(count: number): void {
+    const end = Math.min(this.documents.length, this.next + count);
+    for (; this.next < end; this.next++) this.addEntry(this.next, this.documents[this.next]!);
+  }
+
+  private addEntry(entry: number, document: SearchDocument): void {
+    const scanner = this.scanner;
+    this.entryIds[entry] = document.id;
+    this.entryNameStart[entry] = this.nameCount;
+    for (let n = -1; n < document.synonyms.length; n++) {
+      scanner.scan(n < 0 ? document.title : document.synonyms[n]!);
+      if (scanner.count === 0 || this.nameLiteral.includes(scanner.literalHash, this.entryNameStart[entry]!)) continue;
+      this.nameWordStart.push(this.nameWords.length);
+      this.nameLiteral.push(scanner.literalHash);
+      let cjk = false;
+      let keyLength = 0;
+      for (let w = 0; w < scanner.count; w++) {
+        this.nameWords.push(this.table.intern(scanner, w));
+        cjk ||= scanner.cjk[w] === 1;
+        keyLength += scanner.wordStart[w + 1]! - scanner.wordStart[w]!;
+      }
+      this.nameKeyLength.push(Math.min(keyLength, 255));
+      if (cjk) {
+        const joined = scanner.text(0, scanner.wordStart[scanner.count]!);
+        this.cjkStart.push(this.cjkLength);
+        this.cjkName.push(this.nameCount);
+        this.cjkParts.push(joined);
+        this.cjkLength += joined.length + 1;
+      }
+      this.nameCount++;
+    }
+  }
+
+  finish(): SearchIndex {
+    this.entryNameStart[this.documents.length] = this.nameCount;
+    this.nameWordStart.push(this.nameWords.length);
+    this.cjkStart.push(this.cjkLength);
+    // Sort the dictionary (for prefix ranges and the typo walk) and renumber the words of every name.
+    const { dictionary, renumber } = Dictionary.fromTable(this.table);
+    const words = this.nameWords.trimmed();
+    for (let i = 0; i < words.length; i++) words[i] = renumber[words[i]!]!;
+    const starts = this.nameWordStart.trimmed();
+    const { postingStart, postings } = invert(dictionary.length, starts, words);
+    return new SearchIndex(
+      dictionary,
+      postingStart,
+      postings,
+      starts,
+      words,
+      this.nameLiteral.trimmed(),
+      Uint8Array.from(this.nameKeyLength.trimmed()),
+      this.entryNameStart,
+      this.entryIds,
+      this.cjkParts.join(CJK_SEPARATOR) + CJK_SEPARATOR,
+      this.cjkStart.trimmed(),
+      this.cjkName.trimmed(),
+    );
+  }
 }

@@ -46,6 +46,7 @@ const ASCII_CLASS = new Uint8Array(128).map((_, code) =>
 );
 const LETTER_OR_MARK = /^[\p{L}\p{N}\p{M}]$/u;
 const classCache = new Map<number, number>();
+const UTF16 = new TextDecoder("utf-16le");
 const foldCache = new Map<number, string>();
 
 function classOf(code: number): number {
@@ -127,7 +128,17 @@ export class WordScanner {
   }
 
   word(i: number): string {
-    return String.fromCharCode(...this.chars.subarray(this.wordStart[i]!, this.wordStart[i + 1]!));
+    return this.text(this.wordStart[i]!, this.wordStart[i + 1]!);
+  }
+
+  /** The characters chars[from, to) as a string. */
+  text(from: number, to: number): string {
+    if (to - from <= 16) {
+      let text = "";
+      for (let i = from; i < to; i++) text += String.fromCharCode(this.chars[i]!);
+      return text;
+    }
+    return UTF16.decode(this.chars.subarray(from, to));
   }
 
   words(): string[] {
