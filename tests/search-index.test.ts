@@ -265,6 +265,8 @@ describe("search(q) finds exactly what the rules say", () => {
           const built = SearchIndex.build(documents);
           const found = [...built.search(q)];
           expect(new Set(found).size).toBe(found.length);
+          expect([...built.search(q, "walk")]).toEqual(found);
+          expect([...built.search(q, "check")]).toEqual(found);
           expect([...found].sort((a, b) => a - b)).toEqual(referenceSearch(documents, q));
         },
       ),

@@ -111,8 +111,12 @@ export class SearchIndex {
     return this.entryIds.length;
   }
 
-  /** Every entry matching q, best first (relevance, ties by id ascending). */
-  search(q: string): Int32Array {
+  /**
+   * Every entry matching q, best first (relevance, ties by id ascending).
+   * `typos` (for tests): how words other than the most selective find their typo matches — by walking the
+   * dictionary, by checking the candidates' words, or (auto) whichever is cheaper; the answer is the same.
+   */
+  search(q: string, typos: "auto" | "walk" | "check" = "auto"): Int32Array {
     const scanner = queryScanner.scan(q);
     const texts = scanner.words();
     const literal = scanner.literalHash;
@@ -126,6 +130,12 @@ export class SearchIndex {
     if (selective.typoLimit > 0) this.addTypos(selective);
     if (selective.cost === 0) return EMPTY;
     const candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
+    // With many candidates, a walk is cheaper than checking each candidate's words for typos.
+    for (const word of queryWords) {
+      const walkWorth = this.dictionary.length / (word.typoLimit === 2 ? 4 : 32);
+      const walk = typos === "walk" || (typos === "auto" && candidates.length > walkWorth);
+      if (word.typoLimit > 0 && !word.walked && walk) this.addTypos(word);
+    }
     const matches = this.markTerms(queryWords);
     try {
       return this.rank(candidates, queryWords, matches, texts.join(""), literal, texts.length);
@@ -296,11 +306,12 @@ export class SearchIndex {
     let best = NO_MATCH;
     for (let p = from; p < to; p++) {
       const term = this.nameWords[p]!;
+      const length = this.dictionary.lengthOf(term);
+      const allowed = typosAllowed(length);
+      if (allowed === 0 || Math.abs(length - word.text.length) > allowed) continue;
       let kind = word.typoCache.get(term);
       if (kind === undefined) {
-        const text = this.dictionary.at(term);
-        const allowed = typosAllowed(text.length);
-        const distance = allowed > 0 && Math.abs(text.length - word.text.length) <= allowed ? boundedDistance(word.text, text, allowed) : FAR;
+        const distance = boundedDistance(word.text, this.dictionary.at(term), allowed);
         kind = distance <= allowed ? TYPO + distance : NO_MATCH;
         word.typoCache.set(term, kind);
       }
@@ -423,17 +434,26 @@ function fillRow(rows: Int32Array[], depth: number, all: string, offset: number,
   return minimum;
 }
 
+/** Rows reused by boundedDistance (searches are synchronous). */
+let distanceRows = [new Int32Array(64), new Int32Array(64), new Int32Array(64)] as const;
+
 /** Optimal string alignment distance of a and b, or FAR once it must exceed `limit`. */
 function boundedDistance(a: string, b: string, limit: number): number {
-  let twoAbove = new Int32Array(b.length + 1);
-  let above = Int32Array.from({ length: b.length + 1 }, (_, j) => j);
-  let row = new Int32Array(b.length + 1);
+  if (distanceRows[0].length <= b.length) {
+    const size = b.length * 2 + 1;
+    distanceRows = [new Int32Array(size), new Int32Array(size), new Int32Array(size)];
+  }
+  let [twoAbove, above, row] = distanceRows;
+  for (let j = 0; j <= b.length; j++) above[j] = j;
   for (let i = 1; i <= a.length; i++) {
+    const character = a.charCodeAt(i - 1);
+    const before = i > 1 ? a.charCodeAt(i - 2) : -1;
     row[0] = i;
     let minimum = i;
     for (let j = 1; j <= b.length; j++) {
-      let value = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, twoAbove[j - 2]! + 1);
+      const other = b.charCodeAt(j - 1);
+      let value = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + (character === other ? 0 : 1));
+      if (i > 1 && j > 1 && character === b.charCodeAt(j - 2) && before === other) value = Math.min(value, twoAbove[j - 2]! + 1);
       row[j] = value;
       if (value < minimum) minimum = value;
     }
