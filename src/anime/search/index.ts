@@ -535,7 +535,8 @@ class Builder {
   private readonly nameWords = new GrowableInts();
   private readonly nameLiteral = new GrowableInts();
   private readonly nameKeyLength = new GrowableInts();
-  private readonly cjkParts: string[] = [];
+  /** the CJK names' words written together, each followed by CJK_SEPARATOR */
+  private cjkChars = new Uint16Array(1 << 16);
   private readonly cjkStart = new GrowableInts();
   private readonly cjkName = new GrowableInts();
   private cjkLength = 0;
@@ -573,15 +574,23 @@ class Builder {
         keyLength += scanner.wordStart[w + 1]! - scanner.wordStart[w]!;
       }
       this.nameKeyLength.push(Math.min(keyLength, 255));
-      if (cjk) {
-        const joined = scanner.text(0, scanner.wordStart[scanner.count]!);
-        this.cjkStart.push(this.cjkLength);
-        this.cjkName.push(this.nameCount);
-        this.cjkParts.push(joined);
-        this.cjkLength += joined.length + 1;
-      }
+      if (cjk) this.addCjkName(scanner.chars.subarray(0, scanner.wordStart[scanner.count]!));
       this.nameCount++;
     }
+  }
+
+  private addCjkName(chars: Uint16Array): void {
+    const needed = this.cjkLength + chars.length + 1;
+    if (needed > this.cjkChars.length) {
+      const bigger = new Uint16Array(Math.max(needed, this.cjkChars.length * 2));
+      bigger.set(this.cjkChars.subarray(0, this.cjkLength));
+      this.cjkChars = bigger;
+    }
+    this.cjkStart.push(this.cjkLength);
+    this.cjkName.push(this.nameCount);
+    this.cjkChars.set(chars, this.cjkLength);
+    this.cjkChars[this.cjkLength + chars.length] = CJK_SEPARATOR.charCodeAt(0);
+    this.cjkLength = needed;
   }
 
   finish(): SearchIndex {
@@ -604,7 +613,7 @@ class Builder {
       Uint8Array.from(this.nameKeyLength.trimmed()),
       this.entryNameStart,
       this.entryIds,
-      this.cjkParts.join(CJK_SEPARATOR) + CJK_SEPARATOR,
+      new TextDecoder("utf-16le").decode(this.cjkChars.subarray(0, this.cjkLength)),
       this.cjkStart.trimmed(),
       this.cjkName.trimmed(),
     );
