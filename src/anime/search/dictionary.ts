@@ -217,7 +217,10 @@ function radixSort(terms: string[], order: Int32Array, scratch: Int32Array, from
 
 /** An Int32Array that grows while the index is built. */
 export class GrowableInts {
-  private data = new Int32Array(1024);
+  private data: Int32Array;
+  constructor(capacity = 1024) {
+    this.data = new Int32Array(Math.max(16, capacity));
+  }
   length = 0;
   push(value: number) {
     if (this.length === this.data.length) {

@@ -531,10 +531,11 @@ class Builder {
   private readonly table = new TermTable();
   private readonly entryIds: Int32Array;
   private readonly entryNameStart: Int32Array;
-  private readonly nameWordStart = new GrowableInts();
-  private readonly nameWords = new GrowableInts();
-  private readonly nameLiteral = new GrowableInts();
-  private readonly nameKeyLength = new GrowableInts();
+  // sized for about three names of four words an entry, as generated catalogues have; they grow past it
+  private readonly nameWordStart: GrowableInts;
+  private readonly nameWords: GrowableInts;
+  private readonly nameLiteral: GrowableInts;
+  private readonly nameKeyLength: GrowableInts;
   /** the CJK names' words written together, each followed by CJK_SEPARATOR */
   private cjkChars = new Uint16Array(1 << 16);
   private readonly cjkStart = new GrowableInts();
@@ -544,6 +545,10 @@ class Builder {
   private next = 0;
 
   constructor(private readonly documents: SearchDocument[]) {
+    this.nameWordStart = new GrowableInts(documents.length * 3 + 1);
+    this.nameWords = new GrowableInts(documents.length * 12);
+    this.nameLiteral = new GrowableInts(documents.length * 3);
+    this.nameKeyLength = new GrowableInts(documents.length * 3);
     this.entryIds = new Int32Array(documents.length);
     this.entryNameStart = new Int32Array(documents.length + 1);
   }
