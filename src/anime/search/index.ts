@@ -10,6 +10,7 @@
 // Everything is held in typed arrays: a sorted dictionary of distinct words, for each word the names that
 // have it (postings), for each name its words (to check adjacency and rank), and the names with CJK text
 // as one string scanned with indexOf.
+import { Dictionary, GrowableInts, TermTable } from "./dictionary.ts";
 import { MIN_PREFIX, WordScanner, hasCjk, typosAllowed } from "./normalise.ts";
 
 export interface SearchDocument {
@@ -48,11 +49,18 @@ interface QueryWord {
   /** postings to draw candidates from when this word is the most selective */
   candidateTerms: number[];
   cost: number;
+  /** the most typos any name word could forgive this word (0: none, or a CJK word) */
+  typoLimit: number;
+  /** whether the typo walk put this word's typo matches in `terms` (done for the most selective word only) */
+  walked: boolean;
+  /** for the other words: term → how it matches with typos, checked on the candidates' words */
+  typoCache: Map<number, number>;
 }
 
 export class SearchIndex {
-  private constructor(
-    private readonly terms: string[],
+  /** Use build or buildInBackground. */
+  constructor(
+    private readonly dictionary: Dictionary,
     private readonly postingStart: Int32Array,
     private readonly postings: Int32Array,
     private readonly nameWordStart: Int32Array,
@@ -65,87 +73,29 @@ export class SearchIndex {
     private readonly cjkStart: Int32Array,
     private readonly cjkName: Int32Array,
   ) {
-    this.termSlot = new Int32Array(terms.length);
-    this.longestTerm = terms.reduce((longest, term) => Math.max(longest, term.length), 0);
+    this.termSlot = new Int32Array(dictionary.length);
   }
-
-  private readonly longestTerm: number;
 
   /** Scratch for one search at a time (searches are synchronous): which query-matched term a term is. */
   private readonly termSlot: Int32Array;
 
   static build(documents: Iterable<SearchDocument>): SearchIndex {
-    const sorted = [...documents];
-    if (sorted.some((document, i) => i > 0 && sorted[i - 1]!.id > document.id)) sorted.sort((a, b) => a.id - b.id);
-    const scanner = new WordScanner();
-    const dictionary = new TermTable();
-    const entryIds = new Int32Array(sorted.length);
-    const entryNameStart = new Int32Array(sorted.length + 1);
-    const nameWordStart = new GrowableInts();
-    const nameWords = new GrowableInts();
-    const nameLiteral = new GrowableInts();
-    const nameKeyLength = new GrowableInts();
-    const cjkParts: string[] = [];
-    const cjkStart = new GrowableInts();
-    const cjkName = new GrowableInts();
-    let cjkLength = 0;
-    let nameCount = 0;
-    for (let entry = 0; entry < sorted.length; entry++) {
-      const document = sorted[entry]!;
-      entryIds[entry] = document.id;
-      entryNameStart[entry] = nameCount;
-      for (let n = -1; n < document.synonyms.length; n++) {
-        scanner.scan(n < 0 ? document.title : document.synonyms[n]!);
-        if (scanner.count === 0 || nameLiteral.includes(scanner.literalHash, entryNameStart[entry]!)) continue;
-        nameWordStart.push(nameWords.length);
-        nameLiteral.push(scanner.literalHash);
-        let cjk = false;
-        let keyLength = 0;
-        for (let w = 0; w < scanner.count; w++) {
-          nameWords.push(dictionary.intern(scanner, w));
-          cjk ||= scanner.cjk[w] === 1;
-          keyLength += scanner.wordStart[w + 1]! - scanner.wordStart[w]!;
-        }
-        nameKeyLength.push(Math.min(keyLength, 255));
-        if (cjk) {
-          const joined = String.fromCharCode(...scanner.chars.subarray(0, scanner.wordStart[scanner.count]!));
-          cjkStart.push(cjkLength);
-          cjkName.push(nameCount);
-          cjkParts.push(joined);
-          cjkLength += joined.length + 1;
-        }
-        nameCount++;
-      }
+    const builder = new Builder(sortedById(documents));
+    while (!builder.done) builder.addSome(Infinity);
+    return builder.finish();
+  }
+
+  /**
+   * The same index, built in slices of `slice` entries with the event loop free between them (for a
+   * server that answers other requests while its index builds at start-up).
+   */
+  static async buildInBackground(documents: Iterable<SearchDocument>, slice = 10_000): Promise<SearchIndex> {
+    const builder = new Builder(sortedById(documents));
+    while (!builder.done) {
+      builder.addSome(slice);
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    entryNameStart[sorted.length] = nameCount;
-    nameWordStart.push(nameWords.length);
-    cjkStart.push(cjkLength);
-
-    // Sort the dictionary (for prefix ranges and the typo walk) and renumber the words of every name.
-    const termList = dictionary.terms;
-    const order = sortedOrder(termList);
-    const terms = Array.from(order, (i) => termList[i]!);
-    const renumber = new Int32Array(order.length);
-    for (let newId = 0; newId < order.length; newId++) renumber[order[newId]!] = newId;
-    const words = nameWords.trimmed();
-    for (let i = 0; i < words.length; i++) words[i] = renumber[words[i]!]!;
-
-    const starts = nameWordStart.trimmed();
-    const { postingStart, postings } = invert(terms.length, starts, words);
-    return new SearchIndex(
-      terms,
-      postingStart,
-      postings,
-      starts,
-      words,
-      nameLiteral.trimmed(),
-      Uint8Array.from(nameKeyLength.trimmed()),
-      entryNameStart,
-      entryIds,
-      cjkParts.join(CJK_SEPARATOR) + CJK_SEPARATOR,
-      cjkStart.trimmed(),
-      cjkName.trimmed(),
-    );
+    return builder.finish();
   }
 
   /** Approximate bytes held: the typed arrays and the strings (two bytes a character, plus headers). */
@@ -154,25 +104,38 @@ export class SearchIndex {
       this.postingStart, this.postings, this.nameWordStart, this.nameWords, this.nameLiteral, this.nameKeyLength, this.termSlot,
       this.entryNameStart, this.entryIds, this.cjkStart, this.cjkName,
     ].reduce((sum, array) => sum + array.byteLength, 0);
-    let strings = this.cjkText.length * 2 + this.terms.length * 8;
-    for (const term of this.terms) strings += 24 + term.length * 2;
-    return arrays + strings;
+    return arrays + this.cjkText.length * 2 + this.dictionary.memoryBytes;
   }
 
   get entryCount(): number {
     return this.entryIds.length;
   }
 
-  /** Every entry matching q, best first (relevance, ties by id ascending). */
-  search(q: string): Int32Array {
+  /**
+   * Every entry matching q, best first (relevance, ties by id ascending).
+   * `typos` (for tests): how words other than the most selective find their typo matches — by walking the
+   * dictionary, by checking the candidates' words, or (auto) whichever is cheaper; the answer is the same.
+   */
+  search(q: string, typos: "auto" | "walk" | "check" = "auto"): Int32Array {
     const scanner = queryScanner.scan(q);
     const texts = scanner.words();
     const literal = scanner.literalHash;
     if (texts.length === 0) return EMPTY;
     const queryWords = distinctWords(texts).map((word) => this.analyse(word));
-    if (queryWords.some((word) => word.cost === 0)) return EMPTY;
-    const selective = queryWords.reduce((best, word) => (word.cost < best.cost ? word : best));
+    if (queryWords.some((word) => word.cost === 0 && word.typoLimit === 0)) return EMPTY;
+    // The candidates come from one word; the others are checked on them. A typo walk costs more as it
+    // may forgive more, so it weighs in the choice, and only the chosen word walks.
+    const estimate = (word: QueryWord) => word.cost + (word.typoLimit === 2 ? this.dictionary.length / 8 : word.typoLimit === 1 ? this.dictionary.length / 64 : 0);
+    const selective = queryWords.reduce((best, word) => (estimate(word) < estimate(best) ? word : best));
+    if (selective.typoLimit > 0) this.addTypos(selective);
+    if (selective.cost === 0) return EMPTY;
     const candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
+    // With many candidates, a walk is cheaper than checking each candidate's words for typos.
+    for (const word of queryWords) {
+      const walkWorth = this.dictionary.length / (word.typoLimit === 2 ? 4 : 32);
+      const walk = typos === "walk" || (typos === "auto" && candidates.length > walkWorth);
+      if (word.typoLimit > 0 && !word.walked && walk) this.addTypos(word);
+    }
     const matches = this.markTerms(queryWords);
     try {
       return this.rank(candidates, queryWords, matches, texts.join(""), literal, texts.length);
@@ -250,9 +213,9 @@ export class SearchIndex {
   private isKey(from: number, to: number, key: string): boolean {
     let position = 0;
     for (let p = from; p < to; p++) {
-      const term = this.terms[this.nameWords[p]!]!;
-      if (!key.startsWith(term, position)) return false;
-      position += term.length;
+      const term = this.nameWords[p]!;
+      if (!this.dictionary.occursAt(key, position, term)) return false;
+      position += this.dictionary.lengthOf(term);
     }
     return position === key.length;
   }
@@ -268,7 +231,9 @@ export class SearchIndex {
     }
     if (best === WHOLE) return best;
     if (word.cjk) return binaryHas(word.cjkNames, name) ? Math.min(best, PARTIAL) : best;
-    return Math.min(best, this.matchJoined(word, from, to));
+    best = Math.min(best, this.matchJoined(word, from, to));
+    if (best > PARTIAL && !word.walked && word.typoLimit > 0) best = Math.min(best, this.typoMatch(word, from, to));
+    return best;
   }
 
   /** Several adjacent words of the name written together: `rezero`, `steinsgate`, last word `shingekinokyo`. */
@@ -276,19 +241,18 @@ export class SearchIndex {
     const text = word.text;
     let best = NO_MATCH;
     for (let start = from; start < to - 1; start++) {
-      const first = this.terms[this.nameWords[start]!]!;
-      if (first.length >= text.length || !text.startsWith(first)) continue;
-      let position = first.length;
+      const first = this.nameWords[start]!;
+      const firstLength = this.dictionary.lengthOf(first);
+      if (firstLength >= text.length || !this.dictionary.occursAt(text, 0, first)) continue;
+      let position = firstLength;
       for (let p = start + 1; p < to; p++) {
-        const term = this.terms[this.nameWords[p]!]!;
-        if (text.startsWith(term, position)) {
-          position += term.length;
+        const term = this.nameWords[p]!;
+        if (this.dictionary.occursAt(text, position, term)) {
+          position += this.dictionary.lengthOf(term);
           if (position === text.length) return WHOLE;
           continue;
         }
-        if (word.isLast && text.length >= MIN_PREFIX && term.length > text.length - position && term.startsWith(text.slice(position))) {
-          best = PARTIAL;
-        }
+        if (word.isLast && text.length >= MIN_PREFIX && this.dictionary.beginsWithRest(term, text, position)) best = PARTIAL;
         break;
       }
     }
@@ -298,27 +262,62 @@ export class SearchIndex {
   /** What a query word matches in the dictionary, and how many postings it would draw candidates from. */
   private analyse({ text, isLast }: { text: string; isLast: boolean }): QueryWord {
     const terms = new Map<number, number>();
-    const exact = this.find(text);
+    const exact = this.dictionary.find(text);
     if (exact >= 0) terms.set(exact, WHOLE);
-    const word: QueryWord = { text, isLast, cjk: hasCjk(text), terms, cjkNames: EMPTY, candidateTerms: [], cost: 0 };
+    const cjk = hasCjk(text);
+    const word: QueryWord = {
+      text, isLast, cjk, terms, cjkNames: EMPTY, candidateTerms: [], cost: 0,
+      typoLimit: cjk || text.length - 2 > this.dictionary.longest ? 0 : typosAllowed(text.length + 2), walked: false, typoCache: new Map(),
+    };
     if (word.cjk) {
       word.cjkNames = this.namesContaining(text);
       word.cost = word.cjkNames.length;
       return word;
     }
     if (isLast && text.length >= MIN_PREFIX) {
-      const end = this.prefixEnd(text);
-      for (let t = this.lowerBound(text); t < end; t++) if (!terms.has(t)) terms.set(t, PARTIAL);
+      const end = this.dictionary.prefixEnd(text);
+      for (let t = this.dictionary.lowerBound(text); t < end; t++) if (!terms.has(t)) terms.set(t, PARTIAL);
     }
-    this.typoWalk(text, terms);
     const candidateTerms = [...terms.keys()];
-    for (let length = 1; length < Math.min(text.length, this.longestTerm + 1); length++) {
-      const head = this.find(text.slice(0, length));
+    for (let length = 1; length < Math.min(text.length, this.dictionary.longest + 1); length++) {
+      const head = this.dictionary.find(text.slice(0, length));
       if (head >= 0 && !terms.has(head)) candidateTerms.push(head);
     }
     word.candidateTerms = candidateTerms;
     for (const t of candidateTerms) word.cost += this.postingStart[t + 1]! - this.postingStart[t]!;
     return word;
+  }
+
+  /** Adds the word's typo matches to its terms and candidates. */
+  private addTypos(word: QueryWord): void {
+    const found = new Map<number, number>();
+    this.typoWalk(word.text, found);
+    for (const [term, kind] of found) {
+      if (word.terms.has(term)) continue;
+      word.terms.set(term, kind);
+      word.candidateTerms.push(term);
+      word.cost += this.postingStart[term + 1]! - this.postingStart[term]!;
+    }
+    word.walked = true;
+  }
+
+  /** The best typo match of a word that did not walk, against the words of one name. */
+  private typoMatch(word: QueryWord, from: number, to: number): number {
+    let best = NO_MATCH;
+    for (let p = from; p < to; p++) {
+      const term = this.nameWords[p]!;
+      const length = this.dictionary.lengthOf(term);
+      const allowed = typosAllowed(length);
+      if (allowed === 0 || Math.abs(length - word.text.length) > allowed) continue;
+      let kind = word.typoCache.get(term);
+      if (kind === undefined) {
+        const distance = boundedDistance(word.text, this.dictionary.at(term), allowed);
+        kind = distance <= allowed ? TYPO + distance : NO_MATCH;
+        word.typoCache.set(term, kind);
+      }
+      if (kind < best) best = kind;
+    }
+    return best;
   }
 
   /**
@@ -333,34 +332,38 @@ export class SearchIndex {
     if (limit === 0) return;
     const query = new Int32Array(length);
     for (let j = 0; j < length; j++) query[j] = text.charCodeAt(j);
-    if (length - limit > this.longestTerm) return;
-    const maxDepth = Math.min(length + limit, this.longestTerm);
+    const dictionary = this.dictionary;
+    if (length - limit > dictionary.longest) return;
+    const maxDepth = Math.min(length + limit, dictionary.longest);
     const rows: Int32Array[] = Array.from({ length: maxDepth + 1 }, () => new Int32Array(length + 2).fill(FAR));
     for (let j = 0; j <= Math.min(length, limit); j++) rows[0]![j] = j;
-    const lastIndex = this.terms.length;
-    let previous = "";
+    const count = dictionary.latinEnd;
+    const shared = dictionary.shared;
+    const all = dictionary.text;
     let validDepth = 0;
     let index = 0;
-    while (index < lastIndex) {
-      const term = this.terms[index]!;
-      let depth = Math.min(validDepth, commonPrefix(previous, term));
+    while (index < count) {
+      const offset = dictionary.start[index]!;
+      const termLength = dictionary.start[index + 1]! - offset;
+      let depth = Math.min(validDepth, shared[index]!);
       let pruned = false;
-      while (depth < term.length) {
+      while (depth < termLength) {
         depth++;
-        if (depth > maxDepth || fillRow(rows, depth, term, query, limit) > limit) {
+        if (depth > maxDepth || fillRow(rows, depth, all, offset, query, limit) > limit) {
           pruned = true;
           break;
         }
       }
-      previous = term;
       if (pruned) {
+        // skip every term under this prefix: they follow, sharing at least `depth` characters
         validDepth = depth - 1;
-        index = this.prefixEnd(term.slice(0, depth), index + 1);
+        index++;
+        while (index < count && shared[index]! >= depth) index++;
         continue;
       }
-      validDepth = term.length;
-      const distance = Math.abs(term.length - length) <= limit ? rows[term.length]![length]! : FAR;
-      if (distance > 0 && distance <= typosAllowed(term.length) && !terms.has(index)) terms.set(index, TYPO + distance);
+      validDepth = termLength;
+      const distance = Math.abs(termLength - length) <= limit ? rows[termLength]![length]! : FAR;
+      if (distance > 0 && distance <= typosAllowed(termLength) && !terms.has(index)) terms.set(index, TYPO + distance);
       index++;
     }
   }
@@ -399,34 +402,6 @@ export class SearchIndex {
     }
     return Int32Array.from(found);
   }
-
-  private find(text: string): number {
-    const index = this.lowerBound(text);
-    return this.terms[index] === text ? index : -1;
-  }
-
-  private lowerBound(text: string, from = 0): number {
-    let low = from;
-    let high = this.terms.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.terms[middle]! < text) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  }
-
-  /** The first index at or after `from` whose term does not start with `prefix` (terms sorted). */
-  private prefixEnd(prefix: string, from = this.lowerBound(prefix)): number {
-    let low = from;
-    let high = this.terms.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.terms[middle]!.startsWith(prefix) || this.terms[middle]! < prefix) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  }
 }
 
 const FAR = 1 << 20;
@@ -435,12 +410,12 @@ const FAR = 1 << 20;
  * One edit-distance row for the term's prefix of `depth` characters, only within `limit` of the diagonal
  * (cells further out cannot end within the limit); returns the row's minimum.
  */
-function fillRow(rows: Int32Array[], depth: number, term: string, query: Int32Array, limit: number): number {
+function fillRow(rows: Int32Array[], depth: number, all: string, offset: number, query: Int32Array, limit: number): number {
   const row = rows[depth]!;
   const above = rows[depth - 1]!;
   const twoAbove = depth >= 2 ? rows[depth - 2]! : undefined;
-  const character = term.charCodeAt(depth - 1);
-  const before = depth >= 2 ? term.charCodeAt(depth - 2) : -1;
+  const character = all.charCodeAt(offset + depth - 1);
+  const before = depth >= 2 ? all.charCodeAt(offset + depth - 2) : -1;
   const low = Math.max(1, depth - limit);
   const high = Math.min(query.length, depth + limit);
   row[0] = depth;
@@ -459,11 +434,33 @@ function fillRow(rows: Int32Array[], depth: number, term: string, query: Int32Ar
   return minimum;
 }
 
-function commonPrefix(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  return i;
+/** Rows reused by boundedDistance (searches are synchronous). */
+let distanceRows = [new Int32Array(64), new Int32Array(64), new Int32Array(64)] as const;
+
+/** Optimal string alignment distance of a and b, or FAR once it must exceed `limit`. */
+function boundedDistance(a: string, b: string, limit: number): number {
+  if (distanceRows[0].length <= b.length) {
+    const size = b.length * 2 + 1;
+    distanceRows = [new Int32Array(size), new Int32Array(size), new Int32Array(size)];
+  }
+  let [twoAbove, above, row] = distanceRows;
+  for (let j = 0; j <= b.length; j++) above[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const character = a.charCodeAt(i - 1);
+    const before = i > 1 ? a.charCodeAt(i - 2) : -1;
+    row[0] = i;
+    let minimum = i;
+    for (let j = 1; j <= b.length; j++) {
+      const other = b.charCodeAt(j - 1);
+      let value = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + (character === other ? 0 : 1));
+      if (i > 1 && j > 1 && character === b.charCodeAt(j - 2) && before === other) value = Math.min(value, twoAbove[j - 2]! + 1);
+      row[j] = value;
+      if (value < minimum) minimum = value;
+    }
+    if (minimum > limit) return FAR;
+    [twoAbove, above, row] = [above, row, twoAbove];
+  }
+  return above[b.length]! <= limit ? above[b.length]! : FAR;
 }
 
 /** The query's words without repeats (they add nothing to an AND); the last one keeps its prefix rule. */
@@ -522,117 +519,108 @@ function invert(termCount: number, nameWordStart: Int32Array, nameWords: Int32Ar
   return { postingStart, postings };
 }
 
-/** An Int32Array that grows while the index is built. */
-class GrowableInts {
-  private data = new Int32Array(1024);
-  length = 0;
-  push(value: number) {
-    if (this.length === this.data.length) {
-      const bigger = new Int32Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
+function sortedById(documents: Iterable<SearchDocument>): SearchDocument[] {
+  const ordered: SearchDocument[] = Array.isArray(documents) ? documents : [...documents];
+  const isSorted = ordered.every((document, i) => i === 0 || ordered[i - 1]!.id <= document.id);
+  return isSorted ? ordered : [...ordered].sort((a, b) => a.id - b.id);
+}
+
+/** Reads the names of the documents (sorted by id) into the index's arrays, some entries at a time. */
+class Builder {
+  private readonly scanner = new WordScanner();
+  private readonly table = new TermTable();
+  private readonly entryIds: Int32Array;
+  private readonly entryNameStart: Int32Array;
+  // sized for about three names of four words an entry, as generated catalogues have; they grow past it
+  private readonly nameWordStart: GrowableInts;
+  private readonly nameWords: GrowableInts;
+  private readonly nameLiteral: GrowableInts;
+  private readonly nameKeyLength: GrowableInts;
+  /** the CJK names' words written together, each followed by CJK_SEPARATOR */
+  private cjkChars = new Uint16Array(1 << 16);
+  private readonly cjkStart = new GrowableInts();
+  private readonly cjkName = new GrowableInts();
+  private cjkLength = 0;
+  private nameCount = 0;
+  private next = 0;
+
+  constructor(private readonly documents: SearchDocument[]) {
+    this.nameWordStart = new GrowableInts(documents.length * 3 + 1);
+    this.nameWords = new GrowableInts(documents.length * 12);
+    this.nameLiteral = new GrowableInts(documents.length * 3);
+    this.nameKeyLength = new GrowableInts(documents.length * 3);
+    this.entryIds = new Int32Array(documents.length);
+    this.entryNameStart = new Int32Array(documents.length + 1);
+  }
+
+  get done(): boolean {
+    return this.next >= this.documents.length;
+  }
+
+  addSome(count: number): void {
+    const end = Math.min(this.documents.length, this.next + count);
+    for (; this.next < end; this.next++) this.addEntry(this.next, this.documents[this.next]!);
+  }
+
+  private addEntry(entry: number, document: SearchDocument): void {
+    const scanner = this.scanner;
+    this.entryIds[entry] = document.id;
+    this.entryNameStart[entry] = this.nameCount;
+    for (let n = -1; n < document.synonyms.length; n++) {
+      scanner.scan(n < 0 ? document.title : document.synonyms[n]!);
+      if (scanner.count === 0 || this.nameLiteral.includes(scanner.literalHash, this.entryNameStart[entry]!)) continue;
+      this.nameWordStart.push(this.nameWords.length);
+      this.nameLiteral.push(scanner.literalHash);
+      let cjk = false;
+      let keyLength = 0;
+      for (let w = 0; w < scanner.count; w++) {
+        this.nameWords.push(this.table.intern(scanner, w));
+        cjk ||= scanner.cjk[w] === 1;
+        keyLength += scanner.wordStart[w + 1]! - scanner.wordStart[w]!;
+      }
+      this.nameKeyLength.push(Math.min(keyLength, 255));
+      if (cjk) this.addCjkName(scanner.chars.subarray(0, scanner.wordStart[scanner.count]!));
+      this.nameCount++;
     }
-    this.data[this.length++] = value;
   }
-  at(index: number): number {
-    return this.data[index]!;
-  }
-  includes(value: number, from: number): boolean {
-    for (let i = from; i < this.length; i++) if (this.data[i] === value) return true;
-    return false;
-  }
-  trimmed(): Int32Array {
-    return this.data.slice(0, this.length);
-  }
-}
 
-/** The distinct words met while building, found again by hash without making a string for each. */
-class TermTable {
-  readonly terms: string[] = [];
-  private hashes = new GrowableInts();
-  private slots = new Int32Array(1 << 16);
-
-  intern(scanner: WordScanner, w: number): number {
-    const hash = scanner.hash[w]!;
-    const from = scanner.wordStart[w]!;
-    const length = scanner.wordStart[w + 1]! - from;
-    const mask = this.slots.length - 1;
-    let slot = hash & mask;
-    for (;;) {
-      const stored = this.slots[slot]!;
-      if (stored === 0) break;
-      const term = this.terms[stored - 1]!;
-      if (this.hashes.at(stored - 1) === hash && term.length === length && sameChars(term, scanner.chars, from)) return stored - 1;
-      slot = (slot + 1) & mask;
+  private addCjkName(chars: Uint16Array): void {
+    const needed = this.cjkLength + chars.length + 1;
+    if (needed > this.cjkChars.length) {
+      const bigger = new Uint16Array(Math.max(needed, this.cjkChars.length * 2));
+      bigger.set(this.cjkChars.subarray(0, this.cjkLength));
+      this.cjkChars = bigger;
     }
-    const id = this.terms.length;
-    this.terms.push(String.fromCharCode(...scanner.chars.subarray(from, from + length)));
-    this.hashes.push(hash);
-    this.slots[slot] = id + 1;
-    if (this.terms.length * 2 > this.slots.length) this.grow();
-    return id;
+    this.cjkStart.push(this.cjkLength);
+    this.cjkName.push(this.nameCount);
+    this.cjkChars.set(chars, this.cjkLength);
+    this.cjkChars[this.cjkLength + chars.length] = CJK_SEPARATOR.charCodeAt(0);
+    this.cjkLength = needed;
   }
 
-  private grow() {
-    const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
-    for (let id = 0; id < this.terms.length; id++) {
-      let slot = this.hashes.at(id) & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = id + 1;
-    }
-    this.slots = slots;
-  }
-}
-
-function sameChars(term: string, chars: Uint16Array, from: number): boolean {
-  for (let i = 0; i < term.length; i++) if (term.charCodeAt(i) !== chars[from + i]) return false;
-  return true;
-}
-
-/**
- * The order of the terms as JavaScript sorts strings (by UTF-16 code units), by most-significant-character
- * radix sort over ASCII with a comparison sort for the rest: several times faster than sort() with a
- * comparator on hundreds of thousands of words.
- */
-function sortedOrder(terms: string[]): Int32Array {
-  const order = new Int32Array(terms.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  const scratch = new Int32Array(terms.length);
-  radixSort(terms, order, scratch, 0, order.length, 0);
-  return order;
-}
-
-const OTHER_BUCKET = 128;
-
-function radixSort(terms: string[], order: Int32Array, scratch: Int32Array, from: number, to: number, depth: number): void {
-  if (to - from < 32) {
-    const part = Array.from(order.subarray(from, to)).sort((a, b) => (terms[a]! < terms[b]! ? -1 : terms[a]! > terms[b]! ? 1 : 0));
-    order.set(part, from);
-    return;
-  }
-  const counts = new Int32Array(OTHER_BUCKET + 2);
-  const bucketOf = (id: number) => {
-    const term = terms[id]!;
-    if (depth >= term.length) return 0;
-    const code = term.charCodeAt(depth);
-    return code < 127 ? code + 1 : OTHER_BUCKET;
-  };
-  for (let i = from; i < to; i++) counts[bucketOf(order[i]!) + 1]!++;
-  for (let b = 1; b < counts.length; b++) counts[b]! += counts[b - 1]!;
-  const starts = counts.slice();
-  for (let i = from; i < to; i++) {
-    const id = order[i]!;
-    scratch[from + counts[bucketOf(id)]!++] = id;
-  }
-  order.set(scratch.subarray(from, to), from);
-  for (let b = 1; b <= OTHER_BUCKET; b++) {
-    const bucketFrom = from + starts[b]!;
-    const bucketTo = from + starts[b + 1]!;
-    if (bucketTo - bucketFrom < 2) continue;
-    if (b === OTHER_BUCKET) {
-      const part = Array.from(order.subarray(bucketFrom, bucketTo)).sort((x, y) => (terms[x]! < terms[y]! ? -1 : terms[x]! > terms[y]! ? 1 : 0));
-      order.set(part, bucketFrom);
-    } else radixSort(terms, order, scratch, bucketFrom, bucketTo, depth + 1);
+  finish(): SearchIndex {
+    this.entryNameStart[this.documents.length] = this.nameCount;
+    this.nameWordStart.push(this.nameWords.length);
+    this.cjkStart.push(this.cjkLength);
+    // Sort the dictionary (for prefix ranges and the typo walk) and renumber the words of every name.
+    const { dictionary, renumber } = Dictionary.fromTable(this.table);
+    const words = this.nameWords.trimmed();
+    for (let i = 0; i < words.length; i++) words[i] = renumber[words[i]!]!;
+    const starts = this.nameWordStart.trimmed();
+    const { postingStart, postings } = invert(dictionary.length, starts, words);
+    return new SearchIndex(
+      dictionary,
+      postingStart,
+      postings,
+      starts,
+      words,
+      this.nameLiteral.trimmed(),
+      Uint8Array.from(this.nameKeyLength.trimmed()),
+      this.entryNameStart,
+      this.entryIds,
+      new TextDecoder("utf-16le").decode(this.cjkChars.subarray(0, this.cjkLength)),
+      this.cjkStart.trimmed(),
+      this.cjkName.trimmed(),
+    );
   }
 }
