@@ -140,6 +140,20 @@ describe("FilterIndex against a plain scan", () => {
     );
   });
 
+  test("order() and pageOfSet() give the same pages as sorting the matches", () => {
+    const sorts = SORTS.filter((sort) => sort !== "relevance") as Exclude<AnimeSort, "relevance">[];
+    fc.assert(
+      fc.property(catalogueArbitrary, filtersArbitrary, fc.constantFrom(...sorts), fc.nat(70), fc.integer({ min: 1, max: 30 }), (entries, filters, sort, from, size) => {
+        const index = new FilterIndex(columnsOf(entries));
+        const expected = sortPlainly(entries.filter((e) => matches(e, filters)), sort).map((e) => e.id);
+        const page = [...index.pageOfSet(index.matchSet(filters), sort, from, from + size)].map((position) => index.ids[position]);
+        expect(page).toEqual(expected.slice(from, from + size));
+        expect([...index.order(sort)].map((position) => index.ids[position])).toEqual(sortPlainly(entries, sort).map((e) => e.id));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test("filterIds() keeps the engine's order, drops unknown ids and entries the filters refuse", () => {
     fc.assert(
       fc.property(catalogueArbitrary, filtersArbitrary, fc.array(fc.integer({ min: 1, max: 10_000 }), { maxLength: 40 }), (entries, filters, asked) => {

@@ -10,7 +10,7 @@ import type { Sql } from "postgres";
 import type { Config } from "../config.ts";
 import type { ChangeFeed } from "../db/changes.ts";
 import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
-import { type AnimeSort, FilterIndex, filtersKey } from "./filter-index.ts";
+import { type AnimeSort, FilterIndex, type MatchSet, filtersKey } from "./filter-index.ts";
 import { PackedBodies } from "./packed-bodies.ts";
 import * as queries from "./queries.ts";
 import { type SearchDocument, SearchIndex } from "./search/index.ts";
@@ -26,10 +26,14 @@ const RESULT_CACHE_BYTES = { min: 8 * 1024 * 1024, max: 64 * 1024 * 1024, perEnt
 const RESULT_CACHE_ENTRIES = 2_000;
 const DETAILS_CACHE_BYTES = 2 * 1024 * 1024;
 const SEARCH_BATCH = 10_000;
+/** A filtered browse matching at least 1/8 of the catalogue is paged by walking the sort order. */
+const BROAD_SET_FRACTION = 8;
 
 /** What a search found: positions in the index it ran on (`ids`), and that load's catalogue version. */
 export interface SearchResult {
-  positions: Int32Array;
+  count: number;
+  /** The positions ranked `from` to `to` (exclusive), in the index the search ran on (`ids`). */
+  page(from: number, to: number): Int32Array;
   ids: Int32Array;
   version: number;
 }
@@ -180,7 +184,8 @@ export class Catalogue {
         if (batch.count < SEARCH_BATCH) break;
         after = batch.last;
       }
-      const index = SearchIndex.build(documentsOf(batches));
+      // In slices, the event loop free between them: requests keep their latency while it builds.
+      const index = await SearchIndex.buildInBackground(documentsOf(batches));
       batches.length = 0;
       Bun.gc(true);
       if (generation === this.generation) this.builtSearchIndex = index;
@@ -287,7 +292,7 @@ export class Catalogue {
   }
 
   private drawMatching(index: FilterIndex, filters: AnimeFilters, key: string): Body | undefined | Promise<Body | undefined> {
-    const positions = this.isCurrent(index) ? this.cachedResult(`random\u0000${key}`, () => index.matching(filters)) : index.matching(filters);
+    const { positions } = this.matchSet(index, filters, key);
     if (positions.length === 0) return undefined;
     const position = positions[Math.floor(Math.random() * positions.length)]!;
     const id = index.ids[position]!;
@@ -311,17 +316,28 @@ export class Catalogue {
     const current = this.isCurrent(index);
     // A result from another load's index is not tagged by this load's version (the route then hashes the bytes).
     const version = current ? this.version : -1;
+    const listed = (positions: Int32Array): SearchResult => ({
+      count: positions.length,
+      page: (from, to) => positions.subarray(from, to),
+      ids: index.ids,
+      version,
+    });
     const cached = current ? this.results.get(key) : undefined;
-    if (cached) return { positions: cached, ids: index.ids, version };
+    if (cached instanceof Int32Array) return listed(cached);
     const remember = (positions: Int32Array): SearchResult => {
       if (current && generation === this.generation) this.results.set(key, positions);
-      return { positions, ids: index.ids, version };
+      return listed(positions);
     };
-    const { q, filters, sort } = request;
+    const { q, filters } = request;
     if (q === undefined) {
-      const matching = hasAnimeFilters(filters) ? index.matching(filters) : allPositions(index.size);
-      return remember(index.sort(matching, sort === "relevance" ? "title" : sort));
+      const sort = request.sort === "relevance" ? "title" : request.sort;
+      if (!hasAnimeFilters(filters)) return listed(index.order(sort));
+      const set = this.matchSet(index, filters, filtersKey(filters));
+      // A large set is paged by walking the catalogue's order; a small one is sorted once and kept.
+      if (set.positions.length * BROAD_SET_FRACTION < index.size) return remember(index.sort(set.positions.slice(), sort));
+      return { count: set.positions.length, page: (from, to) => index.pageOfSet(set, sort, from, to), ids: index.ids, version };
     }
+    const { sort } = request;
     this.searchIndex ??= this.buildSearchIndex(generation);
     return this.searchIndex.then((searchIndex): SearchResult => {
       const found = index.filterIds(searchIndex.search(q), filters);
@@ -329,12 +345,23 @@ export class Catalogue {
     });
   }
 
+  /** The entries matching the filters (kept per canonical filters until the next load, when `index` is current). */
+  private matchSet(index: FilterIndex, filters: AnimeFilters, key: string): MatchSet {
+    if (!this.isCurrent(index)) return index.matchSet(filters);
+    const cacheKey = `set\u0000${key}`;
+    const cached = this.results.get(cacheKey);
+    if (cached && !(cached instanceof Int32Array)) return cached;
+    const set = index.matchSet(filters);
+    this.results.set(cacheKey, set);
+    return set;
+  }
+
   /**
    * The bodies of a slice of a search's result, in order; synchronous when every one is in this
    * load's caches. Entries a concurrent import removed are left out.
    */
   bodiesAt(result: SearchResult, from: number, to: number): Body[] | Promise<Body[]> {
-    const positions = result.positions.subarray(from, to);
+    const positions = result.page(from, to);
     // The packed buffer is checked by id: a result computed before a reload still finds its entries.
     const packed = this.changes.trusted ? this.packed : undefined;
     const ids: number[] = new Array(positions.length);
@@ -389,14 +416,6 @@ export class Catalogue {
     return queries.findAnimeIdBySource(this.sql, sourceUrlVariants(url));
   }
 
-  private cachedResult(key: string, compute: () => Int32Array): Int32Array {
-    const cached = this.results.get(key);
-    if (cached) return cached;
-    const positions = compute();
-    this.results.set(key, positions);
-    return positions;
-  }
-
   private randomId(): number {
     return this.ids[Math.floor(Math.random() * this.ids.length)];
   }
@@ -414,12 +433,13 @@ export class Catalogue {
 }
 
 /** A result holds up to 4 bytes per entry: the budget grows with the catalogue (8 MB up to 128,000 entries). */
-function resultCache(entries: number): LRUCache<string, Int32Array> {
+function resultCache(entries: number): LRUCache<string, Int32Array | MatchSet> {
   const bytes = Math.min(RESULT_CACHE_BYTES.max, Math.max(RESULT_CACHE_BYTES.min, entries * RESULT_CACHE_BYTES.perEntry));
-  return new LRUCache<string, Int32Array>({
+  return new LRUCache<string, Int32Array | MatchSet>({
     max: RESULT_CACHE_ENTRIES,
     maxSize: bytes,
-    sizeCalculation: (positions) => positions.byteLength + ENTRY_OVERHEAD_BYTES,
+    sizeCalculation: (value) =>
+      (value instanceof Int32Array ? value.byteLength : value.positions.byteLength + value.bits.byteLength) + ENTRY_OVERHEAD_BYTES,
   });
 }
 
@@ -450,12 +470,6 @@ function emptyColumns() {
     tags: new Map(),
     studios: new Map(),
   };
-}
-
-function allPositions(count: number): Int32Array {
-  const positions = new Int32Array(count);
-  for (let i = 0; i < count; i++) positions[i] = i;
-  return positions;
 }
 
 /** The anime object's body with the details appended, keys in the contract's order. */

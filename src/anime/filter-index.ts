@@ -48,7 +48,18 @@ interface CompiledFilter {
   excluded: Int32Array[];
 }
 
+export type BrowseSort = Exclude<AnimeSort, "relevance">;
+
+/** The entries matching some filters: their positions ascending, and the same as a bit set. */
+export interface MatchSet {
+  positions: Int32Array;
+  bits: Uint32Array;
+}
+
 export class FilterIndex {
+  /** Every entry in each sort's order, computed on first use (4 bytes an entry per sort). */
+  private readonly orders = new Map<BrowseSort, Int32Array>();
+
   constructor(readonly columns: IndexColumns) {}
 
   get size(): number {
@@ -110,6 +121,42 @@ export class FilterIndex {
       if (position !== -1 && this.passes(position, filter)) out[count++] = position;
     }
     return out.slice(0, count);
+  }
+
+  /** Every entry's position, in `sort`'s order. */
+  order(sort: BrowseSort): Int32Array {
+    let order = this.orders.get(sort);
+    if (!order) {
+      order = this.sort(Int32Array.from({ length: this.size }, (_, i) => i), sort);
+      this.orders.set(sort, order);
+    }
+    return order;
+  }
+
+  /** The entries matching the filters, as positions and as a bit set. */
+  matchSet(filters: AnimeFilters): MatchSet {
+    const positions = this.matching(filters);
+    const bits = new Uint32Array((this.size + 31) >>> 5);
+    for (const position of positions) bits[position >>> 5]! |= 1 << (position & 31);
+    return { positions, bits };
+  }
+
+  /**
+   * The matches ranked `from` to `to` (exclusive) in `sort`'s order, found by walking the whole
+   * catalogue's order and keeping the members of the set: cheap for the first pages of a large set,
+   * for which sorting the set itself would cost the most.
+   */
+  pageOfSet(set: MatchSet, sort: BrowseSort, from: number, to: number): Int32Array {
+    const order = this.order(sort);
+    const out = new Int32Array(Math.max(0, Math.min(to, set.positions.length) - from));
+    let rank = 0;
+    let count = 0;
+    for (let i = 0; i < order.length && count < out.length; i++) {
+      const position = order[i]!;
+      if (!((set.bits[position >>> 5]! >>> (position & 31)) & 1)) continue;
+      if (rank++ >= from) out[count++] = position;
+    }
+    return out;
   }
 
   /** Sorts positions in place by `sort`, ties by id; entries with no value last in both directions. */

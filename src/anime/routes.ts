@@ -161,7 +161,7 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
       async ({ query, request }) => {
         const { asked, key } = searchQueries(request.url, query);
         const found = await catalogue.search(asked, key);
-        const page = pageOf(request.url, found.positions.length, asked, []);
+        const page = pageOf(request.url, found.count, asked, []);
         const offset = pageOffset(asked);
         const bodies = catalogue.bodiesAt(found, offset, offset + asked.pageSize);
         if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, pageParts(page, await bodies));
