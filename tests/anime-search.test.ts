@@ -398,6 +398,7 @@ describe("ETags (Caching of anime answers)", () => {
     "/anime/search?q=naruto",
     "/anime/search?type=TV&sort=-year&page_size=5",
     `/anime/lookup?source=https://anidb.net/anime/2`,
+    `/anime/entries?ids=${idOf(2)},${idOf(1)}`,
   ];
 
   test("every 200 carries a strong ETag; a matching If-None-Match gets 304 with no body", async () => {
@@ -429,6 +430,7 @@ describe("ETags (Caching of anime answers)", () => {
     };
     expect(await tagOf("/anime/search?q=naruto")).not.toBe(await tagOf("/anime/search?q=akira"));
     expect(await tagOf("/anime/search?sort=year")).not.toBe(await tagOf("/anime/search?sort=-year"));
+    expect(await tagOf(`/anime/entries?ids=${idOf(1)},${idOf(2)}`)).not.toBe(await tagOf(`/anime/entries?ids=${idOf(2)},${idOf(1)}`));
     expect(await tagOf(`/anime/entry/${idOf(1)}/details`)).not.toBe(await tagOf(`/anime/entry/${idOf(2)}/details`));
     expect(await tagOf("/anime/random")).toBeNull();
   });

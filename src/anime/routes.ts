@@ -5,6 +5,7 @@ import { Elysia } from "elysia";
 import { LRUCache } from "lru-cache";
 import { notFound } from "../http/errors.ts";
 import { etagOf, ifNoneMatchMatches } from "../http/etag.ts";
+import { noteResponseBytes } from "../http/garbage.ts";
 import type { HeaderPolicy } from "../http/headers.ts";
 import { pageOf, pageOffset } from "../http/query.ts";
 import { type Body, type Catalogue, parseAnimeId, searchKey } from "./catalogue.ts";
@@ -69,6 +70,7 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
   /** A body assembled from JSON pieces (cached entry bodies are bytes already), tagged by its bytes. */
   const taggedBytes = (request: Request, parts: (string | Body)[]) => {
     const bytes = Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : part)));
+    noteResponseBytes(bytes.length * 2); // the parts and their copy
     return tagAnswer(request, bytes, etagOf(bytes));
   };
 
@@ -116,7 +118,15 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
     )
     .get(
       "/entries",
-      async ({ query, request }) => taggedBytes(request, entriesParts(await catalogue.bodiesOf(readBulkIds(query)))),
+      async ({ query, request }) => {
+        const ids = readBulkIds(query);
+        const bodies = catalogue.bodiesOf(ids);
+        if (bodies instanceof Promise || !catalogue.cachesTrusted) return taggedBytes(request, entriesParts(await bodies));
+        // Every body from this load's caches: the answer is a function of the version and the ids asked.
+        const blob = new Blob(entriesParts(bodies) as BlobPart[]);
+        noteResponseBytes(blob.size);
+        return tagAnswer(request, blob, `"e${catalogue.loadedVersion}-${Bun.hash(ids.join(",")).toString(36)}"`);
+      },
       {
         query: EntriesQuery,
         response: { 200: AnimeEntries, 304: NotModified, 400: FieldErrors },
@@ -166,7 +176,9 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
         const bodies = catalogue.bodiesAt(found, offset, offset + asked.pageSize);
         if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, pageParts(page, await bodies));
         // Every body from the load the search ran on: the body is a function of that version and the URL.
-        return tagAnswer(request, new Blob(pageParts(page, bodies) as BlobPart[]), `"s${found.version}-${Bun.hash(request.url).toString(36)}"`);
+        const blob = new Blob(pageParts(page, bodies) as BlobPart[]);
+        noteResponseBytes(blob.size);
+        return tagAnswer(request, blob, `"s${found.version}-${Bun.hash(request.url).toString(36)}"`);
       },
       {
         query: SearchQuery,
