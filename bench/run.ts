@@ -634,6 +634,12 @@ function targets(): Target[] {
   }
   const profile = find("profile", REFERENCE, TOKENS_FEW);
   add(`profile ≥ 50% of the ceiling (${TOKENS_FEW.toLocaleString("en-US")} tokens)`, profile && c ? pct(profile.requests_per_second / c) : "n/a", profile && c ? profile.requests_per_second / c >= 0.5 : undefined);
+  const profileCpu = profile?.cpu_ratio_to_ceiling;
+  add(
+    `profile: CPU per request ≥ 50% as cheap as the ceiling's (${TOKENS_FEW.toLocaleString("en-US")} tokens)`,
+    profileCpu === undefined ? "n/a" : `${pct(profileCpu)} (${profile!.cpu_us_per_request} µs)`,
+    profileCpu === undefined ? undefined : profileCpu >= 0.5,
+  );
 
   const fast = rows.filter((r) => ["entry", "random", "profile"].includes(r.scenario));
   const worst = fast.reduce<Row | undefined>((w, r) => (!w || r.p99_ms > w.p99_ms ? r : w), undefined);
