@@ -438,8 +438,9 @@ function resultCache(entries: number): LRUCache<string, Int32Array | MatchSet> {
   return new LRUCache<string, Int32Array | MatchSet>({
     max: RESULT_CACHE_ENTRIES,
     maxSize: bytes,
-    sizeCalculation: (value) =>
-      (value instanceof Int32Array ? value.byteLength : value.positions.byteLength + value.bits.byteLength) + ENTRY_OVERHEAD_BYTES,
+    // Keys count too: filters can be long (up to 50 tags of 200 characters).
+    sizeCalculation: (value, key) =>
+      (value instanceof Int32Array ? value.byteLength : value.positions.byteLength + value.bits.byteLength) + key.length * 2 + ENTRY_OVERHEAD_BYTES,
   });
 }
 

@@ -31,6 +31,8 @@ import {
 const tags = ["anime"];
 /** Parsed query strings kept per route (parsing is a pure function of the text: no catalogue state). */
 const PARSED_QUERIES = 2_000;
+/** Longer query strings are parsed every time: the memo stays small whatever clients send. */
+const MEMOISED_QUERY_LENGTH = 512;
 const CREDIT = "Data: anime-offline-database (manami-project), ODbL 1.0 + DbCL 1.0.";
 const ETAG_NOTE = "Carries a strong `ETag`; a request with a matching `If-None-Match` gets 304 with no body.";
 
@@ -200,6 +202,7 @@ function parsedByQueryString<T extends {}>(parse: (query: Record<string, string 
   const parsed = new LRUCache<string, T>({ max: PARSED_QUERIES });
   return (url: string, query: Record<string, string | undefined>): T => {
     const text = url.slice(url.indexOf("?") + 1);
+    if (text.length > MEMOISED_QUERY_LENGTH) return parse(query);
     let found = parsed.get(text);
     if (found === undefined) {
       found = parse(query);
