@@ -173,10 +173,10 @@ export class Catalogue {
     }
   }
 
-  /** Reads every title and synonym in short queries and indexes them; the rows are dropped after. */
-  private buildSearchIndex(generation: number, after: Promise<unknown> = Promise.resolve()): Promise<SearchIndex> {
+  /** Once `previous` is done, reads every title and synonym in short queries and indexes them. */
+  private buildSearchIndex(generation: number, previous: Promise<unknown> = Promise.resolve()): Promise<SearchIndex> {
     const built = (async () => {
-      await after;
+      await previous;
       const batches: string[] = [];
       for (let after = 0; ; ) {
         const batch = await queries.findSearchDocumentsAfter(this.sql, after, SEARCH_BATCH);
