@@ -86,6 +86,7 @@ async function main() {
     random: {},
     profile: { BENCH_TOKENS: String(TOKENS) },
     login: { BENCH_LOGIN_BODY: JSON.stringify({ username: LOGIN_USER.username, password: LOGIN_USER.password }) },
+    paths: {},
   };
 
   const results = new Map<string, { rps: number[]; p99: number[]; errors: number; server: number[] }>();

@@ -424,9 +424,11 @@ export interface WrkResult {
   cpu: CpuShares;
   /** CPU wrk itself used, in cores. */
   wrk_cores: number;
+  /** CPU time the server used during the run (utime + stime from /proc), in seconds. */
+  server_cpu_seconds: number;
 }
 
-export type WrkMode = "entry" | "random" | "profile" | "login";
+export type WrkMode = "entry" | "random" | "profile" | "login" | "paths";
 
 export interface WrkRun {
   mode: WrkMode;
@@ -461,7 +463,7 @@ async function wrkOnce(run: WrkRun, settings: WrkSettings, seconds: number): Pro
   if (code !== 0 || !existsSync(out)) throw new Error(`wrk failed (exit ${code}):\n${stdout}\n${stderr}`);
   const result = JSON.parse(readFileSync(out, "utf8")) as WrkResult;
   rmSync(out, { force: true });
-  return { ...result, cpu: shares, wrk_cores: wrkCpuSeconds / (result.duration_us / 1e6) };
+  return { ...result, cpu: shares, wrk_cores: wrkCpuSeconds / (result.duration_us / 1e6), server_cpu_seconds: cpu.serverSeconds };
 }
 
 /**
@@ -523,6 +525,7 @@ export function mergeWrkResults(parts: WrkResult[]): WrkResult {
       foreign: Math.round(weighted((r) => r.cpu.foreign) * 100) / 100,
     },
     wrk_cores: weighted((r) => r.wrk_cores),
+    server_cpu_seconds: total((r) => r.server_cpu_seconds),
   };
 }
 
@@ -577,6 +580,8 @@ export class CpuMonitor {
   private readonly busy = busyTicks();
   private readonly postgres: number[];
   private readonly before: { self: number; server: number; postgres: number };
+  /** The server's CPU seconds between the start and finish() (utime + stime). */
+  serverSeconds = 0;
   constructor(private readonly serverPid: number | undefined) {
     this.postgres = postgresPids();
     this.before = this.ticks();
@@ -593,6 +598,7 @@ export class CpuMonitor {
     const seconds = (performance.now() - this.started) / 1000;
     const now = this.ticks();
     const server = (now.server - this.before.server) / TICKS_PER_SECOND;
+    this.serverSeconds = server;
     const postgres = (now.postgres - this.before.postgres) / TICKS_PER_SECOND;
     const self = (now.self - this.before.self) / TICKS_PER_SECOND;
     const foreign = (busyTicks() - this.busy) / TICKS_PER_SECOND - server - postgres - self - exitedChildrenCpuSeconds;
@@ -623,7 +629,7 @@ export interface WarmState {
 
 interface Health {
   token_index?: { ready: boolean; tokens: number; bytes: number };
-  anime_cache?: { packed: boolean; bytes: number };
+  anime_cache?: { packed: boolean; bytes: number; search_ready?: boolean };
 }
 
 /**
@@ -638,7 +644,7 @@ export async function untilWarm(base: string): Promise<WarmState> {
     const health = (await (await fetch(`${base}/health`)).json()) as Health;
     const { token_index: index, anime_cache: anime } = health;
     if (!index || !anime) throw new Error("this server does not report its token index and anime cache on /health");
-    if (index.ready && (anime.packed || !needPacked)) {
+    if (index.ready && (anime.packed || !needPacked) && anime.search_ready !== false) {
       return { seconds: (performance.now() - started) / 1000, tokens: index.tokens, tokenIndexBytes: index.bytes, animePacked: anime.packed };
     }
     if (performance.now() - started > 120_000) throw new Error(`the server was not warm within 120 s: ${JSON.stringify(health)}`);

@@ -83,6 +83,10 @@ interface Row {
   error_detail: WrkResult["errors"];
   peak_rss_mib?: number;
   ratio_to_ceiling?: number;
+  /** The server's CPU time (utime + stime) over the measured run, per request, in µs. */
+  cpu_us_per_request: number;
+  /** The ceiling's CPU per request over this row's: 1 = as cheap per request as bare Bun.serve. */
+  cpu_ratio_to_ceiling?: number;
   /** Ceiling: the size of the fixed body. */
   body_bytes?: number;
   /** Login: its rate over the raw argon2id verify rate. */
@@ -139,6 +143,7 @@ function toRow(scenario: string, path: string, catalogue: number, result: { warm
     errors: errorCount(m),
     error_detail: m.errors,
     cpu: { ...m.cpu, wrk: Math.round(m.wrk_cores * 100) / 100 },
+    cpu_us_per_request: m.requests ? Math.round((m.server_cpu_seconds * 1e6 * 10) / m.requests) / 10 : 0,
     warmup_requests: result.warmup?.requests,
     requests: m.requests,
     attempts: result.attempts,
@@ -147,7 +152,7 @@ function toRow(scenario: string, path: string, catalogue: number, result: { warm
   log(
     `${scenario.padEnd(8)} ${String(catalogue).padStart(7)} entries${row.tokens ? ` ${row.tokens} tokens` : ""}: ` +
       `${row.requests_per_second} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, ${row.errors} errors` +
-      `${row.peak_rss_mib ? `, peak RSS ${row.peak_rss_mib} MiB` : ""}, cpu: server ${row.cpu.server} pg ${row.cpu.postgres} wrk ${row.cpu.wrk} other ${row.cpu.foreign}`,
+      `${row.peak_rss_mib ? `, peak RSS ${row.peak_rss_mib} MiB` : ""}, server ${row.cpu_us_per_request} µs CPU/req, cpu: server ${row.cpu.server} pg ${row.cpu.postgres} wrk ${row.cpu.wrk} other ${row.cpu.foreign}`,
   );
   return row;
 }
@@ -294,6 +299,144 @@ async function measureCatalogueRows(prepared: PreparedSize[]) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Finding anime (issue 11): filtered random, search with q, browse by filters, details, bulk
+
+/** Sizes the finding rows run at (default: the sizes from 40,000 up, else every size). */
+const FIND_SIZES = env.BENCH_FIND_SIZES ? numbers(env.BENCH_FIND_SIZES) : SIZES.some((n) => n >= 40_000) ? SIZES.filter((n) => n >= 40_000) : SIZES;
+/** The finding rows are not interleaved: a shorter warm-up each keeps the whole run within ~8 minutes. */
+const FIND_WARMUP = Number(env.BENCH_FIND_WARMUP ?? 3);
+const FIND_SECONDS = Number(env.BENCH_FIND_DURATION ?? 8);
+
+interface FindingRow {
+  scenario: string;
+  path: string;
+  /** The request mix: paths drawn uniformly by wrk. */
+  paths: string[];
+}
+
+const FIND_TARGETS: Record<string, { ratio?: number; p99: number }> = {
+  "random-1f": { ratio: 0.6, p99: 10 },
+  "random-3f": { ratio: 0.4, p99: 10 },
+  search: { ratio: 0.05, p99: 20 },
+  browse: { ratio: 0.15, p99: 20 },
+  details: { p99: 10 },
+  bulk: { p99: 10 },
+};
+
+/** A small deterministic random source, so every run asks the same mixes. */
+function seeded(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Queries a user would type for these titles: exact, lower case, no punctuation, words swapped, begun, one typo, a synonym. */
+function realisticQueries(entries: { title: string; synonyms: string[] }[], random: () => number): string[] {
+  const typo = (word: string) => {
+    if (word.length < 5) return word;
+    const i = 1 + Math.floor(random() * (word.length - 2));
+    return word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2);
+  };
+  return entries.map(({ title, synonyms }, i) => {
+    const words = title.split(/\s+/);
+    switch (i % 7) {
+      case 0: return title;
+      case 1: return title.toLowerCase();
+      case 2: return words.slice(0, -1).join(" ").normalize("NFKD").replace(/[\u0300-\u036f]/g, "") || title;
+      case 3: return [...words].reverse().join(" ");
+      case 4: return `${words.slice(0, -1).join(" ")} ${words.at(-1)!.slice(0, 3)}`.trim();
+      case 5: return words.map((word, k) => (k === 0 ? typo(word) : word)).join(" ");
+      default: return synonyms[0] ?? title;
+    }
+  });
+}
+
+async function findingRows(size: PreparedSize): Promise<FindingRow[]> {
+  const random = seeded(size.n);
+  const { min, max } = await idRange(size.sql);
+  const id = () => min + Math.floor(random() * (max - min + 1));
+  const sample = await size.sql<{ title: string; synonyms: string[] }[]>`
+    select title, synonyms from anime where id % ${Math.max(1, Math.floor(size.n / 3000))} = 0 order by id limit 3000`;
+  const tags = ["action", "comedy", "drama", "fantasy", "romance", "school", "magic", "mystery", "sci-fi", "horror"];
+  const pair = () => {
+    const a = tags[Math.floor(random() * tags.length)]!;
+    const b = tags.filter((tag) => tag !== a)[Math.floor(random() * (tags.length - 1))]!;
+    return `${a},${b}`;
+  };
+  const types = ["TV", "Movie", "OVA", "ONA", "Special"];
+  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
+  const oneFilter = () =>
+    pick([
+      () => `type=${pick(types)}`,
+      () => `tags=${encodeURIComponent(pick(tags))}`,
+      () => `season=${pick(["Spring", "Summer", "Fall", "Winter"])}`,
+      () => `studio=${encodeURIComponent(pick(["bones", "madhouse", "mappa", "trigger", "sunrise"]))}`,
+      () => `year_from=${1960 + Math.floor(random() * 60)}`,
+      () => `status=Finished`,
+    ])();
+  const sorts = ["title", "-title", "year", "-year", "episodes", "-episodes", "score", "-score"];
+  const many = (count: number, make: () => string) => [...new Set(Array.from({ length: count }, make))];
+  return [
+    { scenario: "random-1f", path: "GET /anime/random?<one filter>", paths: many(200, () => `/anime/random?${oneFilter()}`) },
+    {
+      scenario: "random-3f",
+      path: "GET /anime/random?type&tags=a,b",
+      paths: many(300, () => `/anime/random?type=${pick(types)}&tags=${encodeURIComponent(pair())}`),
+    },
+    {
+      scenario: "search",
+      path: "GET /anime/search?q=<realistic>",
+      paths: realisticQueries(sample, random).map((q) => `/anime/search?q=${encodeURIComponent(q)}`),
+    },
+    {
+      scenario: "browse",
+      path: "GET /anime/search?<filters>&sort",
+      paths: many(300, () => `/anime/search?${oneFilter()}${random() < 0.5 ? `&tags=${encodeURIComponent(pick(tags))}` : ""}&sort=${pick(sorts)}&page=${1 + Math.floor(random() * 3)}`),
+    },
+    { scenario: "details", path: "GET /anime/entry/{id}/details", paths: many(5000, () => `/anime/entry/${id()}/details`) },
+    {
+      scenario: "bulk",
+      path: "GET /anime/entries?ids=<20 ids>",
+      paths: many(2000, () => `/anime/entries?ids=${Array.from({ length: 20 }, id).join(",")}`),
+    },
+  ];
+}
+
+/** Keeps the paths the server answers with 200 (a filter combination may match nothing: 404). */
+async function answeredPaths(base: string, paths: string[]): Promise<string[]> {
+  const kept: string[] = [];
+  for (let i = 0; i < paths.length; i += 32) {
+    const batch = paths.slice(i, i + 32);
+    const statuses = await Promise.all(batch.map(async (path) => {
+      const response = await fetch(base + path);
+      await response.arrayBuffer();
+      return response.status;
+    }));
+    batch.forEach((path, k) => statuses[k] === 200 && kept.push(path));
+  }
+  return kept;
+}
+
+async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
+  const runSettings = { ...settings, seconds: FIND_SECONDS };
+  for (const size of prepared.filter((s) => FIND_SIZES.includes(s.n))) {
+    for (const row of await findingRows(size)) {
+      // Checking every path also warms what the server caches per request (as real traffic would have).
+      const paths = row.scenario === "search" || row.scenario === "details" || row.scenario === "bulk" ? row.paths : await answeredPaths(size.server.base, row.paths);
+      if (paths.length === 0) throw new Error(`${row.scenario}: no path of the mix answers 200`);
+      const file = join(workDir, `paths-${row.scenario}-${size.n}.txt`);
+      writeFileSync(file, `${paths.join("\n")}\n`);
+      const { result, peakRssMiB } = await measure(size.server, "paths", { BENCH_PATHS_FILE: file }, FIND_WARMUP, runSettings);
+      rows.push(toRow(row.scenario, `${row.path} (${paths.length} paths)`, size.n, result, { peak_rss_mib: peakRssMiB }));
+    }
+  }
+}
+
 /** Profile with few and with many tokens, then login: at the reference size. */
 async function measureAccountRows(size: PreparedSize, workDir: string) {
   const { sql } = size;
@@ -414,8 +557,8 @@ const pad = (text: string | number, width: number) => String(text).padStart(widt
 const pct = (ratio: number | undefined) => (ratio === undefined ? "" : `${Math.round(ratio * 100)}%`);
 
 function table(): string {
-  const header = ["scenario", "catalogue", "tokens", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS", "vs ceiling", "cpu srv/pg/wrk", "other"];
-  const widths = [36, 9, 9, 8, 7, 7, 7, 10, 10, 14, 5];
+  const header = ["scenario", "catalogue", "tokens", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS", "vs ceiling", "µs cpu/req", "cpu vs ceil", "cpu srv/pg/wrk", "other"];
+  const widths = [52, 9, 9, 8, 7, 7, 7, 10, 10, 10, 11, 14, 5];
   const line = (cells: (string | number)[]) => cells.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : pad(cell, widths[i]))).join(" ");
   const out = [line(header), "-".repeat(widths.reduce((a, b) => a + b + 1, -1))];
   const all = [...ceilings, ...rows];
@@ -433,6 +576,8 @@ function table(): string {
         row.errors,
         row.peak_rss_mib ? `${row.peak_rss_mib} MiB` : "-",
         vs,
+        row.cpu_us_per_request.toFixed(1),
+        pct(row.cpu_ratio_to_ceiling),
         `${row.cpu.server.toFixed(2)}/${row.cpu.postgres.toFixed(2)}/${row.cpu.wrk.toFixed(2)}`,
         row.cpu.foreign.toFixed(2),
       ]),
@@ -445,6 +590,8 @@ function table(): string {
         "-",
         "-",
         Math.round(verifyRate.per_second).toLocaleString("en-US"),
+        "",
+        "",
         "",
         "",
         "",
@@ -520,10 +667,33 @@ function targets(): Target[] {
     const row = find(scenario, REFERENCE);
     add(`${scenario} ≥ ${minimum * 100}% of the bare-Bun ceiling (${REFERENCE.toLocaleString("en-US")} entries)`, row && c ? pct(row.requests_per_second / c) : "n/a", row && c ? row.requests_per_second / c >= minimum : undefined);
   }
+  for (const scenario of ["entry", "random"]) {
+    const row = find(scenario, REFERENCE);
+    const r = row?.cpu_ratio_to_ceiling;
+    add(`${scenario}: CPU per request ≥ 60% as cheap as the ceiling's (${REFERENCE.toLocaleString("en-US")} entries)`, r === undefined ? "n/a" : `${pct(r)} (${row!.cpu_us_per_request} µs)`, r === undefined ? undefined : r >= 0.6);
+  }
+  for (const n of FIND_SIZES) {
+    for (const [scenario, goal] of Object.entries(FIND_TARGETS)) {
+      const row = find(scenario, n);
+      const at = `${n.toLocaleString("en-US")} entries`;
+      if (goal.ratio !== undefined) {
+        add(`${scenario} ≥ ${Math.round(goal.ratio * 100)}% of the ceiling (${at})`, row && c ? pct(row.requests_per_second / c) : "n/a", row && c ? row.requests_per_second / c >= goal.ratio : undefined);
+        const r = row?.cpu_ratio_to_ceiling;
+        add(`${scenario}: CPU per request ≥ ${Math.round(goal.ratio * 100)}% as cheap as the ceiling's (${at})`, r === undefined ? "n/a" : `${pct(r)} (${row!.cpu_us_per_request} µs)`, r === undefined ? undefined : r >= goal.ratio);
+      }
+      add(`${scenario} p99 < ${goal.p99} ms (${at})`, row ? `${row.p99_ms} ms` : "n/a", row ? row.p99_ms < goal.p99 : undefined);
+    }
+  }
   const profile = find("profile", REFERENCE, TOKENS_FEW);
   add(`profile ≥ 50% of the ceiling (${TOKENS_FEW.toLocaleString("en-US")} tokens)`, profile && c ? pct(profile.requests_per_second / c) : "n/a", profile && c ? profile.requests_per_second / c >= 0.5 : undefined);
+  const profileCpu = profile?.cpu_ratio_to_ceiling;
+  add(
+    `profile: CPU per request ≥ 50% as cheap as the ceiling's (${TOKENS_FEW.toLocaleString("en-US")} tokens)`,
+    profileCpu === undefined ? "n/a" : `${pct(profileCpu)} (${profile!.cpu_us_per_request} µs)`,
+    profileCpu === undefined ? undefined : profileCpu >= 0.5,
+  );
 
-  const fast = rows.filter((r) => r.scenario !== "login");
+  const fast = rows.filter((r) => ["entry", "random", "profile"].includes(r.scenario));
   const worst = fast.reduce<Row | undefined>((w, r) => (!w || r.p99_ms > w.p99_ms ? r : w), undefined);
   add(
     `p99 < 10 ms at ${settings.connections} connections (entry, random, profile rows)`,
@@ -595,6 +765,7 @@ async function main() {
     for (const n of order) prepared.push(await prepareSize(pg, n, workDir));
     if (ceilingInput) ceilings.push(await measureCeiling("start", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
     await measureCatalogueRows(prepared);
+    await measureFindingRows(prepared, workDir);
     for (const size of prepared) if (size.n !== REFERENCE) await finishSize(size);
     const reference = prepared.find((size) => size.n === REFERENCE);
     if (reference) {
@@ -609,6 +780,9 @@ async function main() {
   }
   ceiling = ceilings.reduce<Row | undefined>((best, c) => (!best || c.requests_per_second > best.requests_per_second ? c : best), undefined);
   for (const row of [...ceilings, ...rows]) if (ceiling) row.ratio_to_ceiling = row.requests_per_second / ceiling.requests_per_second;
+  // The ceiling's CPU per request: the cheaper of its two runs (what bare Bun.serve needs per request).
+  const ceilingCpu = Math.min(...ceilings.map((c) => c.cpu_us_per_request).filter((us) => us > 0));
+  for (const row of [...ceilings, ...rows]) if (Number.isFinite(ceilingCpu) && row.cpu_us_per_request > 0) row.cpu_ratio_to_ceiling = ceilingCpu / row.cpu_us_per_request;
 
   const duration = (performance.now() - runStarted) / 1000;
   const checks = [...targets(), ...(list?.targets ?? [])];

@@ -1,5 +1,6 @@
 -- wrk script for `bun run bench` (bench/run.ts): one request mix per run, chosen by environment.
---   BENCH_MODE     entry | random | profile | login
+--   BENCH_MODE     entry | random | profile | login | paths
+--   BENCH_PATHS_FILE  paths: a file of request paths, one a line; each request draws one uniformly
 --   BENCH_ID_MIN, BENCH_ID_MAX   entry: ids drawn uniformly from this range (the catalogue's ids are
 --                                contiguous; run.ts checks that before choosing this)
 --   BENCH_TOKENS   profile: tokens 1..N exist (see tokenFor); each request draws one uniformly
@@ -33,6 +34,7 @@ function setup(thread)
 end
 
 local fixed
+local paths = {}
 function init(args)
   math.randomseed((thread_no or 1) * 7919 + os.time())
   next_token = thread_no or 1
@@ -40,6 +42,10 @@ function init(args)
     fixed = wrk.format("GET", "/anime/random")
   elseif mode == "login" then
     fixed = wrk.format("POST", "/account/login", { ["Content-Type"] = "application/json" }, login_body)
+  elseif mode == "paths" then
+    for line in io.lines(os.getenv("BENCH_PATHS_FILE")) do
+      if line ~= "" then paths[#paths + 1] = wrk.format("GET", line) end
+    end
   end
 end
 
@@ -56,6 +62,8 @@ function request()
       i = math.random(1, token_count)
     end
     return wrk.format("GET", "/account/profile", { ["Authorization"] = "Token " .. tokenFor(i) })
+  elseif mode == "paths" then
+    return paths[math.random(1, #paths)]
   end
   return fixed
 end

@@ -53,7 +53,7 @@ function createServices(config: Config, db: Database, log: Logger): AppServices 
   const accounts = new Accounts(db.sql, auth, new Passwords(config), db.changes, throttles, config, log);
   // The embedded database has no LISTEN for other processes: poll for the importer's imports.
   const exports = new Exports(db.sql, auth, config);
-  const catalogue = new Catalogue(db.sql, db.changes, config, db.mode === "embedded");
+  const catalogue = new Catalogue(db.sql, db.changes, config, log, db.mode === "embedded");
   return { auth, throttles, accounts, exports, catalogue, lists: new Lists(db.sql) };
 }
 
@@ -80,7 +80,7 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
     .use(accountRoutes(services.accounts, services.auth, headers.json, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))
     .use(exportRoutes(services.exports, services.auth))
-    .use(animeRoutes(services.catalogue, headers.json))
+    .use(animeRoutes(services.catalogue, headers))
     .use(listRoutes(services.lists, services.auth, headers.json));
 
   const rejectedAccount = rejectedAccountBody(services.accounts);

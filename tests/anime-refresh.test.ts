@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { Sql } from "postgres";
 import { Catalogue, TOPIC_CATALOGUE_IMPORTED } from "../src/anime/catalogue.ts";
 import type { ChangeFeed } from "../src/db/changes.ts";
+import { createLogger } from "../src/log.ts";
 import { type Anime, datasetEntry, eventually, getJson, idsBySource, runImportCli, writeReleaseFile } from "./support/anime.ts";
 import { type TestServer, startTestServer } from "./support/server.ts";
 
@@ -171,9 +172,11 @@ describe("Catalogue refresh interleavings", () => {
       if (text.includes("from catalogue_state")) rows = [{ version: String(snapshot.version) }];
       else if (text.includes("array_agg")) rows = [{ ids: [...snapshot.rows.keys()].sort((a, b) => a - b) }];
       else if (text.includes("select body from anime")) rows = snapshot.rows.has(values[0] as number) ? [{ body: snapshot.rows.get(values[0] as number) }] : [];
+      else if (text.includes("title, synonyms")) rows = [{ json: "[]", count: 0, last: null }]; // the search index's documents
       else throw new Error(`unexpected query: ${text}`);
       return new Promise((resolve) => pending.push(() => resolve(rows)));
     }) as unknown as Sql;
+    Object.assign(sql, { array: (values: unknown[]) => values });
     return {
       sql,
       /** Answers every query sent so far, and the ones they lead to, until none is left. */
@@ -211,7 +214,7 @@ describe("Catalogue refresh interleavings", () => {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 });
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
     const loading = catalogue.load();
     await db.settle();
     await loading;
@@ -237,7 +240,7 @@ describe("Catalogue refresh interleavings", () => {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 });
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
     const loading = catalogue.load();
     await db.settle();
     await loading;

@@ -15,7 +15,7 @@ let doc: Json;
 let appRoutes: { method: string; path: string; elysiaPath: string }[];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ LOAD_SAMPLE: "on" });
   const response = await fetch(`${server.base}/swagger/json`);
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toContain("application/json");
@@ -111,6 +111,10 @@ describe("every route the server answers", () => {
         "POST /account/settings",
         "GET /users/{username}/list",
         "GET /users/{username}/list/stats",
+        "GET /anime/search",
+        "GET /anime/entry/{id}/details",
+        "GET /anime/entries",
+        "GET /anime/lookup",
       ]),
     );
   });
@@ -153,6 +157,8 @@ describe("every route the server answers", () => {
       "GET /users/{username}/list/stats": ["404"],
     };
     const throttled = new Set(["POST /account/register", "POST /account/login", ...settingsRoutes]);
+    const queryRoutes = new Set(["GET /anime/search", "GET /anime/random", "GET /anime/entries", "GET /anime/lookup"]);
+    const taggedRoutes = new Set(["GET /anime/entry/{id}", "GET /anime/entry/{id}/details", "GET /anime/search", "GET /anime/entries", "GET /anime/lookup"]);
     const notFoundRoutes = new Set(["DELETE /account/sessions/{id}"]);
     const protectedRoutes = new Set([
       "POST /account/logout",
@@ -185,11 +191,19 @@ describe("every route the server answers", () => {
       if (protectedRoutes.has(key)) expected.push("401");
       if (bodyRoutes.has(key)) expected.push("400", "413");
       if (throttled.has(key)) expected.push("429");
-      if (path.startsWith("/anime/") || notFoundRoutes.has(key)) expected.push("404");
+      if ((path.startsWith("/anime/") && key !== "GET /anime/entries") || notFoundRoutes.has(key)) expected.push("404");
       expected.push(...(listStatuses[key] ?? []));
+      if (queryRoutes.has(key)) expected.push("400");
+      if (taggedRoutes.has(key)) expected.push("304");
       const responses = operation(method, path).responses;
       expect(Object.keys(responses).sort(), key).toEqual(expected.sort());
       for (const [status, response] of Object.entries(responses as Record<string, Json>)) {
+        if (status === "304") {
+          expect(response.content, `${key} 304 has no body`).toBeUndefined();
+          expect(response.headers?.ETag, `${key} 304 names its ETag`).toBeDefined();
+          expect(responses["200"].headers?.ETag, `${key} 200 names its ETag`).toBeDefined();
+          continue;
+        }
         expect(response.description, `${key} ${status} description`).toBeString();
         // The list's export is the one answer that is not JSON: the MyAnimeList XML format.
         const mediaType = key === "GET /list/export" && status === "200" ? "application/xml" : "application/json";
@@ -287,7 +301,9 @@ describe("schemas and examples", () => {
   test("every request and response has an example, and every example fits its schema", () => {
     let checked = 0;
     for (const [method, path, op] of allOperations()) {
-      const medias: [string, Json][] = Object.entries(op.responses).map(([status, r]: [string, Json]) => [status, r.content["application/json"] ?? r.content["application/xml"]]);
+      const medias: [string, Json][] = Object.entries(op.responses)
+        .filter(([status]) => status !== "304")
+        .map(([status, r]: [string, Json]) => [status, r.content["application/json"] ?? r.content["application/xml"]]);
       for (const [type, media] of Object.entries((op.requestBody?.content ?? {}) as Record<string, Json>)) {
         if (media.schema?.format !== "binary") medias.push([`request ${type}`, media]); // a gzip file has no text example
       }
@@ -346,6 +362,17 @@ describe("schemas and examples", () => {
       ["POST", "/account/set_picture", "/account/set_picture", { method: "POST", token: user.token, json: { id: 99 } }, 400],
       ["POST", "/account/set_picture", "/account/set_picture", { method: "POST", token: user.token, json: { id: "7" } }, 200],
       ["GET", "/anime/entry/{id}", "/anime/entry/999999", {}, 404],
+      ["GET", "/anime/entry/{id}/details", "/anime/entry/1/details", {}, 200],
+      ["GET", "/anime/search", "/anime/search?q=tokyo&page_size=2", {}, 200],
+      ["GET", "/anime/search", "/anime/search?type=TV&sort=-score", {}, 200],
+      ["GET", "/anime/search", "/anime/search?sort=relevance&year_from=x", {}, 400],
+      ["GET", "/anime/search", "/anime/search?page=999", {}, 404],
+      ["GET", "/anime/random", "/anime/random?type=TV&tags=action", {}, 200],
+      ["GET", "/anime/random", "/anime/random?season=Autumn", {}, 400],
+      ["GET", "/anime/entries", "/anime/entries?ids=1,2,3", {}, 200],
+      ["GET", "/anime/entries", "/anime/entries?ids=0", {}, 400],
+      ["GET", "/anime/lookup", "/anime/lookup?source=http://anidb.net/anime/10401/", {}, 200],
+      ["GET", "/anime/lookup", "/anime/lookup", {}, 400],
       ["POST", "/account/logout", "/account/logout", { method: "POST", token: user.token }, 200],
       ["POST", "/account/logout", "/account/logout", { method: "POST", token: user.token }, 401],
     ];

@@ -2,7 +2,7 @@
 // "The catalogue's data"). Pure functions: the importer validates and maps with them, and the body it
 // stores is produced by serializeAnime, so the server serves exactly these bytes.
 
-import type { AnimeStatus, AnimeType } from "../shared/anime-filters.ts";
+import type { AnimeStatus, AnimeType, Season } from "../shared/anime-filters.ts";
 
 /** The dataset's spelling of each API value. */
 export const ANIME_TYPES = {
@@ -20,6 +20,9 @@ export const ANIME_STATUSES = {
   UNKNOWN: "Unknown",
 } as const satisfies Record<string, AnimeStatus>;
 
+const SEASONS: Record<string, Season> = { SPRING: "Spring", SUMMER: "Summer", FALL: "Fall", WINTER: "Winter" };
+const SECONDS_PER_UNIT: Record<string, number> = { SECONDS: 1, MINUTES: 60, HOURS: 3600 };
+
 export type DatasetType = keyof typeof ANIME_TYPES;
 export type DatasetStatus = keyof typeof ANIME_STATUSES;
 
@@ -33,6 +36,26 @@ export interface DatasetEntry {
   animeSeason: { season?: string; year?: number };
   picture: string;
   tags: string[];
+  /** Fields only the details need: read leniently (a malformed one is left out, not fatal). */
+  synonyms?: unknown;
+  thumbnail?: unknown;
+  duration?: unknown;
+  score?: unknown;
+  studios?: unknown;
+  producers?: unknown;
+  relatedAnime?: unknown;
+}
+
+/** What GET /anime/entry/{id}/details adds to the anime object (`related` as URLs until served). */
+export interface AnimeDetails {
+  season: Season | null;
+  synonyms: string[];
+  thumbnail: string | null;
+  duration_seconds: number | null;
+  score: number | null;
+  studios: string[];
+  producers: string[];
+  related: string[];
 }
 
 /** One catalogue row, as the importer writes it (`sources` goes to anime_sources). */
@@ -46,6 +69,7 @@ export interface AnimeRow {
   year: number | null;
   picture: string;
   tags: string[];
+  details: AnimeDetails;
 }
 
 const MAX_INT4 = 2_147_483_647;
@@ -84,7 +108,56 @@ export function toAnimeRow(entry: DatasetEntry): AnimeRow {
     year: entry.animeSeason.year ?? null,
     picture: entry.picture,
     tags: apiTags(entry.tags),
+    details: toAnimeDetails(entry),
   };
+}
+
+export function toAnimeDetails(entry: DatasetEntry): AnimeDetails {
+  return {
+    season: SEASONS[String(entry.animeSeason.season)] ?? null,
+    synonyms: textList(entry.synonyms),
+    thumbnail: isNonEmptyText(entry.thumbnail) ? entry.thumbnail : null,
+    duration_seconds: durationSeconds(entry.duration),
+    score: roundedScore(entry.score),
+    studios: textList(entry.studios),
+    producers: textList(entry.producers),
+    related: textList(entry.relatedAnime),
+  };
+}
+
+/** The stored form of the details (the `details` column), keys in a fixed order. */
+export function serializeDetails(details: AnimeDetails): string {
+  return JSON.stringify({
+    season: details.season,
+    synonyms: details.synonyms,
+    thumbnail: details.thumbnail,
+    duration_seconds: details.duration_seconds,
+    score: details.score,
+    studios: details.studios,
+    producers: details.producers,
+    related: details.related,
+  });
+}
+
+/** The dataset's strings in its order, duplicates and unstorable or blank items dropped. */
+function textList(value: unknown): string[] {
+  return Array.isArray(value) ? [...new Set(value.filter(isNonEmptyText))] : [];
+}
+
+function durationSeconds(value: unknown): number | null {
+  if (!isObject(value) || typeof value.value !== "number" || !Number.isFinite(value.value) || value.value < 0) return null;
+  const perUnit = SECONDS_PER_UNIT[String(value.unit ?? "SECONDS").toUpperCase()];
+  if (perUnit === undefined) return null;
+  const seconds = Math.round(value.value * perUnit);
+  return seconds <= MAX_INT4 ? seconds : null;
+}
+
+/** `score.arithmeticGeometricMean`, 2 decimals. */
+function roundedScore(value: unknown): number | null {
+  if (!isObject(value)) return null;
+  const mean = value.arithmeticGeometricMean;
+  if (typeof mean !== "number" || !Number.isFinite(mean) || mean < 0 || mean > 1e6) return null;
+  return Math.round(mean * 100) / 100;
 }
 
 /** The exact JSON body of the API anime object, keys in the contract's order. */

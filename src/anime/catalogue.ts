@@ -9,8 +9,12 @@ import { LRUCache } from "lru-cache";
 import type { Sql } from "postgres";
 import type { Config } from "../config.ts";
 import { type ChangeFeed, isAnything } from "../db/changes.ts";
+import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
+import { type AnimeSort, FilterIndex, type MatchSet, filtersKey } from "./filter-index.ts";
+import { type Logger, describeError } from "../log.ts";
 import { PackedBodies } from "./packed-bodies.ts";
 import * as queries from "./queries.ts";
+import { type SearchDocument, SearchIndex } from "./search/index.ts";
 
 export const TOPIC_CATALOGUE_IMPORTED = "catalogue";
 const MAX_ID = 2_147_483_647;
@@ -18,6 +22,29 @@ const RANDOM_ATTEMPTS = 5;
 const WARM_BATCH = 5_000;
 /** Per cached entry, beyond its body's characters: the key, the LRU's slots, the string header. */
 const ENTRY_OVERHEAD_BYTES = 64;
+/** Filtered and sorted position lists, kept per canonical request (filters, q, sort) until the next load. */
+const RESULT_CACHE_BYTES = { min: 8 * 1024 * 1024, max: 64 * 1024 * 1024, perEntry: 64 };
+const RESULT_CACHE_ENTRIES = 2_000;
+const DETAILS_CACHE_BYTES = 2 * 1024 * 1024;
+const SEARCH_BATCH = 10_000;
+/** A filtered browse matching at least 1/8 of the catalogue is paged by walking the sort order. */
+const BROAD_SET_FRACTION = 8;
+
+/** What a search found: positions in the index it ran on (`ids`), and that load's catalogue version. */
+export interface SearchResult {
+  count: number;
+  /** The positions ranked `from` to `to` (exclusive), in the index the search ran on (`ids`). */
+  page(from: number, to: number): Int32Array;
+  ids: Int32Array;
+  version: number;
+}
+
+/** What a search asks: `q` (optional), the filters, and the order. */
+export interface SearchRequest {
+  q?: string;
+  filters: AnimeFilters;
+  sort: AnimeSort;
+}
 
 /** A serialized entry: a string from the database or the LRU, UTF-8 bytes from the packed buffer. */
 export type Body = string | Uint8Array;
@@ -26,6 +53,18 @@ type CatalogueConfig = Pick<Config, "animeCacheMB" | "cataloguePollMs">;
 
 export class Catalogue {
   private ids: Int32Array = new Int32Array(0);
+  private index = new FilterIndex(emptyColumns());
+  /** The load `index` belongs to: it is read in the background after the ids, so it may lag. */
+  private indexGeneration = -1;
+  private indexLoading: Promise<FilterIndex> | undefined;
+  /** The search index of the current load; built after the filter index, so searches with q wait for it. */
+  private searchIndex: Promise<SearchIndex> | undefined;
+  private builtSearchIndex: SearchIndex | undefined;
+  private results = resultCache(0);
+  private readonly details = new LRUCache<number, string>({
+    maxSize: DETAILS_CACHE_BYTES,
+    sizeCalculation: (body) => body.length + ENTRY_OVERHEAD_BYTES,
+  });
   private version = -1;
   private readonly bodies: LRUCache<number, string>;
   private packed: PackedBodies | undefined;
@@ -39,6 +78,7 @@ export class Catalogue {
     private readonly sql: Sql,
     private readonly changes: ChangeFeed,
     private readonly config: CatalogueConfig,
+    private readonly log: Logger,
     /** The embedded database cannot carry LISTEN for other processes: poll for their imports. */
     private readonly pollForImports = false,
   ) {
@@ -46,30 +86,53 @@ export class Catalogue {
       maxSize: config.animeCacheMB * 1024 * 1024,
       sizeCalculation: (body) => body.length + ENTRY_OVERHEAD_BYTES,
     });
-    changes.on(TOPIC_CATALOGUE_IMPORTED, isAnything, () => void this.reload().catch(() => {}));
-    changes.onResync(() => void this.reload().catch(() => {}));
+    changes.on(TOPIC_CATALOGUE_IMPORTED, isAnything, () => this.reloadInBackground("an import was announced"));
+    changes.onResync(() => this.reloadInBackground("the change feed resynchronised"));
   }
 
   /** Whether the whole catalogue is in the packed buffer (else hot entries are in the LRU), and the memory it takes. */
-  cacheState(): { packed: boolean; bytes: number } {
-    return { packed: this.packed !== undefined, bytes: this.packed?.byteLength ?? this.bodies.calculatedSize };
+  cacheState(): { packed: boolean; bytes: number; search_ready: boolean; index_bytes: number } {
+    return {
+      packed: this.packed !== undefined,
+      bytes: this.packed?.byteLength ?? this.bodies.calculatedSize,
+      search_ready: this.builtSearchIndex !== undefined,
+      index_bytes: this.index.byteLength + (this.builtSearchIndex?.memoryBytes ?? 0),
+    };
   }
 
   get size(): number {
     return this.ids.length;
   }
 
+  /** The version of the catalogue the in-memory indexes were read from (bumped by every import). */
+  get loadedVersion(): number {
+    return this.version;
+  }
+
+  /** Whether a body that arrived synchronously can be tagged by the loaded version (it came from this load's caches). */
+  get cachesTrusted(): boolean {
+    return this.changes.trusted;
+  }
+
   /** Loads the id index; with `pollForImports`, starts watching for imports. */
   async load(): Promise<void> {
     await this.reload();
     if (this.pollForImports && !this.pollTimer) {
-      this.pollTimer = setInterval(() => void this.reloadIfImported().catch(() => {}), this.config.cataloguePollMs);
+      this.pollTimer = setInterval(
+        () => void this.reloadIfImported().catch((error) => this.log.warn("polling for imports failed", describeError(error))),
+        this.config.cataloguePollMs,
+      );
       this.pollTimer.unref();
     }
   }
 
   stop(): void {
     clearInterval(this.pollTimer);
+  }
+
+  /** A reload nobody waits for: a failure is logged (the next notification, poll or resync retries). */
+  private reloadInBackground(why: string): void {
+    this.reload().catch((error) => this.log.warn("catalogue reload failed", { why, ...describeError(error) }));
   }
 
   /**
@@ -80,7 +143,7 @@ export class Catalogue {
   reload(): Promise<void> {
     if (this.reloading) {
       this.reloadAgain ??= this.reloading
-        .catch(() => {})
+        .catch(() => {}) // its failure is its own callers' to see; the reload after it runs regardless
         .then(() => {
           this.reloadAgain = undefined;
           return this.reload();
@@ -95,8 +158,19 @@ export class Catalogue {
       this.generation++;
       this.packed = undefined;
       this.bodies.clear();
+      this.results = resultCache(ids.length);
+      this.details.clear();
+      this.builtSearchIndex = undefined;
+      this.indexLoading = undefined;
+      // In the background, one after the other (their transient memory would add up): the filter
+      // index, the packed bodies, the search index. Requests that need one wait for it.
+      const generation = this.generation;
+      const indexed = Promise.resolve(this.currentIndex()).catch((error) => this.log.warn("filter index load failed", describeError(error)));
+      const warmed = indexed
+        .then(() => this.warm(generation))
+        .catch((error) => this.log.warn("packing the catalogue failed; entries are served through the LRU", describeError(error)));
+      this.searchIndex = this.buildSearchIndex(generation, warmed);
     })().finally(() => (this.reloading = undefined));
-    this.reloading.then(() => this.warm(this.generation)).catch(() => {});
     return this.reloading;
   }
 
@@ -109,6 +183,31 @@ export class Catalogue {
       if (rows.length < WARM_BATCH) return;
       after = rows[rows.length - 1].id;
     }
+  }
+
+  /** Once `previous` is done, reads every title and synonym in short queries and indexes them. */
+  private buildSearchIndex(generation: number, previous: Promise<unknown> = Promise.resolve()): Promise<SearchIndex> {
+    const built = (async () => {
+      await previous;
+      const batches: string[] = [];
+      for (let after = 0; ; ) {
+        const batch = await queries.findSearchDocumentsAfter(this.sql, after, SEARCH_BATCH);
+        batches.push(batch.json);
+        if (batch.count < SEARCH_BATCH) break;
+        after = batch.last;
+      }
+      // In slices, the event loop free between them: requests keep their latency while it builds.
+      const index = await SearchIndex.buildInBackground(documentsOf(batches));
+      batches.length = 0;
+      Bun.gc(true);
+      if (generation === this.generation) this.builtSearchIndex = index;
+      return index;
+    })();
+    // A failed build (database unreachable) is retried by the next search rather than remembered.
+    built.catch(() => {
+      if (generation === this.generation && this.searchIndex === built) this.searchIndex = undefined;
+    });
+    return built;
   }
 
   /** Packs the whole catalogue; when it does not fit the budget, warms the LRU instead. */
@@ -168,6 +267,167 @@ export class Catalogue {
     return body instanceof Promise ? body.then((found) => found ?? this.retryRandom()) : (body ?? this.retryRandom());
   }
 
+  /** The filter index of the current load; a promise while it loads. */
+  private currentIndex(): FilterIndex | Promise<FilterIndex> {
+    if (this.indexGeneration === this.generation) return this.index;
+    this.indexLoading ??= this.loadFilterIndex(this.generation);
+    return this.indexLoading;
+  }
+
+  private loadFilterIndex(generation: number): Promise<FilterIndex> {
+    const loading = queries.findIndexColumns(this.sql).then((columns) => {
+      const index = new FilterIndex(columns);
+      if (generation === this.generation) {
+        this.index = index;
+        this.indexGeneration = generation;
+      }
+      return index;
+    });
+    // A failed load (database unreachable) is retried by the next request rather than remembered.
+    loading.catch(() => {
+      if (this.indexLoading === loading) this.indexLoading = undefined;
+    });
+    return loading;
+  }
+
+  /** Whether results computed on `index` may be cached: it is the current load's. */
+  private isCurrent(index: FilterIndex): boolean {
+    return index === this.index && this.indexGeneration === this.generation;
+  }
+
+  /** A uniformly random entry among those matching the filters; undefined when none does. */
+  randomMatchingBody(filters: AnimeFilters, key = filtersKey(filters)): Body | undefined | Promise<Body | undefined> {
+    if (!hasAnimeFilters(filters)) return this.randomBody();
+    const index = this.currentIndex();
+    if (index instanceof Promise) return index.then((loaded) => this.drawMatching(loaded, filters, key));
+    return this.drawMatching(index, filters, key);
+  }
+
+  private drawMatching(index: FilterIndex, filters: AnimeFilters, key: string): Body | undefined | Promise<Body | undefined> {
+    const { positions } = this.matchSet(index, filters, key);
+    if (positions.length === 0) return undefined;
+    const position = positions[Math.floor(Math.random() * positions.length)]!;
+    const id = index.ids[position]!;
+    // The packed buffer's lookup by position checks the id: it may belong to another load.
+    const packed = this.changes.trusted ? this.packed?.at(position, id) : undefined;
+    return packed ?? this.entryBody(id);
+  }
+
+  /**
+   * The positions of the entries a search finds, in the order asked (cached per canonical request
+   * until the next load). With q, ranked by the search index (which may still be building: then a promise).
+   */
+  search(request: SearchRequest, key = searchKey(request)): SearchResult | Promise<SearchResult> {
+    const index = this.currentIndex();
+    if (index instanceof Promise) return index.then((loaded) => this.searchIn(loaded, request, key));
+    return this.searchIn(index, request, key);
+  }
+
+  private searchIn(index: FilterIndex, request: SearchRequest, key: string): SearchResult | Promise<SearchResult> {
+    const generation = this.generation;
+    const current = this.isCurrent(index);
+    // A result from another load's index is not tagged by this load's version (the route then hashes the bytes).
+    const version = current ? this.version : -1;
+    const listed = (positions: Int32Array): SearchResult => ({
+      count: positions.length,
+      page: (from, to) => positions.subarray(from, to),
+      ids: index.ids,
+      version,
+    });
+    const cached = current ? this.results.get(key) : undefined;
+    if (cached instanceof Int32Array) return listed(cached);
+    const remember = (positions: Int32Array): SearchResult => {
+      if (current && generation === this.generation) this.results.set(key, positions);
+      return listed(positions);
+    };
+    const { q, filters } = request;
+    if (q === undefined) {
+      const sort = request.sort === "relevance" ? "title" : request.sort;
+      if (!hasAnimeFilters(filters)) return listed(index.order(sort));
+      const set = this.matchSet(index, filters, filtersKey(filters));
+      // A large set is paged by walking the catalogue's order; a small one is sorted once and kept.
+      if (set.positions.length * BROAD_SET_FRACTION < index.size) return remember(index.sort(set.positions.slice(), sort));
+      return { count: set.positions.length, page: (from, to) => index.pageOfSet(set, sort, from, to), ids: index.ids, version };
+    }
+    const { sort } = request;
+    this.searchIndex ??= this.buildSearchIndex(generation);
+    return this.searchIndex.then((searchIndex): SearchResult => {
+      const found = index.filterIds(searchIndex.search(q), filters);
+      return remember(sort === "relevance" ? found : index.sort(found, sort));
+    });
+  }
+
+  /** The entries matching the filters (kept per canonical filters until the next load, when `index` is current). */
+  private matchSet(index: FilterIndex, filters: AnimeFilters, key: string): MatchSet {
+    if (!this.isCurrent(index)) return index.matchSet(filters);
+    const cacheKey = `set\u0000${key}`;
+    const cached = this.results.get(cacheKey);
+    if (cached && !(cached instanceof Int32Array)) return cached;
+    const set = index.matchSet(filters);
+    this.results.set(cacheKey, set);
+    return set;
+  }
+
+  /**
+   * The bodies of a slice of a search's result, in order; synchronous when every one is in this
+   * load's caches. Entries a concurrent import removed are left out.
+   */
+  bodiesAt(result: SearchResult, from: number, to: number): Body[] | Promise<Body[]> {
+    const positions = result.page(from, to);
+    // The packed buffer is checked by id: a result computed before a reload still finds its entries.
+    const packed = this.changes.trusted ? this.packed : undefined;
+    const ids: number[] = new Array(positions.length);
+    const bodies: (Body | undefined)[] = new Array(positions.length);
+    let complete = true;
+    for (let i = 0; i < positions.length; i++) {
+      const position = positions[i]!;
+      const id = result.ids[position]!;
+      ids[i] = id;
+      const body = packed?.at(position, id) ?? this.cachedBody(id);
+      bodies[i] = body;
+      if (body === undefined) complete = false;
+    }
+    return complete ? (bodies as Body[]) : this.completeBodies(ids, bodies);
+  }
+
+  /** The bodies of these ids, in order; unknown ids are left out. */
+  bodiesOf(ids: number[]): Body[] | Promise<Body[]> {
+    const valid = ids.filter((id) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID);
+    return this.completeBodies(valid, valid.map((id) => this.cachedBody(id)));
+  }
+
+  private cachedBody(id: number): Body | undefined {
+    if (!this.changes.trusted) return undefined;
+    return this.packed?.get(id) ?? this.bodies.get(id);
+  }
+
+  /** Fills the bodies missing from the caches with one query; synchronous when none is missing. */
+  private completeBodies(ids: number[], bodies: (Body | undefined)[]): Body[] | Promise<Body[]> {
+    const missing = ids.filter((_, i) => bodies[i] === undefined);
+    if (missing.length === 0) return bodies as Body[];
+    return queries.findAnimeBodiesByIds(this.sql, missing).then((found) =>
+      ids.map((id, i) => bodies[i] ?? found.get(id)).filter((body) => body !== undefined),
+    );
+  }
+
+  /** The details object's JSON (the anime object plus what the dataset knows besides); undefined for an unknown id. */
+  async detailsBody(id: number): Promise<string | undefined> {
+    const trusted = this.changes.trusted;
+    const generation = this.generation;
+    const cached = trusted ? this.details.get(id) : undefined;
+    if (cached !== undefined) return cached;
+    const row = await queries.findAnimeDetails(this.sql, id);
+    if (!row) return undefined;
+    const body = serializeDetailsBody(row);
+    if (trusted && generation === this.generation) this.details.set(id, body);
+    return body;
+  }
+
+  /** The id of the entry listing this source URL; `http:`/`https:` and a trailing slash do not matter. */
+  idBySource(url: string): Promise<number | undefined> {
+    return queries.findAnimeIdBySource(this.sql, sourceUrlVariants(url));
+  }
+
   private randomId(): number {
     return this.ids[Math.floor(Math.random() * this.ids.length)];
   }
@@ -179,9 +439,72 @@ export class Catalogue {
       if (body !== undefined) return body;
     }
     // Every pick missed: the index is older than the table (an import we have not heard of yet).
-    if (this.ids.length) void this.reload().catch(() => {});
+    if (this.ids.length) this.reloadInBackground("a random pick missed every time");
     return undefined;
   }
+}
+
+/** A result holds up to 4 bytes per entry: the budget grows with the catalogue (8 MB up to 128,000 entries). */
+function resultCache(entries: number): LRUCache<string, Int32Array | MatchSet> {
+  const bytes = Math.min(RESULT_CACHE_BYTES.max, Math.max(RESULT_CACHE_BYTES.min, entries * RESULT_CACHE_BYTES.perEntry));
+  return new LRUCache<string, Int32Array | MatchSet>({
+    max: RESULT_CACHE_ENTRIES,
+    maxSize: bytes,
+    // Keys count too: filters can be long (up to 50 tags of 200 characters).
+    sizeCalculation: (value, key) =>
+      (value instanceof Int32Array ? value.byteLength : value.positions.byteLength + value.bits.byteLength) + key.length * 2 + ENTRY_OVERHEAD_BYTES,
+  });
+}
+
+/** The canonical form of a search (equal searches share cached results). */
+export function searchKey(request: SearchRequest): string {
+  return `${request.sort}\u0000${filtersKey(request.filters)}\u0000${request.q ?? ""}`;
+}
+
+/** The documents of JSON batches, parsed one batch at a time while the index consumes them. */
+function* documentsOf(batches: string[]): Generator<SearchDocument> {
+  for (let i = 0; i < batches.length; i++) {
+    const triples = JSON.parse(batches[i]!) as [number, string, string[]][];
+    batches[i] = ""; // parsed: its text can go
+    for (const [id, title, synonyms] of triples) yield { id, title, synonyms };
+  }
+}
+
+function emptyColumns() {
+  return {
+    ids: new Int32Array(0),
+    types: new Uint8Array(0),
+    statuses: new Uint8Array(0),
+    seasons: new Uint8Array(0),
+    years: new Int32Array(0),
+    episodes: new Int32Array(0),
+    scores: new Int32Array(0),
+    titleRanks: new Int32Array(0),
+    tags: new Map(),
+    studios: new Map(),
+  };
+}
+
+/** The anime object's body with the details appended, keys in the contract's order. */
+function serializeDetailsBody(row: queries.AnimeDetailsRow): string {
+  const details = JSON.stringify({
+    season: row.season,
+    synonyms: row.synonyms,
+    sources: [...row.sources].sort(),
+    thumbnail: row.thumbnail,
+    duration_seconds: row.durationSeconds,
+    score: row.score,
+    studios: row.studios,
+    producers: row.producers,
+    related: JSON.parse(row.related),
+  });
+  return `${row.body.slice(0, -1)},${details.slice(1)}`;
+}
+
+/** The URL as given and with the other scheme, each with and without a trailing slash. */
+export function sourceUrlVariants(url: string): string[] {
+  const rest = url.replace(/^https?:\/\//i, "").replace(/\/+$/, "");
+  return ["https://", "http://"].flatMap((scheme) => [`${scheme}${rest}`, `${scheme}${rest}/`]);
 }
 
 /** A path's id, or undefined when it is not a positive 32-bit integer written plainly. */

@@ -1,14 +1,43 @@
-// /anime/*: one entry by id, and a uniformly random entry. Public: the Authorization header is ignored.
+// /anime/*: one entry by id (and its details), several by id, one by source URL, a uniformly random
+// entry (optionally among those matching filters), and search. Public: the Authorization header is
+// ignored. Entry, details, search and lookup answers carry a strong ETag (If-None-Match → 304).
 import { Elysia } from "elysia";
+import { LRUCache } from "lru-cache";
 import { notFound } from "../http/errors.ts";
-import type { JsonResponder } from "../http/headers.ts";
-import { type Body, type Catalogue, parseAnimeId } from "./catalogue.ts";
-import { Anime, EntryParams, FormatQuery, NotFound } from "./schemas.ts";
+import { etagOf, ifNoneMatchMatches } from "../http/etag.ts";
+import { noteResponseBytes } from "../http/garbage.ts";
+import type { HeaderPolicy } from "../http/headers.ts";
+import { pageOf, pageOffset } from "../http/query.ts";
+import { type Body, type Catalogue, parseAnimeId, searchKey } from "./catalogue.ts";
+import { filtersKey } from "./filter-index.ts";
+import { readBulkIds, readLookupSource, readRandomRequest, readSearchRequest } from "./requests.ts";
+import {
+  Anime,
+  AnimeDetails,
+  AnimeEntries,
+  AnimePage,
+  EntriesQuery,
+  EntryParams,
+  FieldErrors,
+  FormatQuery,
+  InvalidPage,
+  NotModified,
+  LookupQuery,
+  NotFound,
+  RandomQuery,
+  SearchQuery,
+} from "./schemas.ts";
 
 const tags = ["anime"];
+/** Parsed query strings kept per route (parsing is a pure function of the text: no catalogue state). */
+const PARSED_QUERIES = 2_000;
+/** Longer query strings are parsed every time: the memo stays small whatever clients send. */
+const MEMOISED_QUERY_LENGTH = 512;
 const CREDIT = "Data: anime-offline-database (manami-project), ODbL 1.0 + DbCL 1.0.";
+const ETAG_NOTE = "Carries a strong `ETag`; a request with a matching `If-None-Match` gets 304 with no body.";
 
-export function animeRoutes(catalogue: Catalogue, json: JsonResponder) {
+export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "json" | "tagged">) {
+  const { json, tagged } = headers;
   const respond = (body: Body | undefined): Response => {
     if (body === undefined) throw notFound();
     return json(body);
@@ -17,23 +46,181 @@ export function animeRoutes(catalogue: Catalogue, json: JsonResponder) {
   const respondTo = (body: Body | undefined | Promise<Body | undefined>) =>
     body instanceof Promise ? body.then(respond) : respond(body);
 
+  /** The tag of every cached entry body of one load: built once per catalogue version. */
+  let versionTag = { version: Number.NaN, etag: "" };
+  const loadedVersionTag = () => {
+    const version = catalogue.loadedVersion;
+    if (versionTag.version !== version) versionTag = { version, etag: `"v${version}"` };
+    return versionTag.etag;
+  };
+
+  const tagAnswer = (request: Request, body: string | Uint8Array | Blob, etag: string): Response =>
+    ifNoneMatchMatches(request.headers.get("if-none-match"), etag) ? tagged.notModified(etag) : tagged.json(body, etag);
+
+  /** A body from this load's caches is tagged by the version; one read from the database by its bytes. */
+  const respondTagged = (request: Request, body: Body | undefined | Promise<Body | undefined>) => {
+    if (body instanceof Promise) {
+      return body.then((found) => {
+        if (found === undefined) throw notFound();
+        return tagAnswer(request, found, etagOf(found));
+      });
+    }
+    if (body === undefined) throw notFound();
+    return tagAnswer(request, body, catalogue.cachesTrusted ? loadedVersionTag() : etagOf(body));
+  };
+
+  /** A body assembled from JSON pieces (cached entry bodies are bytes already), tagged by its bytes. */
+  const taggedBytes = (request: Request, parts: (string | Body)[]) => {
+    const bytes = Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : part)));
+    noteResponseBytes(bytes.length * 2); // the parts and their copy
+    return tagAnswer(request, bytes, etagOf(bytes));
+  };
+
+  const randomQueries = parsedByQueryString((query) => {
+    const filters = readRandomRequest(query);
+    return { filters, key: filtersKey(filters) };
+  });
+  const searchQueries = parsedByQueryString((query) => {
+    const asked = readSearchRequest(query);
+    return { asked, key: searchKey(asked) };
+  });
+
   return new Elysia({ name: "anime", prefix: "/anime" })
     .get(
       "/entry/:id",
-      ({ params }) => {
+      ({ params, request }) => {
         const id = parseAnimeId(params.id);
-        return respondTo(id === undefined ? undefined : catalogue.entryBody(id));
+        return respondTagged(request, id === undefined ? undefined : catalogue.entryBody(id));
       },
       {
         params: EntryParams,
         query: FormatQuery,
-        response: { 200: Anime, 404: NotFound },
-        detail: { summary: "One anime by id", description: CREDIT, tags },
+        response: { 200: Anime, 304: NotModified, 404: NotFound },
+        detail: { summary: "One anime by id", description: `${ETAG_NOTE}\n\n${CREDIT}`, tags },
       },
     )
-    .get("/random", () => respondTo(catalogue.randomBody()), {
-      query: FormatQuery,
-      response: { 200: Anime, 404: NotFound },
-      detail: { summary: "A uniformly random anime", description: CREDIT, tags },
-    });
+    .get(
+      "/entry/:id/details",
+      async ({ params, request }) => {
+        const id = parseAnimeId(params.id);
+        const body = id === undefined ? undefined : await catalogue.detailsBody(id);
+        if (body === undefined) throw notFound();
+        return tagAnswer(request, body, etagOf(body));
+      },
+      {
+        params: EntryParams,
+        query: FormatQuery,
+        response: { 200: AnimeDetails, 304: NotModified, 404: NotFound },
+        detail: {
+          summary: "One anime with everything the dataset knows about it",
+          description: `The anime object plus season, synonyms (the dataset's order), every source (sorted), thumbnail, duration per episode, score, studios, producers and the related entries the catalogue has (sorted by id). ${ETAG_NOTE}\n\n${CREDIT}`,
+          tags,
+        },
+      },
+    )
+    .get(
+      "/entries",
+      async ({ query, request }) => {
+        const ids = readBulkIds(query);
+        const bodies = catalogue.bodiesOf(ids);
+        if (bodies instanceof Promise || !catalogue.cachesTrusted) return taggedBytes(request, entriesParts(await bodies));
+        // Every body from this load's caches: the answer is a function of the version and the ids asked.
+        const blob = new Blob(entriesParts(bodies) as BlobPart[]);
+        noteResponseBytes(blob.size);
+        return tagAnswer(request, blob, `"e${catalogue.loadedVersion}-${Bun.hash(ids.join(",")).toString(36)}"`);
+      },
+      {
+        query: EntriesQuery,
+        response: { 200: AnimeEntries, 304: NotModified, 400: FieldErrors },
+        detail: { summary: "Several anime by id (up to 100)", description: `In the order asked; unknown ids are left out. ${ETAG_NOTE}\n\n${CREDIT}`, tags },
+      },
+    )
+    .get(
+      "/lookup",
+      async ({ query, request }) => {
+        const id = await catalogue.idBySource(readLookupSource(query));
+        return respondTagged(request, id === undefined ? undefined : catalogue.entryBody(id));
+      },
+      {
+        query: LookupQuery,
+        response: { 200: Anime, 304: NotModified, 400: FieldErrors, 404: NotFound },
+        detail: { summary: "The anime listing a source URL", description: `${ETAG_NOTE}\n\n${CREDIT}`, tags },
+      },
+    )
+    .get(
+      "/random",
+      ({ query, request }) => {
+        // No parameter but `format`: the unfiltered draw, on its own short path.
+        for (const name in query) {
+          if (name === "format") continue;
+          const { filters, key } = randomQueries(request.url, query);
+          return respondTo(catalogue.randomMatchingBody(filters, key));
+        }
+        return respondTo(catalogue.randomBody());
+      },
+      {
+        query: RandomQuery,
+        response: { 200: Anime, 400: FieldErrors, 404: NotFound },
+        detail: {
+          summary: "A uniformly random anime, optionally among those matching filters",
+          description: `Drawn from indexes held in memory. 404 when no entry matches.\n\n${CREDIT}`,
+          tags,
+        },
+      },
+    )
+    .get(
+      "/search",
+      async ({ query, request }) => {
+        const { asked, key } = searchQueries(request.url, query);
+        const found = await catalogue.search(asked, key);
+        const page = pageOf(request.url, found.count, asked, []);
+        const offset = pageOffset(asked);
+        const bodies = catalogue.bodiesAt(found, offset, offset + asked.pageSize);
+        if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, pageParts(page, await bodies));
+        // Every body from the load the search ran on: the body is a function of that version and the URL.
+        const blob = new Blob(pageParts(page, bodies) as BlobPart[]);
+        noteResponseBytes(blob.size);
+        return tagAnswer(request, blob, `"s${found.version}-${Bun.hash(request.url).toString(36)}"`);
+      },
+      {
+        query: SearchQuery,
+        response: { 200: AnimePage, 304: NotModified, 400: FieldErrors, 404: InvalidPage },
+        detail: {
+          summary: "Search and browse the catalogue",
+          description: `With \`q\`, entries whose title or a synonym matches every word (typos, accents, punctuation and word order forgiven), best first; without it, every entry matching the filters, by title. ${ETAG_NOTE}\n\n${CREDIT}`,
+          tags,
+        },
+      },
+    );
+}
+
+/**
+ * Memoises a route's query parsing by the raw query string: the same request text always parses to
+ * the same result (bad ones throw, and are not kept).
+ */
+function parsedByQueryString<T extends {}>(parse: (query: Record<string, string | undefined>) => T) {
+  const parsed = new LRUCache<string, T>({ max: PARSED_QUERIES });
+  return (url: string, query: Record<string, string | undefined>): T => {
+    const text = url.slice(url.indexOf("?") + 1);
+    if (text.length > MEMOISED_QUERY_LENGTH) return parse(query);
+    let found = parsed.get(text);
+    if (found === undefined) {
+      found = parse(query);
+      parsed.set(text, found);
+    }
+    return found;
+  };
+}
+
+function entriesParts(bodies: Body[]): (string | Body)[] {
+  return [`{"count":${bodies.length},"results":[`, ...joined(bodies), "]}"];
+}
+
+function pageParts(page: { count: number; next: string | null; previous: string | null }, bodies: Body[]): (string | Body)[] {
+  const head = `{"count":${page.count},"next":${JSON.stringify(page.next)},"previous":${JSON.stringify(page.previous)},"results":[`;
+  return [head, ...joined(bodies), "]}"];
+}
+
+function joined(bodies: Body[]): (string | Body)[] {
+  return bodies.flatMap((body, i) => (i === 0 ? [body] : [",", body]));
 }

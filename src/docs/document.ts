@@ -146,8 +146,25 @@ const EXAMPLE_OVERRIDES: Record<string, Record<string, Examples>> = {
     },
   },
   "POST /account/set_picture": { "400": { invalid_picture: { success: false, errors: { id: ["Invalid picture id."] } } } },
+  "GET /anime/search": {
+    "400": {
+      bad_filter: { type: ['"Film" is not a valid choice.'], year_from: ["A valid integer is required."] },
+      relevance_without_q: { sort: ["Sorting by relevance needs q."] },
+      page_size: { page_size: ["Ensure this value is less than or equal to 100."] },
+    },
+    "404": { invalid_page: { detail: "Invalid page." } },
+  },
+  "GET /anime/random": { "400": { bad_filter: { type: ['"Film" is not a valid choice.'] } } },
+  "GET /anime/entries": {
+    "400": {
+      missing: { ids: ["This field is required."] },
+      invalid: { ids: ["Enter up to 100 positive integers, separated by commas."] },
+    },
+  },
+  "GET /anime/lookup": { "400": { missing: { source: ["This field is required."] } } },
 };
 const DESCRIPTION_OVERRIDES: Record<string, Record<string, string>> = {
+  "GET /anime/search": { "404": "`page` is not a positive integer, or is past the last page" },
   "GET /ready": {
     "200": "Ready: the database answers and every migration is applied",
     "503": "Not ready: the database is unreachable or not migrated",
@@ -243,10 +260,13 @@ function finishOperation(key: string, method: string, operation: Operation) {
 
   // A route's `{"detail": …}` answers get the contract's own examples and headers for their status.
   for (const [status, response] of Object.entries(responses)) {
+    if (EXAMPLE_OVERRIDES[key]?.[status]) continue;
     if (isDetailResponse(response) && CONTRACT_ERRORS[status]) responses[status] = contractResponse(status);
     const description = DESCRIPTION_OVERRIDES[key]?.[status];
     if (description) responses[status]!.description = description;
   }
+  // Answers that can be revalidated: the 200 names its ETag.
+  if (responses["304"] && responses["200"]) responses["200"].headers = { ...ETAG_HEADER };
   operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
 }
 
@@ -260,7 +280,13 @@ function finishParameter(parameter: Parameter): Parameter {
   return finished;
 }
 
+const ETAG_HEADER: Response["headers"] = {
+  ETag: { description: "Strong; send it back in `If-None-Match` to get 304 while the answer is unchanged", schema: { type: "string", example: '"v42"' } },
+};
+
 function finishResponse(status: string, response: Response): Response {
+  // 304 has no body.
+  if (status === "304") return { description: "Not modified: `If-None-Match` matches the answer's ETag (no body)", headers: { ...ETAG_HEADER } };
   // The plugin copies the schema's own keywords (examples, description…) onto the response object.
   const { content, examples } = response as Response & { examples?: Json };
   const media = finishMedia(jsonOnly(content), Array.isArray(examples) ? examples : undefined);

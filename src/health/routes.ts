@@ -17,21 +17,23 @@ const AnimeCacheState = t.Object(
   {
     packed: t.Boolean({ description: "Whether the whole catalogue is in memory (packed after each load, in the background)" }),
     bytes: t.Integer({ description: "Memory the serialized entries take" }),
+    search_ready: t.Boolean({ description: "Whether the search index of the current load is built (built after the packing; searches with q wait for it)" }),
+    index_bytes: t.Integer({ description: "Memory the filter and search indexes take" }),
   },
-  { description: "The in-memory cache of serialized anime entries" },
+  { description: "The in-memory cache of serialized anime entries, and the catalogue's indexes" },
 );
 const Alive = t.Object(
   { status: t.Literal("ok"), token_index: TokenIndexState, anime_cache: AnimeCacheState },
   {
     examples: [
-      { status: "ok", token_index: { ready: true, tokens: 1250, bytes: 147456 }, anime_cache: { packed: true, bytes: 13107200 } },
+      { status: "ok", token_index: { ready: true, tokens: 1250, bytes: 147456 }, anime_cache: { packed: true, bytes: 13107200, search_ready: true, index_bytes: 10485760 } },
     ],
   },
 );
 
 export interface MemoryState {
   token_index: IndexState;
-  anime_cache: { packed: boolean; bytes: number };
+  anime_cache: { packed: boolean; bytes: number; search_ready: boolean; index_bytes: number };
 }
 const Ready = t.Object({ status: t.Literal("ready") }, { examples: [{ status: "ready" }] });
 const NotReady = t.Object({ status: t.Literal("unavailable") }, { examples: [{ status: "unavailable" }] });

@@ -17,6 +17,11 @@ const EXPOSED = "Retry-After, WWW-Authenticate";
 /** `private` answers are per user (account routes): no shared cache may store them. */
 export type Audience = "public" | "private";
 export type JsonResponder = (body: string | Uint8Array, audience?: Audience, status?: number) => Response;
+/** A public JSON answer carrying an ETag, and the 304 that answers a matching If-None-Match. */
+export interface TaggedResponder {
+  json(body: string | Uint8Array | Blob, etag: string): Response;
+  notModified(etag: string): Response;
+}
 
 export interface HeaderPolicy {
   plugin: AnyElysia;
@@ -24,6 +29,7 @@ export interface HeaderPolicy {
   json: JsonResponder;
   /** The headers (beyond CORS for a listed origin) an answer to `path` needs. */
   baseHeaders(path: string): Record<string, string>;
+  tagged: TaggedResponder;
 }
 
 export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
@@ -72,5 +78,25 @@ export function headerPolicy(corsOrigins: string[]): HeaderPolicy {
     plugin,
     json: (body, audience = "public", status = 200) => new Response(body as BodyInit, { status, headers: jsonHeaders[audience] }),
     baseHeaders,
+    tagged: taggedResponder(jsonHeaders.public, publicHeaders),
+  };
+}
+
+/**
+ * The header record of the last ETag is kept: on the hot routes the tag is the catalogue's version,
+ * the same for every answer until the next import, so those answers build no header object.
+ */
+function taggedResponder(json: Record<string, string>, bare: Record<string, string>): TaggedResponder {
+  let lastTag = "";
+  let lastHeaders: Record<string, string> = json;
+  return {
+    json(body, etag) {
+      if (etag !== lastTag) {
+        lastTag = etag;
+        lastHeaders = { ...json, etag };
+      }
+      return new Response(body as BodyInit, { headers: lastHeaders });
+    },
+    notModified: (etag) => new Response(null, { status: 304, headers: { ...bare, etag } }),
   };
 }

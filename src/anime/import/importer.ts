@@ -21,6 +21,7 @@ import {
   matchExistingIds,
   planChanges,
   type SourceAssignment,
+  type StoredEntry,
 } from "./plan.ts";
 import { ReleaseEntry, readReleaseFile } from "./release-file.ts";
 
@@ -146,12 +147,16 @@ async function hasAnime(sql: Sql | TransactionSql): Promise<boolean> {
 
 async function readCurrentCatalogue(tx: TransactionSql): Promise<CurrentCatalogue> {
   const bodies = new Map<number, string>();
+  const details = new Map<number, string | null>();
   const sourceOwners = new Map<string, number>();
-  for (const { id, body } of await tx<{ id: number; body: string }[]>`select id, body from anime`) bodies.set(id, body);
+  for (const row of await tx<{ id: number; body: string; details: string | null }[]>`select id, body, details from anime`) {
+    bodies.set(row.id, row.body);
+    details.set(row.id, row.details);
+  }
   for (const { url, anime_id } of await tx<{ url: string; anime_id: number }[]>`select url, anime_id from anime_sources`) {
     sourceOwners.set(url, anime_id);
   }
-  return { bodies, sourceOwners };
+  return { bodies, details, sourceOwners };
 }
 
 /** The anime on someone's list: a prune must not take an entry off anyone's list. */
@@ -184,18 +189,23 @@ async function applyPlan(tx: TransactionSql, plan: CataloguePlan): Promise<void>
       delete from anime where id in (select json_array_elements_text(${JSON.stringify(ids)}::text::json)::int)
         and not exists (select 1 from list_entries l where l.anime_id = anime.id)`;
   }
-  for (const bodies of batches(plan.inserts)) {
+  for (const entries of batches(plan.inserts)) {
     await tx`
-      insert into anime (id, title, source, anime_type, num_episodes, status, year, picture, tags, body)
-      select r.id, r.title, r.source, r.anime_type, r.num_episodes, r.status, r.year, r.picture, r.tags, e::text
-      from ${animeRecords(tx, bodies)}`;
+      insert into anime (id, title, source, anime_type, num_episodes, status, year, picture, tags, body,
+                         details, season, synonyms, thumbnail, duration_seconds, score, studios, producers, related_urls)
+      select r.id, r.title, r.source, r.anime_type, r.num_episodes, r.status, r.year, r.picture, r.tags, e.body::text,
+             e.details::text, d.season, d.synonyms, d.thumbnail, d.duration_seconds, d.score, d.studios, d.producers, d.related
+      from ${animeRecords(tx, entries)}`;
   }
-  for (const bodies of batches(plan.updates)) {
+  for (const entries of batches(plan.updates)) {
     await tx`
       update anime a set
         title = r.title, source = r.source, anime_type = r.anime_type, num_episodes = r.num_episodes,
-        status = r.status, year = r.year, picture = r.picture, tags = r.tags, body = e::text, updated_at = now()
-      from ${animeRecords(tx, bodies)}
+        status = r.status, year = r.year, picture = r.picture, tags = r.tags, body = e.body::text,
+        details = e.details::text, season = d.season, synonyms = d.synonyms, thumbnail = d.thumbnail,
+        duration_seconds = d.duration_seconds, score = d.score, studios = d.studios, producers = d.producers,
+        related_urls = d.related, updated_at = now()
+      from ${animeRecords(tx, entries)}
       where a.id = r.id`;
   }
   for (const sources of batches(plan.newSources)) {
@@ -207,14 +217,19 @@ async function applyPlan(tx: TransactionSql, plan: CataloguePlan): Promise<void>
 }
 
 /**
- * Bodies go over as one JSON array; each element's text is stored verbatim as `body` (the json type
- * keeps its input text), and the columns are read out of the same JSON, so they always agree.
+ * Entries go over as two JSON arrays, the bodies and their details, zipped by ROWS FROM; each
+ * element's text is stored verbatim (the json type keeps its input text), and the columns are read
+ * out of the same JSON, so they always agree.
  */
-function animeRecords(tx: TransactionSql, bodies: string[]) {
+function animeRecords(tx: TransactionSql, entries: StoredEntry[]) {
+  const bodies = `[${entries.map((entry) => entry.body).join(",")}]`;
+  const details = `[${entries.map((entry) => entry.details).join(",")}]`;
   return tx`
-    json_array_elements(${`[${bodies.join(",")}]`}::text::json) as e,
-    json_to_record(e) as r(id int, title text, source text, anime_type text, num_episodes int,
-                           status text, year int, picture text, tags text[])`;
+    rows from (json_array_elements(${bodies}::text::json), json_array_elements(${details}::text::json)) as e(body, details),
+    json_to_record(e.body) as r(id int, title text, source text, anime_type text, num_episodes int,
+                                status text, year int, picture text, tags text[]),
+    json_to_record(e.details) as d(season text, synonyms text[], thumbnail text, duration_seconds int,
+                                   score double precision, studios text[], producers text[], related text[])`;
 }
 
 function sourceRecords(tx: TransactionSql, sources: SourceAssignment[]) {

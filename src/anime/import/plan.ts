@@ -1,10 +1,12 @@
 // Deciding what an import changes, given the release's entries and the catalogue as it is. Pure, so
 // the rules (which row an entry keeps, what counts as changed) can be read and tested on their own.
-import { type AnimeRow, serializeAnime } from "../catalogue-data.ts";
+import { type AnimeRow, serializeAnime, serializeDetails } from "../catalogue-data.ts";
 
 export interface CurrentCatalogue {
   /** Every anime row's id and stored body. */
   bodies: Map<number, string>;
+  /** Every anime row's stored details (null for a row imported before they were kept). */
+  details: Map<number, string | null>;
   /** Every source URL and the id of the row it belongs to. */
   sourceOwners: Map<string, number>;
   /** Ids of the anime on someone's list: a prune keeps them (read only for a prune). */
@@ -16,10 +18,16 @@ export interface SourceAssignment {
   anime_id: number;
 }
 
+/** A row as written: its API body (which holds its id) and its serialized details. */
+export interface StoredEntry {
+  body: string;
+  details: string;
+}
+
 export interface CataloguePlan {
-  /** Bodies (each holds its id) of the rows to insert, and of the rows to overwrite. */
-  inserts: string[];
-  updates: string[];
+  /** The rows to insert, and the rows to overwrite. */
+  inserts: StoredEntry[];
+  updates: StoredEntry[];
   /** Source URLs not in the catalogue yet, and URLs that move to another row. */
   newSources: SourceAssignment[];
   movedSources: SourceAssignment[];
@@ -61,12 +69,14 @@ export function planChanges(rows: AnimeRow[], ids: number[], current: CurrentCat
   rows.forEach((row, i) => {
     const id = ids[i];
     const body = serializeAnime(id, row);
+    const details = serializeDetails(row.details);
     const previousBody = current.bodies.get(id);
+    const changed = body !== previousBody || details !== current.details.get(id);
     const reassigned = row.sources.filter((url) => current.sourceOwners.get(url) !== id);
     const dropped = (sourcesByAnime.get(id) ?? []).filter((url) => !row.sources.includes(url));
 
-    if (previousBody === undefined) plan.inserts.push(body);
-    else if (body !== previousBody) plan.updates.push(body);
+    if (previousBody === undefined) plan.inserts.push({ body, details });
+    else if (changed) plan.updates.push({ body, details });
     for (const url of reassigned) {
       const moves = current.sourceOwners.has(url);
       (moves ? plan.movedSources : plan.newSources).push({ url, anime_id: id });
@@ -74,7 +84,7 @@ export function planChanges(rows: AnimeRow[], ids: number[], current: CurrentCat
     plan.staleSources.push(...dropped.filter((url) => !urlsInRelease.has(url)));
 
     if (previousBody === undefined) plan.counts.inserted++;
-    else if (body !== previousBody || reassigned.length || dropped.length) plan.counts.updated++;
+    else if (changed || reassigned.length || dropped.length) plan.counts.updated++;
     else plan.counts.unchanged++;
   });
 
