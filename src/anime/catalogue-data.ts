@@ -180,7 +180,7 @@ const PROVIDER_ORDER = ["anidb.net", "myanimelist.net", "anilist.co", "kitsu"];
 
 /** The anidb.net URL if any, else the first by provider order (myanimelist, anilist, kitsu), then alphabetical. */
 export function primarySource(sources: string[]): string {
-  return [...sources].sort(compareSources)[0];
+  return [...sources].sort(compareSources)[0] ?? "";
 }
 
 function compareSources(a: string, b: string): number {

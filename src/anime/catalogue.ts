@@ -180,8 +180,9 @@ export class Catalogue {
       const rows = await queries.findAnimeBodiesAfter(this.sql, after, WARM_BATCH);
       if (generation !== this.generation || !this.changes.trusted) return;
       yield rows;
-      if (rows.length < WARM_BATCH) return;
-      after = rows[rows.length - 1].id;
+      const last = rows.at(-1);
+      if (rows.length < WARM_BATCH || !last) return;
+      after = last.id;
     }
   }
 
@@ -259,11 +260,12 @@ export class Catalogue {
   randomBody(): Body | undefined | Promise<Body | undefined> {
     if (this.ids.length === 0) return undefined;
     const position = Math.floor(Math.random() * this.ids.length);
+    const id = this.ids[position]!;
     // The packed buffer holds the same ids in the same order, unless the catalogue changed while it
     // was built: then at(position) holds another id, and the lookup by id below applies.
-    const packed = this.changes.trusted ? this.packed?.at(position, this.ids[position]) : undefined;
+    const packed = this.changes.trusted ? this.packed?.at(position, id) : undefined;
     if (packed) return packed;
-    const body = this.entryBody(this.ids[position]);
+    const body = this.entryBody(id);
     return body instanceof Promise ? body.then((found) => found ?? this.retryRandom()) : (body ?? this.retryRandom());
   }
 
@@ -429,7 +431,7 @@ export class Catalogue {
   }
 
   private randomId(): number {
-    return this.ids[Math.floor(Math.random() * this.ids.length)];
+    return this.ids[Math.floor(Math.random() * this.ids.length)]!; // callers check the index is not empty
   }
 
   /** The first pick was not in the table: another import removed it and our index is behind. */

@@ -18,7 +18,7 @@ export class PackedBodies {
     let high = ids.length - 1;
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      const found = ids[middle];
+      const found = ids[middle]!;
       if (found === id) return this.bytes.subarray(this.offsets[middle], this.offsets[middle + 1]);
       if (found < id) low = middle + 1;
       else high = middle - 1;

@@ -18,8 +18,9 @@ interface Arguments {
 function parseArguments(args: string[]): Arguments | undefined {
   const files = args.filter((arg) => !arg.startsWith("--"));
   const flags = args.filter((arg) => arg.startsWith("--"));
-  if (files.length !== 1 || flags.some((flag) => flag !== "--prune")) return undefined;
-  return { file: files[0], prune: flags.includes("--prune") };
+  const [file] = files;
+  if (files.length !== 1 || file === undefined || flags.some((flag) => flag !== "--prune")) return undefined;
+  return { file, prune: flags.includes("--prune") };
 }
 
 /** `\r`-rewritten on a terminal, one line per update otherwise (logs, CI). */

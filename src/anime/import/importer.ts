@@ -141,7 +141,7 @@ async function prepareEntries(
 }
 
 async function hasAnime(sql: Sql | TransactionSql): Promise<boolean> {
-  const [row] = await sql<{ found: boolean }[]>`select exists (select 1 from anime) as found`;
+  const [row] = await sql<[{ found: boolean }]>`select exists (select 1 from anime) as found`;
   return row.found;
 }
 
@@ -238,7 +238,7 @@ function sourceRecords(tx: TransactionSql, sources: SourceAssignment[]) {
 
 /** Bumps the version and tells the servers; both take effect when the transaction commits. */
 async function bumpCatalogueVersion(tx: TransactionSql): Promise<number> {
-  const [row] = await tx<{ version: string }[]>`
+  const [row] = await tx<[{ version: string }]>`
     update catalogue_state set version = version + 1, imported_at = now() returning version::text`;
   const version = Number(row.version);
   await notifyWithin(tx, TOPIC_CATALOGUE_IMPORTED, { version }, "importer");

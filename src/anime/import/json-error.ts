@@ -36,7 +36,7 @@ class Scanner {
   }
 
   private skipWhitespace() {
-    while (this.pos < this.text.length && " \t\n\r".includes(this.text[this.pos])) this.pos++;
+    while (this.pos < this.text.length && " \t\n\r".includes(this.text[this.pos]!)) this.pos++;
   }
 
   private expect(char: string) {

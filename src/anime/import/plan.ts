@@ -67,7 +67,7 @@ export function planChanges(rows: AnimeRow[], ids: number[], current: CurrentCat
   };
 
   rows.forEach((row, i) => {
-    const id = ids[i];
+    const id = ids[i]!; // one id per row
     const body = serializeAnime(id, row);
     const details = serializeDetails(row.details);
     const previousBody = current.bodies.get(id);
