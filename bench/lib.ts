@@ -61,7 +61,9 @@ export function requireWrk(): string {
 }
 
 export function commandOutput(cmd: string[], cwd = ROOT): string {
-  const result = spawnSync(cmd[0], cmd.slice(1), { cwd, encoding: "utf8" });
+  const [command, ...args] = cmd;
+  if (command === undefined) throw new Error("commandOutput: empty command");
+  const result = spawnSync(command, args, { cwd, encoding: "utf8" });
   return `${result.stdout ?? ""}${result.stderr ?? ""}`.trim();
 }
 
@@ -101,7 +103,7 @@ export async function startPostgres(): Promise<Postgres> {
     kind = "throwaway cluster";
   }
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  const [{ server_version }] = await admin<{ server_version: string }[]>`show server_version`;
+  const [{ server_version }] = await admin<[{ server_version: string }]>`show server_version`;
   await admin.end();
   return { adminUrl, kind, version: server_version };
 }
@@ -193,7 +195,7 @@ export interface IdRange {
 
 /** The catalogue's ids; wrk draws from [min, max], which needs them contiguous. */
 export async function idRange(sql: Sql): Promise<IdRange> {
-  const [row] = await sql<{ min: number; max: number; count: number }[]>`
+  const [row] = await sql<[{ min: number; max: number; count: number }]>`
     select min(id)::int as min, max(id)::int as max, count(*)::int as count from anime`;
   if (row.count !== row.max - row.min + 1) throw new Error(`the catalogue's ids are not contiguous (${row.count} ids in ${row.min}..${row.max})`);
   return row;
@@ -232,7 +234,10 @@ export async function createUsers(base: string, sql: Sql, extraUsers: number): P
     const body = (await response.json()) as { token: string; user: { id: number } };
     registered.push({ id: body.user.id, username: user.username, token: body.token });
   }
-  const [{ password_hash }] = await sql<{ password_hash: string }[]>`select password_hash from users where id = ${registered[0].id}`;
+  const first = registered[0]!; // just filled: one per user registered above
+  const [hashRow] = await sql<[{ password_hash: string }?]>`select password_hash from users where id = ${first.id}`;
+  if (!hashRow) throw new Error(`user ${first.username} (id ${first.id}) is missing right after registering`);
+  const { password_hash } = hashRow;
   const bulk = await sql<{ id: number }[]>`
     insert into users (username, username_key, username_skeleton, email, email_key, password_hash)
     select 'bench_bulk_' || i, 'bench_bulk_' || i, 'bench_bulk_' || i, 'bench_bulk_' || i || '@example.com', 'bench_bulk_' || i || '@example.com', ${password_hash}
@@ -250,7 +255,7 @@ export async function createUsers(base: string, sql: Sql, extraUsers: number): P
  */
 export async function insertTokens(sql: Sql, owners: number[], from: number, to: number): Promise<number> {
   const started = performance.now();
-  const [{ rolsuper }] = await sql<{ rolsuper: boolean }[]>`select rolsuper from pg_roles where rolname = current_user`;
+  const [{ rolsuper }] = await sql<[{ rolsuper: boolean }]>`select rolsuper from pg_roles where rolname = current_user`;
   await sql.begin(async (tx) => {
     if (rolsuper) await tx.unsafe("set local session_replication_role = replica");
     // MATERIALIZED: inlined, the owners' array would be parsed again for every row (20,000 owners:
@@ -495,7 +500,7 @@ export async function runWrk(
  * rates, p50/p90 and CPU shares are duration-weighted means; p99, p99.9 and max are the worst slice's.
  */
 export function mergeWrkResults(parts: WrkResult[]): WrkResult {
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1) return parts[0]!;
   const total = (value: (r: WrkResult) => number) => parts.reduce((sum, r) => sum + value(r), 0);
   const duration = total((r) => r.duration_us);
   const weighted = (value: (r: WrkResult) => number) => total((r) => value(r) * r.duration_us) / duration;
@@ -538,8 +543,12 @@ export const requestsPerSecond = (r: WrkResult) => r.requests / (r.duration_us /
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 function busyTicks(): number {
-  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  const cpuLine = readFileSync("/proc/stat", "utf8").split("\n")[0]!; // split always returns at least one element
+  const [, ...fields] = cpuLine.trim().split(/\s+/);
   const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  if (user === undefined || nice === undefined || system === undefined || irq === undefined || softirq === undefined || steal === undefined) {
+    throw new Error(`/proc/stat: unexpected cpu line ${JSON.stringify(cpuLine)}`);
+  }
   return user + nice + system + irq + softirq + steal;
 }
 

@@ -50,7 +50,9 @@ const settings: WrkSettings = wrkSettingsFromEnv();
 /** Catalogue sizes; the reference size (40,000, the real dataset's) also runs profile and login. */
 const SIZES = numbers(env.BENCH_SIZES ?? "1000,40000,400000");
 const REFERENCE = Number(env.BENCH_REFERENCE_SIZE ?? (SIZES.includes(40_000) ? 40_000 : SIZES[Math.floor(SIZES.length / 2)]));
-const [TOKENS_FEW, TOKENS_MANY] = numbers(env.BENCH_TOKENS ?? "10000,1000000");
+const TOKEN_COUNTS = numbers(env.BENCH_TOKENS ?? "10000,1000000");
+const TOKENS_FEW = TOKEN_COUNTS[0]!; // split always yields at least one value
+const TOKENS_MANY = TOKEN_COUNTS[1]!; // the default has two
 /** Tokens per user stays within TOKEN_LIMIT_PER_USER's default (50), as real tokens would. */
 const TOKENS_PER_USER = 50;
 /**
@@ -237,7 +239,7 @@ async function prepareSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: num
     loads.push(performance.now() - started);
     if (loaded.length !== ids.count) throw new Error(`index load returned ${loaded.length} ids, expected ${ids.count}`);
   }
-  const indexLoadMs = loads.sort((a, b) => a - b)[1];
+  const indexLoadMs = loads.sort((a, b) => a - b)[1]!; // just filled with 3
 
   const server = await startServer({ databaseUrl: database.url, logPath: join(workDir, `server-${n}.log`) });
   log(`server ready in ${server.startupMs.toFixed(0)} ms (index load alone ${indexLoadMs.toFixed(0)} ms)`);
@@ -247,8 +249,10 @@ async function prepareSize(pg: Awaited<ReturnType<typeof startPostgres>>, n: num
   await expectOk(`${server.base}/anime/random`);
 
   if (n === REFERENCE) {
-    const [{ id }] = await sql<{ id: number }[]>`
+    const [sampleRow] = await sql<[{ id: number }?]>`
       select id from anime order by abs(octet_length(body) - (select avg(octet_length(body)) from anime)), id limit 1`;
+    if (!sampleRow) throw new Error(`no anime in ${database.name} to sample`);
+    const { id } = sampleRow;
     const sample = await fetch(`${server.base}/anime/entry/${id}`);
     const headers: Record<string, string> = {};
     sample.headers.forEach((value, name) => {
@@ -532,7 +536,7 @@ async function replaceServer(size: PreparedSize, workDir: string, label: string)
 
 async function finishSize(size: PreparedSize) {
   await stopServer(size);
-  const [{ bytes }] = await size.sql<{ bytes: string }[]>`select pg_total_relation_size('anime')::text as bytes`;
+  const [{ bytes }] = await size.sql<[{ bytes: string }]>`select pg_total_relation_size('anime')::text as bytes`;
   sizes.push({
     catalogue: size.n,
     file_bytes: size.file.bytes,
@@ -559,7 +563,7 @@ const pct = (ratio: number | undefined) => (ratio === undefined ? "" : `${Math.r
 function table(): string {
   const header = ["scenario", "catalogue", "tokens", "req/s", "p50 ms", "p99 ms", "errors", "peak RSS", "vs ceiling", "µs cpu/req", "cpu vs ceil", "cpu srv/pg/wrk", "other"];
   const widths = [52, 9, 9, 8, 7, 7, 7, 10, 10, 10, 11, 14, 5];
-  const line = (cells: (string | number)[]) => cells.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : pad(cell, widths[i]))).join(" ");
+  const line = (cells: (string | number)[]) => cells.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]!) : pad(cell, widths[i]!))).join(" ");
   const out = [line(header), "-".repeat(widths.reduce((a, b) => a + b + 1, -1))];
   const all = [...ceilings, ...rows];
   for (const row of all) {

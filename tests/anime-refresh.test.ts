@@ -30,7 +30,7 @@ const ADDED = ["B1", "B2", "B3", "B4", "B5"].map((key, i) => entry(key, 9101 + i
 const RETITLED = entry("A1", 9001, "Refresh A1: the new title");
 const SECOND = [RETITLED, ...FIRST.slice(1), ...ADDED];
 /** A4, A5 and B5 left out, imported with --prune. */
-const PRUNED = [FIRST[3], FIRST[4], ADDED[4]];
+const PRUNED = [FIRST[3]!, FIRST[4]!, ADDED[4]!];
 const THIRD = SECOND.filter((e) => !PRUNED.includes(e));
 
 let server: TestServer;
@@ -54,7 +54,7 @@ async function importRelease(name: string, entries: unknown[], ...args: string[]
   return run.stdout;
 }
 
-const id = (e: { sources: string[] }) => idOf.get(e.sources[0])!;
+const id = (e: { sources: string[] }) => idOf.get(e.sources[0]!)!;
 
 async function entryTitle(anime: { sources: string[] }): Promise<string | number> {
   const { status, json } = await getJson<Anime>(server, `/anime/entry/${id(anime)}`);
@@ -105,7 +105,7 @@ test("a re-import adds entries, keeps ids, and replaces the cached body of a cha
   const before = FIRST.map(id);
   // Cache A1's body (and the others') in the server before the import changes A1.
   for (const anime of FIRST) expect(await entryTitle(anime)).toBe(anime.title);
-  expect(await entryTitle(FIRST[0])).toBe("Refresh A1");
+  expect(await entryTitle(FIRST[0]!)).toBe("Refresh A1");
 
   const report = await importRelease("second.json", SECOND);
   expect(report).toMatch(/inserted\s+5\b/);
@@ -188,7 +188,9 @@ describe("Catalogue refresh interleavings", () => {
       },
       /** Answers the oldest query sent so far, or the `index`th. */
       async answerOne(index = 0) {
-        pending.splice(index, 1)[0]();
+        const [answer] = pending.splice(index, 1);
+        if (!answer) throw new Error(`no query #${index} is waiting (${pending.length} are)`);
+        answer();
         await Bun.sleep(0);
       },
       get waiting() {

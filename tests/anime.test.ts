@@ -369,7 +369,7 @@ describe("a catalogue imported from a release file", () => {
     await server.running.services.catalogue.reload();
     const bySource = await idsBySource(server);
     for (const { entry } of FIXTURE) {
-      const id = bySource.get(entry.sources[0]);
+      const id = bySource.get(entry.sources[0]!);
       expect(id).toBeNumber();
       for (const url of entry.sources) expect(bySource.get(url)).toBe(id!);
       ids.push(id!);
@@ -386,7 +386,7 @@ describe("a catalogue imported from a release file", () => {
       expect(status).toBe(200);
       expect(response.headers.get("content-type")).toStartWith("application/json");
       expect(Object.keys(json)).toEqual(ANIME_KEYS);
-      expect(json).toEqual({ id: ids[i], ...expected });
+      expect(json).toEqual({ id: ids[i]!, ...expected });
       expectAnimeShape(json);
       // A second read (from the server's cache) is byte for byte the same.
       const again = await getJson<Anime>(server, `/anime/entry/${ids[i]}`);
@@ -409,7 +409,7 @@ describe("a catalogue imported from a release file", () => {
     for (const authorization of headers) {
       const entry = await getJson<Anime>(server, `/anime/entry/${ids[0]}`, { headers: { authorization } });
       expect(entry.status).toBe(200);
-      expect(entry.json.id).toBe(ids[0]);
+      expect(entry.json.id).toBe(ids[0]!);
       const random = await getJson<Anime>(server, "/anime/random", { headers: { authorization } });
       expect(random.status).toBe(200);
       const missing = await getJson(server, "/anime/entry/abc", { headers: { authorization } });
@@ -441,6 +441,7 @@ describe("a catalogue imported from a release file", () => {
       expect(counts.has(anime.id)).toBe(true);
       counts.set(anime.id, counts.get(anime.id)! + 1);
       const [fixture] = FIXTURE.filter((_, i) => ids[i] === anime.id);
+      if (!fixture) throw new Error(`/anime/random drew id ${anime.id}, which no fixture entry has`);
       expect(anime).toEqual({ id: anime.id, ...fixture.expected });
     }
     // Every id is drawn (a miss has probability about 10 × 0.9^10000, nil), and the spread is what
@@ -457,7 +458,10 @@ describe("the uniformity check itself, on simulated draws (seeded, so determinis
   const simulate = (seed: number, pick: (random: () => number) => number) => {
     const random = mulberry32(seed);
     const counts = new Array<number>(10).fill(0);
-    for (let i = 0; i < RANDOM_DRAWS; i++) counts[pick(random)]++;
+    for (let i = 0; i < RANDOM_DRAWS; i++) {
+      const drawn = pick(random);
+      counts[drawn] = counts[drawn]! + 1;
+    }
     return chiSquare(counts);
   };
 

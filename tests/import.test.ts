@@ -222,7 +222,7 @@ describe("reading release files", () => {
       return (error as Error).message;
     };
     const lines = serializeRelease(generateEntries(5, 1), "jsonl").split("\n");
-    lines[3] = lines[3].slice(0, -5);
+    lines[3] = lines[3]!.slice(0, -5);
     expect(await fails("broken.jsonl", lines.join("\n"))).toContain("line 4 is not valid JSON");
 
     const pretty = serializeRelease(generateEntries(3, 1), "json", true).replace('"episodes": ', '"episodes": ,');
@@ -269,7 +269,8 @@ describe("importing into the database", () => {
   }
 
   async function catalogueVersion(): Promise<number> {
-    const [row] = await db.sql<{ version: string }[]>`select version::text from catalogue_state`;
+    const [row] = await db.sql<[{ version: string }?]>`select version::text from catalogue_state`;
+    if (!row) throw new Error("catalogue_state has no row");
     return Number(row.version);
   }
 
@@ -292,8 +293,9 @@ describe("importing into the database", () => {
     expect(before.owners.size).toBe(entries.reduce((n, item) => n + item.sources.length, 0));
 
     // The stored body is the mapping's, columns agree with it.
-    const [sampleRow] = await db.sql<{ id: number; body: string; title: string; tags: string[]; year: number | null }[]>`
+    const [sampleRow] = await db.sql<[{ id: number; body: string; title: string; tags: string[]; year: number | null }?]>`
       select id, body, title, tags, year from anime order by id limit 1`;
+    if (!sampleRow) throw new Error("the import left the anime table empty");
     expect(sampleRow.body).toBe(serializeAnime(sampleRow.id, toAnimeRow(entries[0] as DatasetEntry)));
     expect(JSON.parse(sampleRow.body)).toMatchObject({ title: sampleRow.title, tags: sampleRow.tags, year: sampleRow.year });
 
@@ -364,13 +366,13 @@ describe("importing into the database", () => {
 
   test("malformed entries are skipped and reported with their line or index", async () => {
     const good = generateEntries(4, 5);
-    const lines = [good[0], { ...good[1], title: undefined }, good[2], { ...good[3], sources: [good[0].sources[0]] }];
+    const lines = [good[0], { ...good[1], title: undefined }, good[2], { ...good[3], sources: [good[0]!.sources[0]] }];
     await writeRelease(join(dir, "skips.jsonl"), lines);
     const fromLines = await importCatalogue(db.sql, readReleaseFile(join(dir, "skips.jsonl")));
     expect(counts(fromLines)).toMatchObject({ inserted: 2, skipped: 2 });
     expect(fromLines.skipped).toEqual([
       { location: "line 3", reason: "missing title" },
-      { location: "line 5", reason: `source ${good[0].sources[0]} is already listed by line 2` },
+      { location: "line 5", reason: `source ${good[0]!.sources[0]} is already listed by line 2` },
     ]);
 
     await writeRelease(join(dir, "skips.json"), [good[0], "not an entry", { ...good[2], type: "MUSIC" }]);
@@ -423,7 +425,8 @@ describe("importing into the database", () => {
     const report = await importCatalogue(db.sql, generateEntries(3, 2));
     expect(report.version).toBe(version + 1);
     expect(await catalogueVersion()).toBe(version + 1);
-    const [state] = await db.sql<{ imported: boolean }[]>`select imported_at > now() - interval '1 minute' as imported from catalogue_state`;
+    const [state] = await db.sql<[{ imported: boolean }?]>`select imported_at > now() - interval '1 minute' as imported from catalogue_state`;
+    if (!state) throw new Error("catalogue_state has no row");
     expect(state.imported).toBe(true);
 
     if (listener) {
@@ -438,7 +441,8 @@ describe("importing into the database", () => {
     expect(report).not.toBeNull();
     expect(report!.inserted).toBeGreaterThanOrEqual(30);
     expect(report!.skipped).toEqual([]);
-    const [tokyoGhoul] = await db.sql<{ body: string }[]>`select body from anime where title = 'Tokyo Ghoul'`;
+    const [tokyoGhoul] = await db.sql<[{ body: string }?]>`select body from anime where title = 'Tokyo Ghoul'`;
+    if (!tokyoGhoul) throw new Error("the sample has no 'Tokyo Ghoul' entry");
     expect(JSON.parse(tokyoGhoul.body).source).toBe("https://anidb.net/anime/10401");
     expect(await loadSampleIfEmpty(db.sql)).toBeNull();
   });

@@ -68,6 +68,7 @@ describe("the document", () => {
     const schemes = doc.components.securitySchemes;
     const [name] = Object.keys(schemes);
     expect(Object.keys(schemes)).toHaveLength(1);
+    if (name === undefined) throw new Error("no security scheme");
     expect(schemes[name]).toMatchObject({ type: "apiKey", in: "header", name: "Authorization" });
     expect(schemes[name].description).toContain("Token <key>");
   });
@@ -233,6 +234,7 @@ describe("every route the server answers", () => {
 
   test("carries the security requirement exactly when the live server asks for a token", async () => {
     const schemeName = Object.keys(doc.components.securitySchemes)[0];
+    if (schemeName === undefined) throw new Error("no security scheme");
     for (const { method, path, elysiaPath } of appRoutes) {
       const op = operation(method, path);
       const status = await answersUnauthenticated(method, elysiaPath, op);
