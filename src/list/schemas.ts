@@ -1,7 +1,7 @@
 // Schemas of the list routes (Part 2 of the contract, "The list" and "Public lists"): they validate
 // input and document the API. Types come from them.
 import { t } from "elysia";
-import { AnimeFilterQuery } from "../shared/anime-filters.ts";
+import { Anime, AnimeFilterQuery } from "../shared/anime-filters.ts";
 
 export const LIST_STATUSES = ["watching", "completed", "on_hold", "dropped", "plan_to_watch"] as const;
 export type ListStatus = (typeof LIST_STATUSES)[number];
@@ -30,20 +30,9 @@ const ListStatusSchema = t.Union(
 const date = (description: string) =>
   t.Union([t.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}$", error: DATE_MESSAGE, examples: ["2024-01-05"] }), t.Null()], { description });
 
-const ANIME_EXAMPLE = {
-  id: 18562,
-  title: "Tokyo Ghoul",
-  source: "https://anidb.net/anime/10401",
-  anime_type: "TV",
-  num_episodes: 12,
-  status: "Finished",
-  year: 2014,
-  picture: "https://cdn.myanimelist.net/images/anime/5/64449.jpg",
-  tags: ["Action", "Crime", "Dark fantasy", "Drama", "Gore", "Horror"],
-};
 
 const ENTRY_EXAMPLE = {
-  anime: ANIME_EXAMPLE,
+  anime: Anime.examples[0],
   status: "watching",
   episodes_watched: 3,
   score: 8,
@@ -56,20 +45,9 @@ const ENTRY_EXAMPLE = {
   updated: "2024-01-07T21:13:05.120Z",
 };
 
-const AnimeObject = t.Object({
-  id: t.Integer(),
-  title: t.String(),
-  source: t.String(),
-  anime_type: t.String(),
-  num_episodes: t.Integer(),
-  status: t.String(),
-  year: t.Union([t.Integer(), t.Null()]),
-  picture: t.String(),
-  tags: t.Array(t.String()),
-});
 
 const entryFields = {
-  anime: AnimeObject,
+  anime: Anime,
   status: ListStatusSchema,
   episodes_watched: t.Integer({ minimum: 0 }),
   score: t.Union([t.Integer({ minimum: 1, maximum: 10 }), t.Null()]),

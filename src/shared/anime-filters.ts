@@ -1,4 +1,4 @@
-// The anime object's vocabulary (its enums) and "The anime filters" of the contract, shared by the
+// The anime object (its schema and enums) and "The anime filters" of the contract, shared by the
 // features that filter anime: the catalogue (search, random) and the list (random from one's list).
 // Each feature evaluates parsed filters its own way (in memory, or in SQL); parsing is the same here.
 import { t } from "elysia";
@@ -20,6 +20,36 @@ export const Season = literals(SEASONS);
 export type AnimeType = typeof AnimeType.static;
 export type AnimeStatus = typeof AnimeStatus.static;
 export type Season = typeof Season.static;
+
+/** The anime object of Part 1, as /anime/entry/{id} serves it (and as list entries carry it). */
+export const Anime = t.Object(
+  {
+    id: t.Integer(),
+    title: t.String(),
+    source: t.String({ description: "The anidb.net URL when there is one, else the first source" }),
+    anime_type: AnimeType,
+    num_episodes: t.Integer({ minimum: 0 }),
+    status: AnimeStatus,
+    year: t.Union([t.Integer(), t.Null()]),
+    picture: t.String(),
+    tags: t.Array(t.String(), { description: "First letter upper-cased, sorted by code point" }),
+  },
+  {
+    examples: [
+      {
+        id: 18562,
+        title: "Tokyo Ghoul",
+        source: "https://anidb.net/anime/10401",
+        anime_type: "TV",
+        num_episodes: 12,
+        status: "Finished",
+        year: 2014,
+        picture: "https://cdn.myanimelist.net/images/anime/5/64449.jpg",
+        tags: ["Action", "Crime", "Dark fantasy", "Drama", "Gore", "Horror"],
+      },
+    ],
+  },
+);
 
 export const YEAR_RANGE = { min: 1900, max: 2100 } as const;
 export const EPISODES_RANGE = { min: 0, max: 100_000 } as const;
