@@ -7,7 +7,7 @@
 // The counters live in the database (shared by every instance): each server this file starts begins
 // with none.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type TestDatabase, createTestDatabase } from "./support/db.ts";
+import { type TestDatabase, adminUrl, createTestDatabase } from "./support/db.ts";
 import { type TestServer, startTestServer, uniqueUser } from "./support/server.ts";
 
 const LIMITS = {
@@ -170,6 +170,24 @@ describe("THROTTLE=on, TRUST_PROXY=on (small limits)", () => {
     await expectThrottled(await login(s, `nobody_z_${Date.now()}`, "wrong password"), 60);
   });
 });
+
+test.skipIf(!adminUrl)("two instances on one database: 60 wrong passwords in flight at each, for one username from one address, check at most the limit in all (PostgreSQL only)", async () => {
+  const a = await serve({ ...LIMITS, TRUST_PROXY: "on" });
+  const b = await startTestServer({ LOG_LEVEL: "warn", ...LIMITS, TRUST_PROXY: "on" }, database);
+  try {
+    const user = await newUser(a, "twice");
+    const attacker = freshAddress();
+    const answers = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => login(i % 2 ? b : a, user.username, "wrong password", attacker)),
+    );
+    const statuses = answers.map((response) => response.status);
+    expect(statuses.filter((status) => status === 400).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(117);
+    expect((await login(b, user.username, user.password, freshAddress())).status).toBe(200);
+  } finally {
+    await b.running.stop();
+  }
+}, 60_000);
 
 test("TRUST_PROXY=off: X-Forwarded-For is ignored, every request is the socket's address", async () => {
   const s = await serve({ ...LIMITS, TRUST_PROXY: "off" });
