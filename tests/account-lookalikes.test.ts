@@ -84,5 +84,5 @@ describe("accounts made before look-alike keys existed", () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 60_000); // two server starts: the embedded database takes seconds each
 });
