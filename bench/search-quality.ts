@@ -14,7 +14,7 @@
 // "Season" variant), as the real dataset has 5–10 names an entry: for the memory and speed figures.
 // --engine minisearch runs the same queries through MiniSearch (set MINISEARCH to its module path if it
 // is not installed here), for the comparison in the README.
-import { generateEntries } from "../scripts/generate-catalogue.ts";
+import { generateEntries, randomSource } from "../scripts/generate-catalogue.ts";
 import { SearchIndex, type SearchDocument } from "../src/anime/search/index.ts";
 import { foldText, hasCjk, wordsOf } from "../src/anime/search/normalise.ts";
 
@@ -35,19 +35,7 @@ const ENGINE = option("engine", "own");
 const MISSES = Number(option("misses", "20"));
 const EXTRA_SYNONYMS = Number(option("extra-synonyms", "0"));
 
-/** mulberry32, as in scripts/generate-catalogue.ts */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, integer: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)), pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]! };
-}
-const rng = random(SEED * 7919);
+const rng = randomSource(SEED * 7919);
 
 // ——— the real entries ———
 
@@ -236,7 +224,7 @@ const reals = await realEntries();
 const generated = generateEntries(Math.max(0, ENTRIES - reals.length), SEED);
 const KANA = [..."アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワンガギグゲゴ"];
 const SYLLABLES = ["ka", "ki", "ku", "ke", "ko", "sa", "shi", "su", "to", "na", "ni", "no", "ha", "hi", "ma", "mi", "ra", "ri", "yu", "wa", "n", "zen", "sei", "ryuu"];
-const made = random(SEED * 104729);
+const made = randomSource(SEED * 104729);
 function extraSynonyms(title: string): string[] {
   const romaji = () => Array.from({ length: made.integer(2, 4) }, () => made.pick(SYLLABLES)).join("");
   const synonyms = [

@@ -55,7 +55,7 @@ const NO_PICTURE = `${RELEASE_REPOSITORY.replace("github.com", "raw.githubuserco
 const NO_THUMBNAIL = NO_PICTURE.replace("no_pic", "no_pic_thumbnail");
 
 /** mulberry32: small, fast, and good enough to vary test data reproducibly. */
-function randomSource(seed: number) {
+export function randomSource(seed: number) {
   let state = seed >>> 0;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;
