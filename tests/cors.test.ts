@@ -6,8 +6,8 @@ describe("CORS_ORIGINS=* (the default)", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ CORS_ORIGINS: "*" });
-  });
-  afterAll(() => server?.stop());
+  }, 120_000);
+  afterAll(() => server?.stop(), 60_000);
 
   test("a browser request gets Access-Control-Allow-Origin: * and the exposed headers", async () => {
     const response = await server.request("/anime/random", { headers: { origin: "https://app.example" } });
@@ -46,8 +46,8 @@ describe("CORS_ORIGINS=https://app.example,https://admin.example", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ CORS_ORIGINS: "https://app.example,https://admin.example" });
-  });
-  afterAll(() => server?.stop());
+  }, 120_000);
+  afterAll(() => server?.stop(), 60_000);
 
   test("a request without Origin gets no Access-Control-Allow-Origin", async () => {
     const response = await server.request("/anime/random");

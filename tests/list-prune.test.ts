@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
-});
+}, 120_000);
 
 test("a prune keeps the listed anime (kept_listed), removes the others, and lists keep every entry", async () => {
   const anime = await loadFixtureCatalogue(server, 10);
