@@ -6,6 +6,7 @@ import { buildApp, type AppServices } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/connect.ts";
 import { isDatabaseUnreachable } from "./db/errors.ts";
+import { collectWhenQuiet } from "./http/garbage.ts";
 import { migrate } from "./db/migrate.ts";
 import { loadSampleIfEmpty } from "./anime/import/importer.ts";
 import { type Logger, createLogger, describeError } from "./log.ts";
@@ -46,6 +47,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   sweep.unref();
   const nurseryGc = setInterval(edenGC, NURSERY_GC_MS);
   nurseryGc.unref();
+  const stopQuietCollections = collectWhenQuiet(log);
   log.info("listening", { url: server.url.href, database: db.mode, anime: services.catalogue.size });
 
   return {
@@ -56,6 +58,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     async stop() {
       clearInterval(sweep);
       clearInterval(nurseryGc);
+      stopQuietCollections();
       services.catalogue.stop();
       services.auth.stop();
       const drained = server.stop(false);

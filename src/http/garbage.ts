@@ -3,6 +3,7 @@
 // between the 200 ms nursery collections (src/main.ts). Routes that build large bodies report their
 // size here, and a nursery collection runs every GC_EVERY_BYTES of them (about 1 ms each).
 import { edenGC } from "bun:jsc";
+import type { Logger } from "../log.ts";
 
 const GC_EVERY_BYTES = 16 * 1024 * 1024;
 let produced = 0;
@@ -12,4 +13,48 @@ export function noteResponseBytes(bytes: number): void {
   if (produced < GC_EVERY_BYTES) return;
   produced = 0;
   edenGC();
+}
+
+/**
+ * What a nursery collection leaves: objects promoted while the server was busy (and the native memory
+ * they hold: request and response buffers, rows read to load an index) stay until a full collection,
+ * which the collector paces by its own heap size, not by that memory. A full collection stops the
+ * thread for tens of milliseconds, so it runs only when the main thread was busy less than
+ * QUIET_SHARE of the last quarter second (argon2id runs on other threads: logins leave it quiet), and only
+ * once RSS has grown GROWTH_BYTES past where the last one left it.
+ */
+const QUIET_CHECK_MS = 250;
+const QUIET_SHARE = 0.2;
+const GROWTH_BYTES = 16 * 1024 * 1024;
+
+export function collectWhenQuiet(log: Logger): () => void {
+  let baseline = process.memoryUsage.rss();
+  let collectedLastTick = false;
+  let cpu = mainThreadCpuMs();
+  let checkedAt = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpuNow = mainThreadCpuMs();
+    const busyShare = (cpuNow - cpu) / (now - checkedAt);
+    [cpu, checkedAt] = [cpuNow, now];
+    const rss = process.memoryUsage.rss();
+    if (collectedLastTick) {
+      baseline = rss; // what the collection left (the allocator returns pages after it, not during)
+      collectedLastTick = false;
+      return;
+    }
+    baseline = Math.min(baseline, rss);
+    if (busyShare >= QUIET_SHARE || rss - baseline < GROWTH_BYTES) return;
+    const started = performance.now();
+    Bun.gc(true);
+    collectedLastTick = true;
+    log.debug("full collection while quiet", { rss_mib: Math.round(rss / 2 ** 20), took_ms: Math.round(performance.now() - started) });
+  }, QUIET_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function mainThreadCpuMs(): number {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
 }
