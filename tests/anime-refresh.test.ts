@@ -216,7 +216,7 @@ describe("Catalogue refresh interleavings", () => {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, detailsCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
     const loading = catalogue.load();
     await db.settle();
     await loading;
@@ -242,7 +242,7 @@ describe("Catalogue refresh interleavings", () => {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, detailsCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
     const loading = catalogue.load();
     await db.settle();
     await loading;
