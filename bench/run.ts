@@ -424,7 +424,20 @@ async function findingRows(size: PreparedSize): Promise<FindingRow[]> {
       path: "GET /anime/entries?ids=<20 ids>",
       paths: many(2000, () => `/anime/entries?ids=${Array.from({ length: 20 }, id).join(",")}`),
     },
+    // Details over every id: nearly every answer a miss of the details cache (what the details row's
+    // cached answers cost when first asked for). Last: it fills the cache, and later rows' memory would show it.
+    { scenario: "details-cold", path: "GET /anime/entry/{id}/details, every id", paths: shuffled(min, max, random).map((n) => `/anime/entry/${n}/details`) },
   ];
+}
+
+/** The integers min..max in a random order. */
+function shuffled(min: number, max: number, random: () => number): number[] {
+  const values = Array.from({ length: max - min + 1 }, (_, i) => min + i);
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [values[i], values[j]] = [values[j]!, values[i]!];
+  }
+  return values;
 }
 
 /** Keeps the paths the server answers with 200 (a filter combination may match nothing: 404). */
@@ -447,13 +460,13 @@ async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
   for (const size of prepared.filter((s) => FIND_SIZES.includes(s.n))) {
     for (const row of (await findingRows(size)).filter((row) => runs(row.scenario))) {
       // Checking every path also warms what the server caches per request (as real traffic would have).
-      const paths = row.scenario === "search" || row.scenario === "details" || row.scenario === "bulk" ? row.paths : await answeredPaths(size.server.base, row.paths);
+      const paths = ["search", "details", "bulk", "details-cold"].includes(row.scenario) ? row.paths : await answeredPaths(size.server.base, row.paths);
       if (paths.length === 0) throw new Error(`${row.scenario}: no path of the mix answers 200`);
       const file = join(workDir, `paths-${row.scenario}-${size.n}.txt`);
       writeFileSync(file, `${paths.join("\n")}\n`);
       // Details: how many answers of the measured run came from the server's cache (its /health counters).
       let before: DetailsCounters | undefined;
-      const beforeMeasure = row.scenario === "details" ? async () => void (before = await detailsCounters(size.server.base)) : undefined;
+      const beforeMeasure = row.scenario.startsWith("details") ? async () => void (before = await detailsCounters(size.server.base)) : undefined;
       const { result, peakRssMiB } = await measure(size.server, "paths", { BENCH_PATHS_FILE: file }, FIND_WARMUP, runSettings, beforeMeasure);
       const hitRate = before && cacheHitRate(before, await detailsCounters(size.server.base));
       const label = `${row.path} (${paths.length} paths${hitRate === undefined ? "" : `, ${(hitRate * 100).toFixed(1)}% cached`})`;
