@@ -12,7 +12,7 @@ import { type ChangeFeed, isAnything } from "../db/changes.ts";
 import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
 import { type AnimeSort, FilterIndex, type MatchSet, filtersKey } from "./filter-index.ts";
 import { type Logger, describeError } from "../log.ts";
-import { type DetailsAnswer, DetailsCache, type DetailsCacheState, detailsAnswer } from "./details-cache.ts";
+import { BatchedReads, type DetailsAnswer, DetailsCache, type DetailsCacheState, detailsAnswer } from "./details-cache.ts";
 import { PackedBodies } from "./packed-bodies.ts";
 import * as queries from "./queries.ts";
 import { type SearchDocument, SearchIndex } from "./search/index.ts";
@@ -27,6 +27,8 @@ const ENTRY_OVERHEAD_BYTES = 64;
 const RESULT_CACHE_BYTES = { min: 8 * 1024 * 1024, max: 64 * 1024 * 1024, perEntry: 64 };
 const RESULT_CACHE_ENTRIES = 2_000;
 const SEARCH_BATCH = 10_000;
+/** Details misses read in one statement at most (those asked for during one turn of the event loop). */
+const DETAILS_BATCH = 32;
 /** A filtered browse matching at least 1/8 of the catalogue is paged by walking the sort order. */
 const BROAD_SET_FRACTION = 8;
 
@@ -62,6 +64,7 @@ export class Catalogue {
   private builtSearchIndex: SearchIndex | undefined;
   private results = resultCache(0);
   private readonly details: DetailsCache;
+  private readonly detailsReads = new BatchedReads((ids) => queries.findAnimeDetails(this.sql, ids), DETAILS_BATCH);
   private version = -1;
   private readonly bodies: LRUCache<number, string>;
   private packed: PackedBodies | undefined;
@@ -423,7 +426,7 @@ export class Catalogue {
   /** A details answer from the database, kept only when no load started meanwhile (it may predate an import). */
   private async readDetails(id: number, trusted: boolean): Promise<DetailsAnswer | undefined> {
     const generation = this.generation;
-    const row = await queries.findAnimeDetails(this.sql, id);
+    const row = await this.detailsReads.get(id);
     if (!row) return undefined;
     const answer = detailsAnswer(`${row.body.slice(0, -1)},${row.details.slice(1)}`);
     if (trusted && generation === this.generation) this.details.set(id, answer);

@@ -123,13 +123,14 @@ export interface AnimeDetailsRow {
 }
 
 /**
- * One entry's details, its related entries resolved through any of their source URLs (an index scan
- * of anime_sources' primary key per related URL, then one of anime's). PostgreSQL writes the JSON
- * (row_to_json is compact, as JSON.stringify is), so the server parses no array and builds no object.
+ * These entries' details (unknown ids are left out), related entries resolved through any of their
+ * source URLs (an index scan of anime_sources' primary key per related URL, then one of anime's).
+ * PostgreSQL writes the JSON (row_to_json is compact, as JSON.stringify is), so the server parses no
+ * array and builds no object.
  */
-export async function findAnimeDetails(sql: Sql, id: number): Promise<AnimeDetailsRow | undefined> {
-  const [row] = await sql<[AnimeDetailsRow?]>`
-    select a.body, row_to_json(d)::text as details
+export async function findAnimeDetails(sql: Sql, ids: number[]): Promise<Map<number, AnimeDetailsRow>> {
+  const rows = await sql<(AnimeDetailsRow & { id: number })[]>`
+    select a.id, a.body, row_to_json(d)::text as details
     from anime a, lateral (
       select a.season, a.synonyms,
              array(select s.url from anime_sources s where s.anime_id = a.id order by s.url collate "C") as sources,
@@ -142,8 +143,8 @@ export async function findAnimeDetails(sql: Sql, id: number): Promise<AnimeDetai
                ) r
              ) as related
     ) d
-    where a.id = ${id}`;
-  return row;
+    where a.id = any(${sql.array(ids)}::int[])`;
+  return new Map(rows.map((row) => [row.id, { body: row.body, details: row.details }]));
 }
 
 /** The entry listing any of these source URLs (the lowest id if several do). */
