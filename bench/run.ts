@@ -47,6 +47,12 @@ const env = process.env;
 const numbers = (text: string) => text.split(",").map((part) => Number(part.trim()));
 
 const settings: WrkSettings = wrkSettingsFromEnv();
+/**
+ * Which rows to run (default: all): a comma list of groups and finding scenarios — ceiling, entry,
+ * random, random-1f, random-3f, search, browse, details, bulk, account (profile, logoutall, login), list.
+ */
+const ROWS = env.BENCH_ROWS ? new Set(env.BENCH_ROWS.split(",").map((name) => name.trim())) : undefined;
+const runs = (name: string) => !ROWS || ROWS.has(name);
 /** Catalogue sizes; the reference size (40,000, the real dataset's) also runs profile and login. */
 const SIZES = numbers(env.BENCH_SIZES ?? "1000,40000,400000");
 const REFERENCE = Number(env.BENCH_REFERENCE_SIZE ?? (SIZES.includes(40_000) ? 40_000 : SIZES[Math.floor(SIZES.length / 2)]));
@@ -99,6 +105,8 @@ interface Row {
   requests: number;
   /** Measured runs made (more than 1 when the machine was busy with something else). */
   attempts: number;
+  /** Details: the share of the measured run's answers that came from the server's details cache (its /health counters). */
+  details_cache_hit_rate?: number;
 }
 
 interface SizeReport {
@@ -159,11 +167,18 @@ function toRow(scenario: string, path: string, catalogue: number, result: { warm
   return row;
 }
 
-async function measure(server: ServerProcess, mode: WrkMode, wrkEnv: Record<string, string>, warmupSeconds?: number, runSettings = settings) {
+async function measure(
+  server: ServerProcess,
+  mode: WrkMode,
+  wrkEnv: Record<string, string>,
+  warmupSeconds?: number,
+  runSettings = settings,
+  beforeMeasure?: () => Promise<void>,
+) {
   await waitIdle(server.pid);
   server.rss.reset();
   const retries = Math.min(NOISE.retries, retryBudget);
-  const result = await runWrk({ mode, base: server.base, env: wrkEnv, serverPid: server.pid }, runSettings, { warmupSeconds, ...NOISE, retries });
+  const result = await runWrk({ mode, base: server.base, env: wrkEnv, serverPid: server.pid }, runSettings, { warmupSeconds, ...NOISE, retries, beforeMeasure });
   retryBudget -= result.attempts - 1;
   return { result, peakRssMiB: mib(server.rss.peak()) };
 }
@@ -280,7 +295,7 @@ async function measureCatalogueRows(prepared: PreparedSize[]) {
   const parts = new Map<string, { results: WrkResult[]; warmup?: WrkResult; attempts: number; peakRssMiB: number }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const size of prepared) {
-      for (const [scenario, mode] of CATALOGUE_ROWS) {
+      for (const [scenario, mode] of CATALOGUE_ROWS.filter(([scenario]) => runs(scenario))) {
         const warmupSeconds = round === 0 ? settings.warmupSeconds : 0;
         const { result, peakRssMiB } = await measure(size.server, mode, size.idEnv, warmupSeconds, slice);
         const key = `${scenario} ${size.n}`;
@@ -296,7 +311,8 @@ async function measureCatalogueRows(prepared: PreparedSize[]) {
   }
   for (const size of prepared) {
     for (const [scenario, , path] of CATALOGUE_ROWS) {
-      const part = parts.get(`${scenario} ${size.n}`)!;
+      const part = parts.get(`${scenario} ${size.n}`);
+      if (!part) continue; // not asked for (BENCH_ROWS)
       const result = { warmup: part.warmup, measured: mergeWrkResults(part.results), attempts: part.attempts };
       rows.push(toRow(scenario, path, size.n, result, { peak_rss_mib: part.peakRssMiB }));
     }
@@ -408,7 +424,20 @@ async function findingRows(size: PreparedSize): Promise<FindingRow[]> {
       path: "GET /anime/entries?ids=<20 ids>",
       paths: many(2000, () => `/anime/entries?ids=${Array.from({ length: 20 }, id).join(",")}`),
     },
+    // Details over every id: nearly every answer a miss of the details cache (what the details row's
+    // cached answers cost when first asked for). Last: it fills the cache, and later rows' memory would show it.
+    { scenario: "details-cold", path: "GET /anime/entry/{id}/details, every id", paths: shuffled(min, max, random).map((n) => `/anime/entry/${n}/details`) },
   ];
+}
+
+/** The integers min..max in a random order. */
+function shuffled(min: number, max: number, random: () => number): number[] {
+  const values = Array.from({ length: max - min + 1 }, (_, i) => min + i);
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [values[i], values[j]] = [values[j]!, values[i]!];
+  }
+  return values;
 }
 
 /** Keeps the paths the server answers with 200 (a filter combination may match nothing: 404). */
@@ -429,16 +458,40 @@ async function answeredPaths(base: string, paths: string[]): Promise<string[]> {
 async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
   const runSettings = { ...settings, seconds: FIND_SECONDS };
   for (const size of prepared.filter((s) => FIND_SIZES.includes(s.n))) {
-    for (const row of await findingRows(size)) {
-      // Checking every path also warms what the server caches per request (as real traffic would have).
-      const paths = row.scenario === "search" || row.scenario === "details" || row.scenario === "bulk" ? row.paths : await answeredPaths(size.server.base, row.paths);
+    for (const row of (await findingRows(size)).filter((row) => runs(row.scenario))) {
+      // Checking every path also warms what the server caches per request (as real traffic would
+      // have): the details row then measures its hot set from the details cache (its label gives the
+      // share that came from there); details-cold is left cold, to measure the misses.
+      const paths = ["search", "bulk", "details-cold"].includes(row.scenario) ? row.paths : await answeredPaths(size.server.base, row.paths);
       if (paths.length === 0) throw new Error(`${row.scenario}: no path of the mix answers 200`);
       const file = join(workDir, `paths-${row.scenario}-${size.n}.txt`);
       writeFileSync(file, `${paths.join("\n")}\n`);
-      const { result, peakRssMiB } = await measure(size.server, "paths", { BENCH_PATHS_FILE: file }, FIND_WARMUP, runSettings);
-      rows.push(toRow(row.scenario, `${row.path} (${paths.length} paths)`, size.n, result, { peak_rss_mib: peakRssMiB }));
+      // Details: how many answers of the measured run came from the server's cache (its /health counters).
+      let before: DetailsCounters | undefined;
+      const beforeMeasure = row.scenario.startsWith("details") ? async () => void (before = await detailsCounters(size.server.base)) : undefined;
+      const { result, peakRssMiB } = await measure(size.server, "paths", { BENCH_PATHS_FILE: file }, FIND_WARMUP, runSettings, beforeMeasure);
+      const hitRate = before && cacheHitRate(before, await detailsCounters(size.server.base));
+      const label = `${row.path} (${paths.length} paths${hitRate === undefined ? "" : `, ${(hitRate * 100).toFixed(1)}% cached`})`;
+      rows.push(toRow(row.scenario, label, size.n, result, { peak_rss_mib: peakRssMiB, details_cache_hit_rate: hitRate }));
     }
   }
+}
+
+interface DetailsCounters {
+  hits: number;
+  misses: number;
+}
+
+async function detailsCounters(base: string): Promise<DetailsCounters | undefined> {
+  const health = (await (await fetch(`${base}/health`)).json()) as { anime_cache?: { details?: DetailsCounters } };
+  return health.anime_cache?.details;
+}
+
+function cacheHitRate(before: DetailsCounters | undefined, after: DetailsCounters | undefined): number | undefined {
+  if (!before || !after) return undefined;
+  const hits = after.hits - before.hits;
+  const total = hits + after.misses - before.misses;
+  return total > 0 ? hits / total : undefined;
 }
 
 /** Profile with few and with many tokens, then login: at the reference size. */
@@ -767,18 +820,18 @@ async function main() {
   try {
     const prepared: PreparedSize[] = [];
     for (const n of order) prepared.push(await prepareSize(pg, n, workDir));
-    if (ceilingInput) ceilings.push(await measureCeiling("start", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
+    if (ceilingInput && runs("ceiling")) ceilings.push(await measureCeiling("start", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
     await measureCatalogueRows(prepared);
     await measureFindingRows(prepared, workDir);
     for (const size of prepared) if (size.n !== REFERENCE) await finishSize(size);
     const reference = prepared.find((size) => size.n === REFERENCE);
     if (reference) {
-      await measureAccountRows(reference, workDir);
+      if (runs("account")) await measureAccountRows(reference, workDir);
       await finishSize(reference);
     }
-    if (ceilingInput) ceilings.push(await measureCeiling("end", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
+    if (ceilingInput && runs("ceiling")) ceilings.push(await measureCeiling("end", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
     // The list's rows (bench/list.ts): their own database and server; BENCH_LIST=0 leaves them out.
-    if (env.BENCH_LIST !== "0") list = await runListBench(pg, listSettingsFromEnv(), workDir);
+    if (env.BENCH_LIST !== "0" && runs("list")) list = await runListBench(pg, listSettingsFromEnv(), workDir);
   } finally {
     await cleanup();
   }

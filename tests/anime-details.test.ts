@@ -161,4 +161,36 @@ describe("imports made by another process reach a running server's indexes", () 
     const movie = await getJson<Anime>(server, "/anime/random?tags=refreshtag&type=movie");
     expect(movie.json.title).toBe("Refreshed Sunlight");
   }, 30_000);
+
+  test("a cached details answer is replaced, with a new ETag, once an import changes the entry or brings its relative", async () => {
+    const source = "https://anidb.net/anime/7101";
+    const before = datasetEntry({ title: "Cached Details", sources: [source], synonyms: ["Before"], relatedAnime: ["https://anidb.net/anime/7102"] });
+    await runImportCli(server.database, await writeReleaseFile(join(workDir, "details-1.json"), [before]));
+    await eventually("the entry is searchable (the server has reloaded)", async () => (await getJson<{ count: number }>(server, "/anime/search?q=cached%20details")).json.count > 0);
+    const path = `/anime/entry/${await idBySource(source)}/details`;
+    const first = await getJson<Details>(server, path);
+    expect(first.json).toMatchObject({ synonyms: ["Before"], related: [] });
+    const etag = first.response.headers.get("etag")!;
+    const hits = () => server.running.services.catalogue.cacheState().details.hits;
+    const hitsBefore = hits();
+    const again = await getJson<Details>(server, path);
+    expect(again.text).toBe(first.text);
+    expect(hits()).toBe(hitsBefore + 1); // answered from the details cache
+
+    const after = { ...before, synonyms: ["After"] };
+    const relative = datasetEntry({ title: "Cached Details Relative", sources: ["https://anidb.net/anime/7102"], type: "MOVIE" });
+    await runImportCli(server.database, await writeReleaseFile(join(workDir, "details-2.json"), [after, relative]));
+    const relativeId = await idBySource("https://anidb.net/anime/7102");
+    const changed = await eventually("the details show the import", async () => {
+      const answer = await getJson<Details>(server, path);
+      return (answer.json.synonyms as string[])[0] === "After" && answer;
+    });
+    expect(changed.json.related).toEqual([{ id: relativeId, title: "Cached Details Relative", anime_type: "Movie", year: 2001 }]);
+    const newTag = changed.response.headers.get("etag");
+    expect(newTag).not.toBe(etag);
+    const revalidated = await server.request(path, { headers: { "if-none-match": etag } });
+    expect(revalidated.status).toBe(200); // the old tag no longer matches
+    expect(revalidated.headers.get("etag")).toBe(newTag);
+    expect(await revalidated.text()).toBe(changed.text);
+  }, 30_000);
 });

@@ -171,7 +171,10 @@ describe("Catalogue refresh interleavings", () => {
       let rows: unknown[];
       if (text.includes("from catalogue_state")) rows = [{ version: String(snapshot.version) }];
       else if (text.includes("array_agg")) rows = [{ ids: [...snapshot.rows.keys()].sort((a, b) => a - b) }];
-      else if (text.includes("select body from anime")) rows = snapshot.rows.has(values[0] as number) ? [{ body: snapshot.rows.get(values[0] as number) }] : [];
+      else if (text.includes("row_to_json(d)")) {
+        const ids = (values[0] as number[]).filter((id) => snapshot.rows.has(id));
+        rows = ids.map((id) => ({ id, body: snapshot.rows.get(id), details: `{"details":${snapshot.version}}` }));
+      } else if (text.includes("select body from anime")) rows = snapshot.rows.has(values[0] as number) ? [{ body: snapshot.rows.get(values[0] as number) }] : [];
       else if (text.includes("title, synonyms")) rows = [{ json: "[]", count: 0, last: null }]; // the search index's documents
       else throw new Error(`unexpected query: ${text}`);
       return new Promise((resolve) => pending.push(() => resolve(rows)));
@@ -216,7 +219,7 @@ describe("Catalogue refresh interleavings", () => {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, detailsCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
     const loading = catalogue.load();
     await db.settle();
     await loading;
@@ -242,7 +245,7 @@ describe("Catalogue refresh interleavings", () => {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, detailsCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
     const loading = catalogue.load();
     await db.settle();
     await loading;
@@ -261,5 +264,39 @@ describe("Catalogue refresh interleavings", () => {
     const fresh = catalogue.entryBody(1);
     await db.settle();
     expect(await fresh).toBe('{"id":1,"v":2}');
+  });
+
+  test("a details answer read before an import but answered after the reload is not cached", async () => {
+    const state = { table: table(1, [1, 2]) };
+    const db = fakeDatabase(state);
+    const changes = fakeChangeFeed();
+    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, detailsCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
+    const loading = catalogue.load();
+    await db.settle();
+    await loading;
+    const text = async (answer: ReturnType<Catalogue["detailsOf"]>) => new TextDecoder().decode((await answer)?.body);
+    const untilSent = async () => {
+      while (db.waiting === 0) await Bun.sleep(1); // misses are sent in batches, a turn of the event loop later
+    };
+
+    // A details request reads entry 1 (its connection is slow to answer)…
+    const stale = catalogue.detailsOf(1);
+    await untilSent();
+    // …an import changes entry 1 and the server reloads before that answer arrives.
+    state.table = table(2, [1, 2]);
+    changes.notify(TOPIC_CATALOGUE_IMPORTED, { version: 2 });
+    await Bun.sleep(0);
+    while (db.waiting > 1) await db.answerOne(1);
+    await db.settle();
+    expect(await text(stale)).toBe('{"id":1,"v":1,"details":1}'); // answered from before the import: fine once
+    const fresh = catalogue.detailsOf(1);
+    expect(fresh).toBeInstanceOf(Promise); // not from the cache
+    await untilSent();
+    await db.settle();
+    expect(await text(fresh)).toBe('{"id":1,"v":2,"details":2}');
+    // Read after the reload, it is kept: the next request is answered from memory.
+    const cached = catalogue.detailsOf(1);
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect(await text(cached)).toBe('{"id":1,"v":2,"details":2}');
   });
 });

@@ -43,7 +43,13 @@ describe("GET /health", () => {
       expect(response.body).toEqual({
         status: "ok",
         token_index: { ready: expect.any(Boolean), tokens: expect.any(Number), bytes: expect.any(Number) },
-        anime_cache: { packed: expect.any(Boolean), bytes: expect.any(Number), search_ready: expect.any(Boolean), index_bytes: expect.any(Number) },
+        anime_cache: {
+          packed: expect.any(Boolean),
+          bytes: expect.any(Number),
+          search_ready: expect.any(Boolean),
+          index_bytes: expect.any(Number),
+          details: { entries: expect.any(Number), bytes: expect.any(Number), hits: expect.any(Number), misses: expect.any(Number) },
+        },
       });
     }
   });

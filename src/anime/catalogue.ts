@@ -12,6 +12,7 @@ import { type ChangeFeed, isAnything } from "../db/changes.ts";
 import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
 import { type AnimeSort, FilterIndex, type MatchSet, filtersKey } from "./filter-index.ts";
 import { type Logger, describeError } from "../log.ts";
+import { BatchedReads, type DetailsAnswer, DetailsCache, type DetailsCacheState, detailsAnswer } from "./details-cache.ts";
 import { PackedBodies } from "./packed-bodies.ts";
 import * as queries from "./queries.ts";
 import { type SearchDocument, SearchIndex } from "./search/index.ts";
@@ -25,8 +26,9 @@ const ENTRY_OVERHEAD_BYTES = 64;
 /** Filtered and sorted position lists, kept per canonical request (filters, q, sort) until the next load. */
 const RESULT_CACHE_BYTES = { min: 8 * 1024 * 1024, max: 64 * 1024 * 1024, perEntry: 64 };
 const RESULT_CACHE_ENTRIES = 2_000;
-const DETAILS_CACHE_BYTES = 2 * 1024 * 1024;
 const SEARCH_BATCH = 10_000;
+/** Details misses read in one statement at most (those asked for during one turn of the event loop). */
+const DETAILS_BATCH = 32;
 /** A filtered browse matching at least 1/8 of the catalogue is paged by walking the sort order. */
 const BROAD_SET_FRACTION = 8;
 
@@ -49,7 +51,7 @@ export interface SearchRequest {
 /** A serialized entry: a string from the database or the LRU, UTF-8 bytes from the packed buffer. */
 export type Body = string | Uint8Array;
 
-type CatalogueConfig = Pick<Config, "animeCacheMB" | "cataloguePollMs">;
+type CatalogueConfig = Pick<Config, "animeCacheMB" | "detailsCacheMB" | "cataloguePollMs">;
 
 export class Catalogue {
   private ids: Int32Array = new Int32Array(0);
@@ -61,10 +63,8 @@ export class Catalogue {
   private searchIndex: Promise<SearchIndex> | undefined;
   private builtSearchIndex: SearchIndex | undefined;
   private results = resultCache(0);
-  private readonly details = new LRUCache<number, string>({
-    maxSize: DETAILS_CACHE_BYTES,
-    sizeCalculation: (body) => body.length + ENTRY_OVERHEAD_BYTES,
-  });
+  private readonly details: DetailsCache;
+  private readonly detailsReads = new BatchedReads((ids) => queries.findAnimeDetails(this.sql, ids), DETAILS_BATCH);
   private version = -1;
   private readonly bodies: LRUCache<number, string>;
   private packed: PackedBodies | undefined;
@@ -86,17 +86,19 @@ export class Catalogue {
       maxSize: config.animeCacheMB * 1024 * 1024,
       sizeCalculation: (body) => body.length + ENTRY_OVERHEAD_BYTES,
     });
+    this.details = new DetailsCache(config.detailsCacheMB * 1024 * 1024);
     changes.on(TOPIC_CATALOGUE_IMPORTED, isAnything, () => this.reloadInBackground("an import was announced"));
     changes.onResync(() => this.reloadInBackground("the change feed resynchronised"));
   }
 
   /** Whether the whole catalogue is in the packed buffer (else hot entries are in the LRU), and the memory it takes. */
-  cacheState(): { packed: boolean; bytes: number; search_ready: boolean; index_bytes: number } {
+  cacheState(): { packed: boolean; bytes: number; search_ready: boolean; index_bytes: number; details: DetailsCacheState } {
     return {
       packed: this.packed !== undefined,
       bytes: this.packed?.byteLength ?? this.bodies.calculatedSize,
       search_ready: this.builtSearchIndex !== undefined,
       index_bytes: this.index.byteLength + (this.builtSearchIndex?.memoryBytes ?? 0),
+      details: this.details.state(),
     };
   }
 
@@ -412,17 +414,23 @@ export class Catalogue {
     );
   }
 
-  /** The details object's JSON (the anime object plus what the dataset knows besides); undefined for an unknown id. */
-  async detailsBody(id: number): Promise<string | undefined> {
+  /**
+   * The details object (the anime object plus what the dataset knows besides) as bytes with their
+   * ETag; undefined for an unknown id. Synchronous when this load's details cache has it.
+   */
+  detailsOf(id: number): DetailsAnswer | undefined | Promise<DetailsAnswer | undefined> {
     const trusted = this.changes.trusted;
+    return (trusted ? this.details.get(id) : undefined) ?? this.readDetails(id, trusted);
+  }
+
+  /** A details answer from the database, kept only when no load started meanwhile (it may predate an import). */
+  private async readDetails(id: number, trusted: boolean): Promise<DetailsAnswer | undefined> {
     const generation = this.generation;
-    const cached = trusted ? this.details.get(id) : undefined;
-    if (cached !== undefined) return cached;
-    const row = await queries.findAnimeDetails(this.sql, id);
+    const row = await this.detailsReads.get(id);
     if (!row) return undefined;
-    const body = serializeDetailsBody(row);
-    if (trusted && generation === this.generation) this.details.set(id, body);
-    return body;
+    const answer = detailsAnswer(`${row.body.slice(0, -1)},${row.details.slice(1)}`);
+    if (trusted && generation === this.generation) this.details.set(id, answer);
+    return answer;
   }
 
   /** The id of the entry listing this source URL; `http:`/`https:` and a trailing slash do not matter. */
@@ -485,22 +493,6 @@ function emptyColumns() {
     tags: new Map(),
     studios: new Map(),
   };
-}
-
-/** The anime object's body with the details appended, keys in the contract's order. */
-function serializeDetailsBody(row: queries.AnimeDetailsRow): string {
-  const details = JSON.stringify({
-    season: row.season,
-    synonyms: row.synonyms,
-    sources: [...row.sources].sort(),
-    thumbnail: row.thumbnail,
-    duration_seconds: row.durationSeconds,
-    score: row.score,
-    studios: row.studios,
-    producers: row.producers,
-    related: JSON.parse(row.related),
-  });
-  return `${row.body.slice(0, -1)},${details.slice(1)}`;
 }
 
 /** The URL as given and with the other scheme, each with and without a trailing slash. */

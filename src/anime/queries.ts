@@ -112,31 +112,39 @@ export async function findAnimeBodiesByIds(sql: Sql, ids: number[]): Promise<Map
 }
 
 export interface AnimeDetailsRow {
+  /** The anime object's JSON (the Part 1 body). */
   body: string;
-  season: string | null;
-  synonyms: string[];
-  sources: string[];
-  thumbnail: string | null;
-  durationSeconds: number | null;
-  score: number | null;
-  studios: string[];
-  producers: string[];
-  /** JSON: [{id, title, anime_type, year}] sorted by id. */
-  related: string;
+  /**
+   * The rest of the details as one compact JSON object, keys in the contract's order: season,
+   * synonyms, sources (sorted by code point), thumbnail, duration_seconds, score, studios, producers,
+   * related ([{id, title, anime_type, year}] sorted by id).
+   */
+  details: string;
 }
 
-/** One entry's details, its related entries resolved through any of their source URLs. */
-export async function findAnimeDetails(sql: Sql, id: number): Promise<AnimeDetailsRow | undefined> {
-  const [row] = await sql<[AnimeDetailsRow?]>`
-    select a.body, a.season, a.synonyms, a.thumbnail, a.duration_seconds as "durationSeconds", a.score, a.studios, a.producers,
-           array(select s.url from anime_sources s where s.anime_id = a.id) as sources,
-           coalesce((
-             select json_agg(json_build_object('id', r.id, 'title', r.title, 'anime_type', r.anime_type, 'year', r.year) order by r.id)
-             from anime r
-             where r.id <> a.id and r.id in (select s.anime_id from anime_sources s where s.url = any(a.related_urls))
-           ), '[]')::text as related
-    from anime a where a.id = ${id}`;
-  return row;
+/**
+ * These entries' details (unknown ids are left out), related entries resolved through any of their
+ * source URLs (an index scan of anime_sources' primary key per related URL, then one of anime's).
+ * PostgreSQL writes the JSON (row_to_json is compact, as JSON.stringify is), so the server parses no
+ * array and builds no object.
+ */
+export async function findAnimeDetails(sql: Sql, ids: number[]): Promise<Map<number, AnimeDetailsRow>> {
+  const rows = await sql<(AnimeDetailsRow & { id: number })[]>`
+    select a.id, a.body, row_to_json(d)::text as details
+    from anime a, lateral (
+      select a.season, a.synonyms,
+             array(select s.url from anime_sources s where s.anime_id = a.id order by s.url collate "C") as sources,
+             a.thumbnail, a.duration_seconds, a.score, a.studios, a.producers,
+             array(
+               select row_to_json(r) from (
+                 select r.id, r.title, r.anime_type, r.year from anime r
+                 where r.id <> a.id and r.id in (select s.anime_id from anime_sources s where s.url = any(a.related_urls))
+                 order by r.id
+               ) r
+             ) as related
+    ) d
+    where a.id = any(${sql.array(ids)}::int[])`;
+  return new Map(rows.map((row) => [row.id, { body: row.body, details: row.details }]));
 }
 
 /** The entry listing any of these source URLs (the lowest id if several do). */

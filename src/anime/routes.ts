@@ -9,6 +9,7 @@ import { noteResponseBytes } from "../http/garbage.ts";
 import type { HeaderPolicy } from "../http/headers.ts";
 import { pageOf, pageOffset } from "../http/query.ts";
 import { type Body, type Catalogue, parseAnimeId, searchKey } from "./catalogue.ts";
+import type { DetailsAnswer } from "./details-cache.ts";
 import { filtersKey } from "./filter-index.ts";
 import { readBulkIds, readLookupSource, readRandomRequest, readSearchRequest } from "./requests.ts";
 import {
@@ -69,6 +70,15 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
     return tagAnswer(request, body, catalogue.cachesTrusted ? loadedVersionTag() : etagOf(body));
   };
 
+  /** Details from this load's cache arrive synchronously, with their ETag. */
+  const respondDetails = (request: Request, answer: DetailsAnswer | undefined | Promise<DetailsAnswer | undefined>) => {
+    const respond = (found: DetailsAnswer | undefined) => {
+      if (found === undefined) throw notFound();
+      return tagAnswer(request, found.body, found.etag);
+    };
+    return answer instanceof Promise ? answer.then(respond) : respond(answer);
+  };
+
   /** A body assembled from JSON pieces (cached entry bodies are bytes already), tagged by its bytes. */
   const taggedBytes = (request: Request, parts: (string | Body)[]) => {
     const bytes = Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : part)));
@@ -101,11 +111,9 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
     )
     .get(
       "/entry/:id/details",
-      async ({ params, request }) => {
+      ({ params, request }) => {
         const id = parseAnimeId(params.id);
-        const body = id === undefined ? undefined : await catalogue.detailsBody(id);
-        if (body === undefined) throw notFound();
-        return tagAnswer(request, body, etagOf(body));
+        return respondDetails(request, id === undefined ? undefined : catalogue.detailsOf(id));
       },
       {
         params: EntryParams,

@@ -13,27 +13,48 @@ const TokenIndexState = t.Object(
   },
   { description: "The in-memory index of live tokens" },
 );
+const DetailsCacheState = t.Object(
+  {
+    entries: t.Integer({ description: "Details answers held (GET /anime/entry/{id}/details), until the next catalogue load" }),
+    bytes: t.Integer({ description: "Memory they take, within DETAILS_CACHE_MB" }),
+    hits: t.Integer({ description: "Details answered from memory since the server started" }),
+    misses: t.Integer({ description: "Details read from the database since the server started" }),
+  },
+  { description: "The cache of details answers, filled by details requests" },
+);
 const AnimeCacheState = t.Object(
   {
     packed: t.Boolean({ description: "Whether the whole catalogue is in memory (packed after each load, in the background)" }),
     bytes: t.Integer({ description: "Memory the serialized entries take" }),
     search_ready: t.Boolean({ description: "Whether the search index of the current load is built (built after the packing; searches with q wait for it)" }),
     index_bytes: t.Integer({ description: "Memory the filter and search indexes take" }),
+    details: DetailsCacheState,
   },
   { description: "The in-memory cache of serialized anime entries, and the catalogue's indexes" },
 );
+type DetailsCacheStatic = typeof DetailsCacheState.static;
 const Alive = t.Object(
   { status: t.Literal("ok"), token_index: TokenIndexState, anime_cache: AnimeCacheState },
   {
     examples: [
-      { status: "ok", token_index: { ready: true, tokens: 1250, bytes: 147456 }, anime_cache: { packed: true, bytes: 13107200, search_ready: true, index_bytes: 10485760 } },
+      {
+        status: "ok",
+        token_index: { ready: true, tokens: 1250, bytes: 147456 },
+        anime_cache: {
+          packed: true,
+          bytes: 13107200,
+          search_ready: true,
+          index_bytes: 10485760,
+          details: { entries: 5000, bytes: 6815744, hits: 120000, misses: 5000 },
+        },
+      },
     ],
   },
 );
 
 export interface MemoryState {
   token_index: IndexState;
-  anime_cache: { packed: boolean; bytes: number; search_ready: boolean; index_bytes: number };
+  anime_cache: { packed: boolean; bytes: number; search_ready: boolean; index_bytes: number; details: DetailsCacheStatic };
 }
 const Ready = t.Object({ status: t.Literal("ready") }, { examples: [{ status: "ready" }] });
 const NotReady = t.Object({ status: t.Literal("unavailable") }, { examples: [{ status: "unavailable" }] });
