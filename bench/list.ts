@@ -225,7 +225,7 @@ interface ListData {
  * The template's name: everything that shapes the data (settings, migrations, the generator's
  * catalogue, the code that inserts the lists), so that a change to any of them builds a new one.
  */
-function templateName(settings: ListBenchSettings, catalogue: string): string {
+export function templateName(settings: ListBenchSettings, catalogue: string): string {
   const hash = createHash("sha256");
   const shaping = [settings.users, settings.maxEntries, settings.largest, settings.catalogue, settings.tokenUsers];
   hash.update(JSON.stringify(shaping)).update(catalogue).update(createListUsers.toString()).update(createListData.toString());
