@@ -113,13 +113,14 @@ export async function upsertEntry(
   const [row] = await sql<[(RawEntry & { created: boolean })?]>`
     with written as (
       insert into list_entries as l
-        (user_id, anime_id, status, episodes_watched, score, rewatches, private, started_on, finished_on, notes)
+        (user_id, anime_id, status, episodes_watched, score, rewatches, private, started_on, finished_on, notes, title)
       select ${userId}, a.id, ${values.status},
         coalesce(${values.episodesWatched}::int, case when ${values.status} = 'completed' then a.num_episodes else 0 end),
         ${values.score}::smallint, ${values.rewatches}::int, ${values.private}::boolean, ${values.startedOn}::date,
-        ${values.finishedOn}::date, ${values.notes}::text
+        ${values.finishedOn}::date, ${values.notes}::text, a.title
       from anime a
       where a.id = ${animeId} and (a.num_episodes = 0 or coalesce(${values.episodesWatched}::int, 0) <= a.num_episodes)
+      for share of a
       on conflict (user_id, anime_id) do update set
         status = excluded.status, episodes_watched = excluded.episodes_watched, score = excluded.score,
         rewatches = excluded.rewatches, private = excluded.private, started_on = excluded.started_on,
@@ -161,7 +162,10 @@ const selectionFilter = (sql: Sql, { userId, statuses, publicOnly }: ListSelecti
   ${statuses ? sql`and l.status in ${sql(statuses)}` : sql``}
   ${publicOnly ? sql`and not l.private` : sql``}`;
 
-/** Each sort's order, over the entry `l`: migration 008 gives each an index in exactly this order. */
+/**
+ * Each sort's order, over the entry `l`. Migration 008 gives each an index in exactly this order, but
+ * `updated`, which reads the -updated index backwards (ties put back in anime_id order as it goes).
+ */
 const orderings = (sql: Sql): Record<ListSort, ReturnType<Sql>> => ({
   "-updated": sql`l.updated_at desc, l.anime_id`,
   updated: sql`l.updated_at, l.anime_id`,
@@ -373,14 +377,19 @@ export interface ImportedEntry extends RawEntryValues {
   anime_id: number;
 }
 
-/** Creates or overwrites the entries in one statement; an existing entry keeps its `private` flag. */
+/**
+ * Creates or overwrites the entries in one statement; an existing entry keeps its `private` flag. The
+ * anime's title is read FOR SHARE here (see migration 008), which spares the trigger a lookup per row.
+ */
 export async function upsertImportedEntries(sql: Sql, userId: number, entries: ImportedEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await sql`
-    insert into list_entries as l (user_id, anime_id, status, episodes_watched, score, rewatches, started_on, finished_on, notes)
-    select ${userId}, e.anime_id, e.status, e.episodes_watched, e.score, e.rewatches, e.started_on, e.finished_on, e.notes
+    insert into list_entries as l (user_id, anime_id, status, episodes_watched, score, rewatches, started_on, finished_on, notes, title)
+    select ${userId}, e.anime_id, e.status, e.episodes_watched, e.score, e.rewatches, e.started_on, e.finished_on, e.notes, a.title
     from json_to_recordset(${JSON.stringify(entries)}::text::json) as e(
       anime_id int, status text, episodes_watched int, score smallint, rewatches int, started_on date, finished_on date, notes text)
+    join anime a on a.id = e.anime_id
+    for share of a
     on conflict (user_id, anime_id) do update set
       status = excluded.status, episodes_watched = excluded.episodes_watched, score = excluded.score,
       rewatches = excluded.rewatches, started_on = excluded.started_on, finished_on = excluded.finished_on,
