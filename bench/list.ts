@@ -144,15 +144,17 @@ async function createListUsers(sql: Sql, settings: ListBenchSettings): Promise<{
   const ids = users.map((u) => u.id);
   const random = prng(34);
   const statuses = ["watching", "completed", "on_hold", "dropped", "plan_to_watch"];
-  // A chunk of users a statement; each list is a run of the catalogue's ids from a random start.
+  // A chunk of users a statement; each list is a run of the catalogue's ids from a random start. The
+  // anime's title is given (nothing changes the catalogue meanwhile), which spares the trigger of
+  // migration 008 a lookup per row.
   const CHUNK = 250;
   for (let start = 0; start < ids.length; start += CHUNK) {
     const chunk = ids.slice(start, start + CHUNK).map((id, k) => ({ id, size: sizes[start + k]!, offset: Math.floor(random() * 1e9) }));
     await sql`
-      with a as materialized (select array_agg(id order by id) as ids, count(*)::int as n from anime),
+      with a as materialized (select array_agg(id order by id) as ids, array_agg(title order by id) as titles, count(*)::int as n from anime),
       u as (select * from json_to_recordset(${JSON.stringify(chunk)}::text::json) as u(id int, size int, "offset" int))
-      insert into list_entries (user_id, anime_id, status, episodes_watched, score, rewatches, notes, created_at, updated_at)
-      select u.id, a.ids[1 + (u."offset" + g) % a.n], (${statuses}::text[])[1 + (u.id + g) % 5], g % 13,
+      insert into list_entries (user_id, anime_id, title, status, episodes_watched, score, rewatches, notes, created_at, updated_at)
+      select u.id, a.ids[1 + (u."offset" + g) % a.n], a.titles[1 + (u."offset" + g) % a.n], (${statuses}::text[])[1 + (u.id + g) % 5], g % 13,
         case when g % 3 = 0 then null else 1 + (u.id + g) % 10 end, 0, '',
         now() - make_interval(secs => g * 60), now() - make_interval(secs => ((u.id * 7919 + g * 104729) % 1000000))
       from a, u, generate_series(0, least(u.size, a.n) - 1) g`;
