@@ -87,6 +87,7 @@ async function main() {
     profile: { BENCH_TOKENS: String(TOKENS) },
     login: { BENCH_LOGIN_BODY: JSON.stringify({ username: LOGIN_USER.username, password: LOGIN_USER.password }) },
     paths: {},
+    list: {},
   };
 
   const results = new Map<string, { rps: number[]; p99: number[]; errors: number; server: number[] }>();

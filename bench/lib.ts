@@ -108,11 +108,11 @@ export async function startPostgres(): Promise<Postgres> {
   return { adminUrl, kind, version: server_version };
 }
 
-/** Creates a fresh database; drop() (or the end of the run) drops it again. */
-export async function createDatabase(pg: Postgres, label: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+/** Creates a fresh database (a copy of `template` when given); drop() (or the end of the run) drops it again. */
+export async function createDatabase(pg: Postgres, label: string, template?: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `lumotist_bench_${label}_${Date.now().toString(36)}_${process.pid}`;
   const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  await admin.unsafe(`create database ${name}${template ? ` template ${template}` : ""}`);
   await admin.end();
   let dropped = false;
   const drop = async () => {
@@ -433,7 +433,7 @@ export interface WrkResult {
   server_cpu_seconds: number;
 }
 
-export type WrkMode = "entry" | "random" | "profile" | "login" | "paths";
+export type WrkMode = "entry" | "random" | "profile" | "login" | "paths" | "list";
 
 export interface WrkRun {
   mode: WrkMode;

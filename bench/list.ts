@@ -9,24 +9,32 @@
 //    alone (the server's own statement, src/list/queries.ts upsertEntry) at the same concurrency:
 //    ≥ 0.5 of its rate;
 //  - POST /list/import of a 5,000-entry MyAnimeList export into an empty list: < 2 s.
-// The load comes from this process (closed loop, BENCH_LIST_CONCURRENCY clients, keep-alive), so the
-// latencies include the client's own time: they can only be overstated.
-import { join } from "node:path";
-import { mkdtempSync, rmSync } from "node:fs";
+// The reads' load comes from wrk, a process of its own (BENCH_LIST_CONCURRENCY connections, each
+// request with the token of the list it reads): the figures are the server's, not a client's. PUT and
+// its raw comparison run as closed loops of BENCH_LIST_CONCURRENCY clients in this process (the same
+// clients for both, so the ratio is fair). BENCH_LIST_ROWS picks rows (page, title, random, put,
+// import); BENCH_LIST_TEMPLATE=1 keeps the built data as a template database for the next run.
+import { createHash } from "node:crypto";
+import { basename, join } from "node:path";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Sql } from "postgres";
 import { serializeMalExport } from "../src/list/mal-xml.ts";
 import { upsertEntry } from "../src/list/queries.ts";
 import {
   type Postgres,
+  ROOT,
+  type WrkResult,
   benchToken,
   catalogueFile,
   cleanup,
   connect,
   createDatabase,
+  errorCount,
   importCatalogue,
   insertTokens,
   log,
+  runWrk,
   startPostgres,
   startServer,
   untilWarm,
@@ -67,6 +75,27 @@ export interface ListRow {
   p50_ms: number;
   p99_ms: number;
   errors: number;
+  /** Rows measured with wrk: the server's and PostgreSQL's CPU per request, and the rest of the machine's load. */
+  server_cpu_us_per_request?: number;
+  postgres_cpu_us_per_request?: number;
+  other_cores?: number;
+}
+
+/** A read row measured by wrk. */
+function wrkRow(scenario: string, r: WrkResult): ListRow {
+  const perRequest = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, r.requests));
+  const seconds = r.duration_us / 1e6;
+  return {
+    scenario,
+    requests: r.requests,
+    requests_per_second: Math.round(r.requests / seconds),
+    p50_ms: Math.round(r.latency_us.p50 / 10) / 100,
+    p99_ms: Math.round(r.latency_us.p99 / 10) / 100,
+    errors: errorCount(r),
+    server_cpu_us_per_request: perRequest(r.server_cpu_seconds),
+    postgres_cpu_us_per_request: perRequest(r.cpu.postgres * seconds),
+    other_cores: r.cpu.foreign,
+  };
 }
 
 export interface ListTarget {
@@ -77,9 +106,9 @@ export interface ListTarget {
 
 export interface ListBenchResult {
   settings: ListBenchSettings;
-  setup: { entries: number; insert_seconds: number; import_catalogue_seconds: number };
+  setup: { entries: number; insert_seconds: number; import_catalogue_seconds: number; reused_template: boolean };
   rows: ListRow[];
-  raw_upsert: ListRow;
+  raw_upsert: ListRow | undefined;
   imports: { entries: number; seconds: number; report: unknown }[];
   targets: ListTarget[];
   report: string;
@@ -115,15 +144,17 @@ async function createListUsers(sql: Sql, settings: ListBenchSettings): Promise<{
   const ids = users.map((u) => u.id);
   const random = prng(34);
   const statuses = ["watching", "completed", "on_hold", "dropped", "plan_to_watch"];
-  // A chunk of users a statement; each list is a run of the catalogue's ids from a random start.
+  // A chunk of users a statement; each list is a run of the catalogue's ids from a random start. The
+  // anime's title is given (nothing changes the catalogue meanwhile), which spares the trigger of
+  // migration 008 a lookup per row.
   const CHUNK = 250;
   for (let start = 0; start < ids.length; start += CHUNK) {
     const chunk = ids.slice(start, start + CHUNK).map((id, k) => ({ id, size: sizes[start + k]!, offset: Math.floor(random() * 1e9) }));
     await sql`
-      with a as materialized (select array_agg(id order by id) as ids, count(*)::int as n from anime),
+      with a as materialized (select array_agg(id order by id) as ids, array_agg(title order by id) as titles, count(*)::int as n from anime),
       u as (select * from json_to_recordset(${JSON.stringify(chunk)}::text::json) as u(id int, size int, "offset" int))
-      insert into list_entries (user_id, anime_id, status, episodes_watched, score, rewatches, notes, created_at, updated_at)
-      select u.id, a.ids[1 + (u."offset" + g) % a.n], (${statuses}::text[])[1 + (u.id + g) % 5], g % 13,
+      insert into list_entries (user_id, anime_id, title, status, episodes_watched, score, rewatches, notes, created_at, updated_at)
+      select u.id, a.ids[1 + (u."offset" + g) % a.n], a.titles[1 + (u."offset" + g) % a.n], (${statuses}::text[])[1 + (u.id + g) % 5], g % 13,
         case when g % 3 = 0 then null else 1 + (u.id + g) % 10 end, 0, '',
         now() - make_interval(secs => g * 60), now() - make_interval(secs => ((u.id * 7919 + g * 104729) % 1000000))
       from a, u, generate_series(0, least(u.size, a.n) - 1) g`;
@@ -174,17 +205,54 @@ const ok = (expected: number[]) => async (response: Response) => {
   return expected.includes(response.status);
 };
 
-export async function runListBench(pg: Postgres, settings: ListBenchSettings, workDir: string): Promise<ListBenchResult> {
-  log(`list: ${settings.users.toLocaleString("en-US")} users, lists of 0–${settings.maxEntries} (largest ${settings.largest}), catalogue ${settings.catalogue.toLocaleString("en-US")}`);
-  const db = await createDatabase(pg, "list");
-  const file = await catalogueFile(settings.catalogue);
-  const imported = await importCatalogue(db.url, file.path);
-  const sql = connect(db.url, 4);
+/** The rows to run (BENCH_LIST_ROWS, comma-separated: page, title, random, put, import; default all). */
+function wantedRows(): Set<string> {
+  const all = ["page", "title", "random", "put", "import"];
+  return new Set(env.BENCH_LIST_ROWS ? env.BENCH_LIST_ROWS.split(",").map((row) => row.trim()) : all);
+}
+
+interface ListData {
+  db: { url: string; name: string; drop(): Promise<void> };
+  /** Users bench_list_1…N, in that order (the first holds the largest list). */
+  ids: number[];
+  importerTokens: string[];
+  entries: number;
+  insertSeconds: number;
+  importCatalogueSeconds: number;
+  /** Cloned from a template database kept from an earlier run (BENCH_LIST_TEMPLATE=1). */
+  reused: boolean;
+}
+
+/**
+ * The template's name: everything that shapes the data (settings, migrations, the generator's
+ * catalogue, the code that inserts the lists), so that a change to any of them builds a new one.
+ */
+export function templateName(settings: ListBenchSettings, catalogue: string): string {
+  const hash = createHash("sha256");
+  const shaping = [settings.users, settings.maxEntries, settings.largest, settings.catalogue, settings.tokenUsers];
+  hash.update(JSON.stringify(shaping)).update(catalogue).update(createListUsers.toString()).update(createListData.toString());
+  for (const file of readdirSync(join(ROOT, "sql")).sort()) hash.update(file).update(readFileSync(join(ROOT, "sql", file)));
+  return `lumotist_bench_list_tpl_${hash.digest("hex").slice(0, 12)}`;
+}
+
+async function adminQuery(pg: Postgres, run: (admin: Sql) => Promise<unknown>) {
+  const admin = connect(pg.adminUrl, 1);
+  try {
+    return await run(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Catalogue, users with their lists, tokens and two empty importers, written into `db`. */
+async function createListData(url: string, file: string, settings: ListBenchSettings) {
+  const imported = await importCatalogue(url, file);
+  const sql = connect(url, 4);
   try {
     const { ids, entries, seconds } = await createListUsers(sql, settings);
     log(`list: ${entries.toLocaleString("en-US")} entries inserted with SQL in ${seconds.toFixed(1)} s`);
     const tokenOwners = ids.slice(0, Math.min(settings.tokenUsers, ids.length));
-    // Importers: two more users, with empty lists.
+    // Importers: two more users, with empty lists. Token i belongs to tokenOwners[i - 1], then the importers'.
     const importers = (
       await sql<{ id: number }[]>`
         insert into users (username, username_key, email, email_key, password_hash)
@@ -192,35 +260,94 @@ export async function runListBench(pg: Postgres, settings: ListBenchSettings, wo
         from generate_series(1, 2) i returning id`
     ).map((row) => row.id);
     await insertTokens(sql, tokenOwners, 1, tokenOwners.length);
-    const tokenOf = (k: number) => benchToken(k + 1); // token i belongs to tokenOwners[i - 1]
-    const importerTokens: string[] = [];
-    for (const [k, id] of importers.entries()) {
-      const i = tokenOwners.length + 1 + k;
-      await insertTokens(sql, [id], i, i);
-      importerTokens.push(benchToken(i));
+    for (const [k, id] of importers.entries()) await insertTokens(sql, [id], tokenOwners.length + 1 + k, tokenOwners.length + 1 + k);
+    await sql`vacuum analyze`;
+    return { insertSeconds: seconds, importCatalogueSeconds: imported.seconds };
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
+ * The list's database. With BENCH_LIST_TEMPLATE=1 (useful with a DATABASE_URL that outlives the run:
+ * the throwaway cluster does not), the first run keeps a copy as a template database and later runs
+ * clone it in seconds instead of building 5.6 M entries again (~2 minutes).
+ */
+async function prepareListData(pg: Postgres, settings: ListBenchSettings): Promise<ListData> {
+  const file = await catalogueFile(settings.catalogue);
+  const template = env.BENCH_LIST_TEMPLATE === "1" ? templateName(settings, basename(file.path)) : undefined;
+  const exists = template
+    ? ((await adminQuery(pg, (admin) => admin`select 1 from pg_database where datname = ${template}`)) as unknown[]).length > 0
+    : false;
+  let db: ListData["db"];
+  let timings = { insertSeconds: 0, importCatalogueSeconds: 0 };
+  if (template && exists) {
+    db = await createDatabase(pg, "list", template);
+    log(`list: cloned the template database ${template}`);
+  } else {
+    db = await createDatabase(pg, "list");
+    timings = await createListData(db.url, file.path, settings);
+    if (template) {
+      await adminQuery(pg, (admin) => admin.unsafe(`create database ${template} template ${db.name}`));
+      log(`list: kept the data as the template database ${template} (BENCH_LIST_TEMPLATE=1)`);
     }
+  }
+  const sql = connect(db.url, 1);
+  try {
+    const users = await sql<{ id: number }[]>`
+      select id from users where username like 'bench\\_list\\_%' order by substring(username from 12)::int`;
+    const [{ count }] = await sql<[{ count: number }]>`select count(*)::int as count from list_entries`;
+    const tokenUsers = Math.min(settings.tokenUsers, users.length);
+    const importerTokens = [1, 2].map((k) => benchToken(tokenUsers + k));
+    return { db, ids: users.map((u) => u.id), importerTokens, entries: count, ...timings, reused: Boolean(template && exists) };
+  } finally {
+    await sql.end();
+  }
+}
+
+export async function runListBench(pg: Postgres, settings: ListBenchSettings, workDir: string): Promise<ListBenchResult> {
+  log(`list: ${settings.users.toLocaleString("en-US")} users, lists of 0–${settings.maxEntries} (largest ${settings.largest}), catalogue ${settings.catalogue.toLocaleString("en-US")}`);
+  const rowsWanted = wantedRows();
+  const data = await prepareListData(pg, settings);
+  const { db, ids, importerTokens, entries } = data;
+  const sql = connect(db.url, 4);
+  try {
+    const tokenOwners = ids.slice(0, Math.min(settings.tokenUsers, ids.length));
+    const tokenOf = (k: number) => benchToken(k + 1); // token i belongs to tokenOwners[i - 1]
 
     const server = await startServer({ databaseUrl: db.url, logPath: join(workDir, "server-list.log") });
     await untilWarm(server.base);
     const rows: ListRow[] = [];
+    let rawRow: ListRow | undefined;
+    const imports: ListBenchResult["imports"] = [];
     try {
       const random = prng(56);
-      const anyUser = () => Math.floor(random() * tokenOwners.length);
-      const get = (path: string, k: number) => fetch(`${server.base}${path}`, { headers: { authorization: `Token ${tokenOf(k)}` } });
       const [{ min, max }] = await sql<[{ min: number; max: number }]>`select min(id)::int as min, max(id)::int as max from anime`;
       const warm = Math.min(2, settings.seconds);
 
-      const scenarios: [string, () => Promise<boolean>][] = [
-        ["GET /list (largest list, page of 100)", () => get("/list?page_size=100", 0).then(ok([200]))],
-        ["GET /list (random users, page of 100)", () => get("/list?page_size=100", anyUser()).then(ok([200]))],
-        ["GET /list?sort=title (largest list)", () => get("/list?sort=title&page_size=100", 0).then(ok([200]))],
-        ["GET /list/random (largest list)", () => get("/list/random", 0).then(ok([200]))],
-        ["GET /list/random?status=plan_to_watch&type=TV (largest)", () => get("/list/random?status=plan_to_watch&type=TV", 0).then(ok([200, 404]))],
-        ["GET /list/random (random users)", () => get("/list/random", anyUser()).then(ok([200, 404]))],
+      // The reads, from wrk (a process of its own, as the other rows): token 1 is the largest list's
+      // owner; "random users" draws each request's token from the token owners.
+      const largest = { min: 1, max: 1 };
+      const anyUser = { min: 1, max: tokenOwners.length };
+      const reads: [string, string, string, { min: number; max: number }, number[]][] = [
+        ["page", "GET /list (largest list, page of 100)", "/list?page_size=100", largest, [200]],
+        ["page", "GET /list (random users, page of 100)", "/list?page_size=100", anyUser, [200]],
+        ["title", "GET /list?sort=title (largest list)", "/list?sort=title&page_size=100", largest, [200]],
+        ["random", "GET /list/random (largest list)", "/list/random", largest, [200]],
+        ["random", "GET /list/random?status=plan_to_watch&type=TV (largest)", "/list/random?status=plan_to_watch&type=TV", largest, [200, 404]],
+        ["random", "GET /list/random (random users)", "/list/random", anyUser, [200, 404]],
       ];
-      for (const [name, once] of scenarios) {
-        await closedLoop(name, warm, settings.concurrency, once);
-        rows.push(await closedLoop(name, settings.seconds, settings.concurrency, once));
+      const wrkSettings = { threads: 2, connections: settings.concurrency, warmupSeconds: warm, seconds: settings.seconds, timeoutSeconds: 10 };
+      for (const [key, name, path, tokens, statuses] of reads) {
+        if (!rowsWanted.has(key)) continue;
+        const run = {
+          mode: "list" as const,
+          base: server.base,
+          serverPid: server.pid,
+          env: { BENCH_PATH: path, BENCH_TOKEN_MIN: String(tokens.min), BENCH_TOKEN_MAX: String(tokens.max), BENCH_OK_STATUSES: statuses.join(",") },
+        };
+        const { measured } = await runWrk(run, wrkSettings, { retries: 1, maxForeignCores: 0.5 });
+        rows.push(wrkRow(name, measured));
         log(`list: ${name}: ${JSON.stringify(rows.at(-1))}`);
       }
 
@@ -237,76 +364,78 @@ export async function runListBench(pg: Postgres, settings: ListBenchSettings, wo
         });
         return ok([200, 201, 404])(response);
       };
-      const poolMax = Number(env.DB_POOL_MAX ?? 10);
-      const raw = connect(db.url, poolMax);
-      const rawUpsert = async () => {
-        const { k, anime } = pick();
-        const v = putValues(anime);
-        await upsertEntry(raw, tokenOwners[k]!, anime, {
-          status: v.status,
-          episodesWatched: v.episodes_watched,
-          score: v.score,
-          rewatches: 0,
-          private: false,
-          startedOn: null,
-          finishedOn: null,
-          notes: "",
-        });
-        return true;
-      };
-      let rawRow: ListRow;
-      try {
-        // Interleaved, so that both see the same machine: raw, server, raw, server; the best of each counts.
-        const rawRuns: ListRow[] = [];
-        const putRuns: ListRow[] = [];
-        await closedLoop("warm-up", warm, settings.concurrency, rawUpsert);
-        await closedLoop("warm-up", warm, settings.concurrency, put);
-        for (let round = 0; round < 2; round++) {
-          rawRuns.push(await closedLoop("upsert through postgres.js alone", settings.seconds / 2, settings.concurrency, rawUpsert));
-          putRuns.push(await closedLoop("PUT /list/{id}", settings.seconds / 2, settings.concurrency, put));
+      if (rowsWanted.has("put")) {
+        const poolMax = Number(env.DB_POOL_MAX ?? 10);
+        const raw = connect(db.url, poolMax);
+        const rawUpsert = async () => {
+          const { k, anime } = pick();
+          const v = putValues(anime);
+          await upsertEntry(raw, tokenOwners[k]!, anime, {
+            status: v.status,
+            episodesWatched: v.episodes_watched,
+            score: v.score,
+            rewatches: 0,
+            private: false,
+            startedOn: null,
+            finishedOn: null,
+            notes: "",
+          });
+          return true;
+        };
+        try {
+          // Interleaved, so that both see the same machine: raw, server, raw, server; the best of each counts.
+          const rawRuns: ListRow[] = [];
+          const putRuns: ListRow[] = [];
+          await closedLoop("warm-up", warm, settings.concurrency, rawUpsert);
+          await closedLoop("warm-up", warm, settings.concurrency, put);
+          for (let round = 0; round < 2; round++) {
+            rawRuns.push(await closedLoop("upsert through postgres.js alone", settings.seconds / 2, settings.concurrency, rawUpsert));
+            putRuns.push(await closedLoop("PUT /list/{id}", settings.seconds / 2, settings.concurrency, put));
+          }
+          const best = (runs: ListRow[]) => runs.reduce((a, b) => (b.requests_per_second > a.requests_per_second ? b : a));
+          rawRow = best(rawRuns);
+          rows.push(best(putRuns));
+          log(`list: raw upsert ${JSON.stringify(rawRow)}; PUT ${JSON.stringify(rows.at(-1))}`);
+        } finally {
+          await raw.end();
         }
-        const best = (runs: ListRow[]) => runs.reduce((a, b) => (b.requests_per_second > a.requests_per_second ? b : a));
-        rawRow = best(rawRuns);
-        rows.push(best(putRuns));
-        log(`list: raw upsert ${JSON.stringify(rawRow)}; PUT ${JSON.stringify(rows.at(-1))}`);
-      } finally {
-        await raw.end();
       }
 
-      // Import: a MyAnimeList export of `importEntries` anime the catalogue has, into an empty list.
-      const exportable = await sql<{ mal_id: number; title: string; anime_type: string; num_episodes: number }[]>`
-        select min(substring(s.url from 'anime/([0-9]+)$')::int) as mal_id, a.title, a.anime_type, a.num_episodes
-        from anime a join anime_sources s on s.anime_id = a.id and s.url like 'https://myanimelist.net/anime/%'
-        group by a.id order by a.id limit ${settings.importEntries}`;
-      const xml = serializeMalExport(
-        { id: 1, username: "bench" },
-        exportable.map((a, i) => ({
-          malId: a.mal_id,
-          title: a.title,
-          type: a.anime_type as never,
-          numEpisodes: a.num_episodes,
-          status: (["watching", "completed", "on_hold", "dropped", "plan_to_watch"] as const)[i % 5]!,
-          episodesWatched: Math.min(i % 13, a.num_episodes),
-          score: i % 3 ? 1 + (i % 10) : null,
-          rewatches: i % 4,
-          startedOn: i % 2 ? "2020-01-0" + (1 + (i % 9)) : null,
-          finishedOn: null,
-          notes: i % 5 ? "" : `note ${i}`,
-        })),
-        0,
-      );
-      const imports: ListBenchResult["imports"] = [];
-      for (const token of importerTokens) {
-        for (const mode of ["merge", "merge"]) {
-          const started = performance.now();
-          const response = await fetch(`${server.base}/list/import?mode=${mode}`, {
-            method: "POST",
-            headers: { authorization: `Token ${token}`, "content-type": "application/xml" },
-            body: xml,
-          });
-          const report = await response.json();
-          imports.push({ entries: exportable.length, seconds: Math.round((performance.now() - started) / 10) / 100, report });
-          if (response.status !== 200) throw new Error(`import answered ${response.status}: ${JSON.stringify(report)}`);
+      if (rowsWanted.has("import")) {
+        // Import: a MyAnimeList export of `importEntries` anime the catalogue has, into an empty list.
+        const exportable = await sql<{ mal_id: number; title: string; anime_type: string; num_episodes: number }[]>`
+          select min(substring(s.url from 'anime/([0-9]+)$')::int) as mal_id, a.title, a.anime_type, a.num_episodes
+          from anime a join anime_sources s on s.anime_id = a.id and s.url like 'https://myanimelist.net/anime/%'
+          group by a.id order by a.id limit ${settings.importEntries}`;
+        const xml = serializeMalExport(
+          { id: 1, username: "bench" },
+          exportable.map((a, i) => ({
+            malId: a.mal_id,
+            title: a.title,
+            type: a.anime_type as never,
+            numEpisodes: a.num_episodes,
+            status: (["watching", "completed", "on_hold", "dropped", "plan_to_watch"] as const)[i % 5]!,
+            episodesWatched: Math.min(i % 13, a.num_episodes),
+            score: i % 3 ? 1 + (i % 10) : null,
+            rewatches: i % 4,
+            startedOn: i % 2 ? "2020-01-0" + (1 + (i % 9)) : null,
+            finishedOn: null,
+            notes: i % 5 ? "" : `note ${i}`,
+          })),
+          0,
+        );
+        for (const token of importerTokens) {
+          for (const mode of ["merge", "merge"]) {
+            const started = performance.now();
+            const response = await fetch(`${server.base}/list/import?mode=${mode}`, {
+              method: "POST",
+              headers: { authorization: `Token ${token}`, "content-type": "application/xml" },
+              body: xml,
+            });
+            const report = await response.json();
+            imports.push({ entries: exportable.length, seconds: Math.round((performance.now() - started) / 10) / 100, report });
+            if (response.status !== 200) throw new Error(`import answered ${response.status}: ${JSON.stringify(report)}`);
+          }
         }
       }
       log(`list: imports ${JSON.stringify(imports.map((i) => i.seconds))} s`);
@@ -314,7 +443,12 @@ export async function runListBench(pg: Postgres, settings: ListBenchSettings, wo
       const targets = listTargets(rows, rawRow, imports, settings);
       const result: ListBenchResult = {
         settings,
-        setup: { entries, insert_seconds: Math.round(seconds * 10) / 10, import_catalogue_seconds: Math.round(imported.seconds * 10) / 10 },
+        setup: {
+          entries,
+          insert_seconds: Math.round(data.insertSeconds * 10) / 10,
+          import_catalogue_seconds: Math.round(data.importCatalogueSeconds * 10) / 10,
+          reused_template: data.reused,
+        },
         rows,
         raw_upsert: rawRow,
         imports,
@@ -332,7 +466,7 @@ export async function runListBench(pg: Postgres, settings: ListBenchSettings, wo
   }
 }
 
-function listTargets(rows: ListRow[], raw: ListRow, imports: ListBenchResult["imports"], settings: ListBenchSettings): ListTarget[] {
+function listTargets(rows: ListRow[], raw: ListRow | undefined, imports: ListBenchResult["imports"], settings: ListBenchSettings): ListTarget[] {
   const worst = (prefix: string) => rows.filter((r) => r.scenario.startsWith(prefix)).reduce<ListRow | undefined>((w, r) => (!w || r.p99_ms > w.p99_ms ? r : w), undefined);
   const targets: ListTarget[] = [];
   for (const [prefix, label] of [
@@ -344,10 +478,10 @@ function listTargets(rows: ListRow[], raw: ListRow, imports: ListBenchResult["im
     targets.push({ target: `${label} p99 < 20 ms (lists up to ${settings.largest.toLocaleString("en-US")})`, measured: row ? `worst ${row.p99_ms} ms (${row.scenario})` : "n/a", pass: row ? row.p99_ms < 20 && row.errors === 0 : undefined });
   }
   const put = rows.find((r) => r.scenario === "PUT /list/{id}");
-  const ratio = put ? put.requests_per_second / raw.requests_per_second : undefined;
+  const ratio = put && raw ? put.requests_per_second / raw.requests_per_second : undefined;
   targets.push({
     target: "PUT /list/{id} ≥ 0.5 × the same upsert through postgres.js alone",
-    measured: ratio === undefined ? "n/a" : `${(ratio * 100).toFixed(0)}% (${put!.requests_per_second} vs ${raw.requests_per_second}/s)`,
+    measured: ratio === undefined ? "n/a" : `${(ratio * 100).toFixed(0)}% (${put!.requests_per_second} vs ${raw!.requests_per_second}/s)`,
     pass: ratio === undefined ? undefined : ratio >= 0.5 && put!.errors === 0,
   });
   const slowest = imports.reduce((a, b) => Math.max(a, b.seconds), 0);
@@ -361,15 +495,21 @@ function listTargets(rows: ListRow[], raw: ListRow, imports: ListBenchResult["im
 
 export function listReport(result: ListBenchResult): string {
   const { settings, setup } = result;
+  const built = setup.reused_template ? "cloned from a kept template database" : `inserted with SQL in ${setup.insert_seconds} s`;
+  const cell = (value: number | undefined, width: number) => String(value ?? "").padStart(width);
   const out = [
-    `The list: ${settings.users.toLocaleString("en-US")} users, ${setup.entries.toLocaleString("en-US")} entries (lists of 0–${settings.maxEntries}, the largest ${settings.largest.toLocaleString("en-US")}; inserted with SQL in ${setup.insert_seconds} s), ` +
-      `${settings.concurrency} clients in this process, ${settings.seconds} s a row:`,
-    `  ${"scenario".padEnd(58)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}`,
+    `The list: ${settings.users.toLocaleString("en-US")} users, ${setup.entries.toLocaleString("en-US")} entries (lists of 0–${settings.maxEntries}, the largest ${settings.largest.toLocaleString("en-US")}; ${built}), ` +
+      `${settings.concurrency} connections, ${settings.seconds} s a row; reads from wrk (own process), PUT from ${settings.concurrency} clients in this process:`,
+    `  ${"scenario".padEnd(58)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"µs cpu/req".padStart(10)} ${"pg µs/req".padStart(9)} ${"other".padStart(6)}`,
   ];
-  for (const row of [...result.rows, result.raw_upsert]) {
-    out.push(`  ${row.scenario.padEnd(58)} ${String(row.requests_per_second).padStart(8)} ${String(row.p50_ms).padStart(8)} ${String(row.p99_ms).padStart(8)} ${String(row.errors).padStart(7)}`);
+  for (const row of [...result.rows, ...(result.raw_upsert ? [result.raw_upsert] : [])]) {
+    out.push(
+      `  ${row.scenario.padEnd(58)} ${cell(row.requests_per_second, 8)} ${cell(row.p50_ms, 8)} ${cell(row.p99_ms, 8)} ${cell(row.errors, 7)} ` +
+        `${cell(row.server_cpu_us_per_request, 10)} ${cell(row.postgres_cpu_us_per_request, 9)} ${cell(row.other_cores, 6)}`,
+    );
   }
   for (const run of result.imports) out.push(`  POST /list/import (${run.entries} entries): ${run.seconds} s → ${JSON.stringify(run.report).slice(0, 120)}`);
+  out.push("  µs cpu/req: the server's CPU per request; pg µs/req: all of PostgreSQL's; other: cores the rest of the machine used meanwhile.");
   return out.join("\n");
 }
 

@@ -5,6 +5,10 @@
 --                                contiguous; run.ts checks that before choosing this)
 --   BENCH_TOKENS   profile: tokens 1..N exist (see tokenFor); each request draws one uniformly
 --   BENCH_LOGIN_BODY  login: the JSON body to POST
+--   BENCH_PATH    list: the path to GET, with the token of a bench user drawn uniformly from
+--                 BENCH_TOKEN_MIN..BENCH_TOKEN_MAX (bench/list.ts: one list, or users at random)
+--   BENCH_OK_STATUSES  optional, e.g. "200,404": the statuses that are not errors (then counted by
+--                 a response() hook and written as "unexpected"; without it wrk counts status > 399)
 --   BENCH_OUT      where done() writes its JSON summary
 -- Every mode builds its request in request(), so every run (the bare-Bun ceiling included) pays the
 -- same load-generator cost per request.
@@ -15,6 +19,10 @@ local id_max = tonumber(os.getenv("BENCH_ID_MAX") or "1")
 local token_count = tonumber(os.getenv("BENCH_TOKENS") or "1")
 local login_body = os.getenv("BENCH_LOGIN_BODY") or "{}"
 local out_path = os.getenv("BENCH_OUT")
+local list_path = os.getenv("BENCH_PATH") or "/list"
+local token_min = tonumber(os.getenv("BENCH_TOKEN_MIN") or "1")
+local token_max = tonumber(os.getenv("BENCH_TOKEN_MAX") or "1")
+local ok_statuses = os.getenv("BENCH_OK_STATUSES")
 -- profile: "uniform" (default) draws tokens at random; "sequential" walks 1..N (thread k of T takes
 -- k, k+T, k+2T…), touching every token once per pass: to fill a token cache before measuring.
 local token_order = os.getenv("BENCH_TOKEN_ORDER") or "uniform"
@@ -28,9 +36,21 @@ local function tokenFor(i)
 end
 
 local thread_count = 0
+local threads = {}
 function setup(thread)
   thread_count = thread_count + 1
   thread:set("thread_no", thread_count)
+  threads[#threads + 1] = thread
+end
+
+-- Defined only when asked for: a response() hook costs wrk some time on every response.
+unexpected = 0
+if ok_statuses then
+  local allowed = {}
+  for code in ok_statuses:gmatch("%d+") do allowed[tonumber(code)] = true end
+  function response(status, headers, body)
+    if not allowed[status] then unexpected = unexpected + 1 end
+  end
 end
 
 local fixed
@@ -64,16 +84,23 @@ function request()
     return wrk.format("GET", "/account/profile", { ["Authorization"] = "Token " .. tokenFor(i) })
   elseif mode == "paths" then
     return paths[math.random(1, #paths)]
+  elseif mode == "list" then
+    return wrk.format("GET", list_path, { ["Authorization"] = "Token " .. tokenFor(math.random(token_min, token_max)) })
   end
   return fixed
 end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local status_errors = e.status
+  if ok_statuses then
+    status_errors = 0
+    for _, thread in ipairs(threads) do status_errors = status_errors + thread:get("unexpected") end
+  end
   local json = string.format(
     '{"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
       '"latency_us":{"mean":%.1f,"max":%d,"p50":%d,"p90":%d,"p99":%d,"p999":%d}}',
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, status_errors, e.timeout,
     latency.mean, latency.max, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9))
   if out_path then
     local f = assert(io.open(out_path, "w"))

@@ -377,6 +377,71 @@ describe("GET /list/random", () => {
   });
 });
 
+describe("what the database keeps and writes for the list", () => {
+  test("an entry's text is JSON.stringify's: notes with quotes, backslashes, control characters and any script; times as toISOString", async () => {
+    const { token } = await newUser();
+    const notes = 'say "hi" \\ \n\t\r\b\f \u0001\u001f \u007f \u2028 é 😀 𠮷 </script>';
+    const a = anime[2]!;
+    const written = await putEntry(server, token, a.id, { status: "completed", notes, score: 9, started_on: "2024-01-05", finished_on: "2024-02-29", private: true });
+    expect(written.body.notes).toBe(notes);
+    const page = await getList(server, token);
+    const texts = [written.text, (await call(server, `/list/${a.id}`, { token })).text, (await call(server, "/list/random", { token })).text, page.text];
+    for (const text of texts) expect(text).toBe(JSON.stringify(JSON.parse(text)));
+    expect(page.body.results[0]).toEqual(written.body);
+    expect(written.body.created).toMatch(ISO);
+  });
+
+  test("sort=title follows the catalogue: a changed title moves the entry; entries written with SQL sort too", async () => {
+    const { id, token } = await newUser();
+    const sql = server.running.db.sql;
+    const [{ base }] = await sql<[{ base: number }]>`select coalesce(max(id), 0)::int + 1 as base from anime`;
+    await sql`
+      insert into anime (id, title, source, anime_type, num_episodes, status, year, picture, tags, body)
+      select ${base} + g, t.title, 'https://example.com/order/' || g, 'TV', 12, 'Finished', 2000, 'https://example.com/p.jpg', '{}',
+             json_build_object('id', ${base} + g, 'title', t.title)::text
+      from unnest(array['Order b', 'Order C', 'Order a']) with ordinality as t(title, g)`;
+    const [b, c, first] = [base + 1, base + 2, base + 3];
+    await sql`insert into list_entries (user_id, anime_id, status) values (${id}, ${b}, 'watching'), (${id}, ${c}, 'watching')`;
+    expect((await putEntry(server, token, first, { status: "watching" })).status).toBe(201);
+    const byTitle = async (sort: string) => (await getList(server, token, `?sort=${sort}`)).body.results.map((e: { anime: { id: number } }) => e.anime.id);
+    expect(await byTitle("title")).toEqual([c, first, b]); // code points: "C" < "a" < "b"
+    await sql`update anime set title = 'Order d' where id = ${first}`;
+    expect(await byTitle("title")).toEqual([c, b, first]);
+    expect(await byTitle("-title")).toEqual([first, b, c]);
+    await sql`delete from list_entries where user_id = ${id}`;
+    await sql`delete from anime where id >= ${base}`;
+  });
+
+  test("the random pick with anime filters: uniform over the entries that pass, whether many or few pass", async () => {
+    const { token } = await newUser();
+    for (const a of anime) await putEntry(server, token, a.id, { status: "watching" });
+    const draws = async (query: string, n: number) => {
+      const counts = new Map<number, number>();
+      for (let i = 0; i < n; i++) {
+        const answer = await call(server, `/list/random${query}`, { token });
+        expect(answer.status).toBe(200);
+        counts.set(answer.body.anime.id, (counts.get(answer.body.anime.id) ?? 0) + 1);
+      }
+      return counts;
+    };
+    // Many pass: each of the k passing entries is expected n/k times; 5 standard deviations either way
+    // fail only if the draw is broken.
+    const expectUniform = (counts: Map<number, number>, passing: FixtureAnime[], n: number) => {
+      expect([...counts.keys()].sort()).toEqual(passing.map((a) => a.id).sort());
+      const p = 1 / passing.length;
+      const sd = Math.sqrt(n * p * (1 - p));
+      for (const count of counts.values()) expect(Math.abs(count - n * p)).toBeLessThan(5 * sd);
+    };
+    const tv = anime.filter((a) => a.type === "TV");
+    expectUniform(await draws("?type=tv", 400), tv, 400);
+    expectUniform(await draws("", 400), anime, 400);
+    // Few pass (2 of 40): most draws find one among the first tries, some only after counting.
+    const few = anime.filter((a) => a.year === 2001 && a.episodes === 13);
+    expect(few).toHaveLength(2);
+    expectUniform(await draws("?year_from=2001&year_to=2001&episodes_min=13&episodes_max=13", 300), few, 300);
+  }, 60_000);
+});
+
 describe("settings and public lists", () => {
   test("list_public is false by default; POST changes it; bad bodies are wrapped field errors", async () => {
     const { token } = await newUser();

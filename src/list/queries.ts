@@ -22,16 +22,13 @@ export interface EntryValues {
 export interface StoredEntry extends EntryValues {
   animeId: number;
   episodesWatched: number;
-  /** The anime object's JSON, as the catalogue serves it. */
-  animeBody: string;
   numEpisodes: number;
-  created: Date;
-  updated: Date;
+  /** The entry as the contract writes it (with `notes`), built by PostgreSQL (entryJson below). */
+  json: string;
 }
 
 interface RawEntry {
   anime_id: number;
-  body: string;
   num_episodes: number;
   status: ListStatus;
   episodes_watched: number;
@@ -41,13 +38,11 @@ interface RawEntry {
   started_on: string | null;
   finished_on: string | null;
   notes: string;
-  created_at: Date;
-  updated_at: Date;
+  json: string;
 }
 
 const toEntry = (row: RawEntry): StoredEntry => ({
   animeId: row.anime_id,
-  animeBody: row.body,
   numEpisodes: row.num_episodes,
   status: row.status,
   episodesWatched: row.episodes_watched,
@@ -57,15 +52,32 @@ const toEntry = (row: RawEntry): StoredEntry => ({
   startedOn: row.started_on,
   finishedOn: row.finished_on,
   notes: row.notes,
-  created: row.created_at,
-  updated: row.updated_at,
+  json: row.json,
 });
 
-/** The columns of an entry joined with its anime as `a` (dates as text: YYYY-MM-DD). */
+/**
+ * The contract's entry as JSON text, over the entry `l` (any alias) and its anime `a`: the anime's
+ * stored API body spliced in as it is. Built here rather than in JavaScript: a page of 100 entries is
+ * then one text value for the server to pass on, not 1,300 values to parse and write out again.
+ * to_json escapes a string as JSON.stringify does. The public form has no `notes`.
+ */
+const entryJson = (sql: Sql, l: string, withNotes: boolean) => {
+  const c = (column: string) => sql`${sql(l)}.${sql(column)}`;
+  const dateOrNull = (column: string) => sql`coalesce('"' || to_char(${c(column)}, 'YYYY-MM-DD') || '"', 'null')`;
+  // As JavaScript's toISOString writes a timestamp: UTC, milliseconds (both truncate the microseconds).
+  const isoTime = (column: string) => sql`to_char(${c(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  return sql`'{"anime":' || a.body || ',"status":"' || ${c("status")} || '","episodes_watched":' || ${c("episodes_watched")}
+    || ',"score":' || coalesce(${c("score")}::text, 'null') || ',"rewatches":' || ${c("rewatches")} || ',"private":' || ${c("private")}
+    || ',"started_on":' || ${dateOrNull("started_on")} || ',"finished_on":' || ${dateOrNull("finished_on")}
+    ${withNotes ? sql`|| ',"notes":' || to_json(${c("notes")})::text` : sql``}
+    || ',"created":"' || ${isoTime("created_at")} || '","updated":"' || ${isoTime("updated_at")} || '"}'`;
+};
+
+/** The columns of an entry joined with its anime as `a` (dates as text: YYYY-MM-DD), and its JSON. */
 const entryColumns = (sql: Sql, l = "l") => sql`
-  ${sql(l)}.anime_id, a.body, a.num_episodes, ${sql(l)}.status, ${sql(l)}.episodes_watched, ${sql(l)}.score,
+  ${sql(l)}.anime_id, a.num_episodes, ${sql(l)}.status, ${sql(l)}.episodes_watched, ${sql(l)}.score,
   ${sql(l)}.rewatches, ${sql(l)}.private, to_char(${sql(l)}.started_on, 'YYYY-MM-DD') as started_on,
-  to_char(${sql(l)}.finished_on, 'YYYY-MM-DD') as finished_on, ${sql(l)}.notes, ${sql(l)}.created_at, ${sql(l)}.updated_at`;
+  to_char(${sql(l)}.finished_on, 'YYYY-MM-DD') as finished_on, ${sql(l)}.notes, ${entryJson(sql, l, true)} as json`;
 
 /** Which of the optional anime columns (added by the catalogue's later migrations) exist. */
 export async function findAnimeColumns(sql: Sql, names: string[]): Promise<Set<string>> {
@@ -101,13 +113,14 @@ export async function upsertEntry(
   const [row] = await sql<[(RawEntry & { created: boolean })?]>`
     with written as (
       insert into list_entries as l
-        (user_id, anime_id, status, episodes_watched, score, rewatches, private, started_on, finished_on, notes)
+        (user_id, anime_id, status, episodes_watched, score, rewatches, private, started_on, finished_on, notes, title)
       select ${userId}, a.id, ${values.status},
         coalesce(${values.episodesWatched}::int, case when ${values.status} = 'completed' then a.num_episodes else 0 end),
         ${values.score}::smallint, ${values.rewatches}::int, ${values.private}::boolean, ${values.startedOn}::date,
-        ${values.finishedOn}::date, ${values.notes}::text
+        ${values.finishedOn}::date, ${values.notes}::text, a.title
       from anime a
       where a.id = ${animeId} and (a.num_episodes = 0 or coalesce(${values.episodesWatched}::int, 0) <= a.num_episodes)
+      for share of a
       on conflict (user_id, anime_id) do update set
         status = excluded.status, episodes_watched = excluded.episodes_watched, score = excluded.score,
         rewatches = excluded.rewatches, private = excluded.private, started_on = excluded.started_on,
@@ -149,18 +162,26 @@ const selectionFilter = (sql: Sql, { userId, statuses, publicOnly }: ListSelecti
   ${statuses ? sql`and l.status in ${sql(statuses)}` : sql``}
   ${publicOnly ? sql`and not l.private` : sql``}`;
 
+/**
+ * Each sort's order, over the entry `l`. Migration 008 gives each an index in exactly this order, but
+ * `updated`, which reads the -updated index backwards (ties put back in anime_id order as it goes).
+ */
 const orderings = (sql: Sql): Record<ListSort, ReturnType<Sql>> => ({
   "-updated": sql`l.updated_at desc, l.anime_id`,
   updated: sql`l.updated_at, l.anime_id`,
-  title: sql`a.title collate "C", a.id`,
-  "-title": sql`a.title collate "C" desc, a.id`,
+  title: sql`l.title, l.anime_id`,
+  "-title": sql`l.title desc, l.anime_id`,
   score: sql`l.score nulls last, l.anime_id`,
   "-score": sql`l.score desc nulls last, l.anime_id`,
 });
 
 /**
- * A page of entries and how many the selection holds, in one statement. The whole list's size is the
- * users.list_size counter; a filtered or public count is counted.
+ * A page of entries, as the JSON texts of its entries joined by commas (UTF-8 bytes, as PostgreSQL
+ * sent them: passed on to the response without being decoded and encoded again), and how many the
+ * selection holds, in one statement (one snapshot). The page's keys are read from the sort's index
+ * alone (status and private are in it), skipping `offset` index entries; only the page's rows are then
+ * fetched. The whole list's size is the users.list_size counter; a filtered or public count is
+ * counted, from an index too.
  */
 export async function findEntriesPage(
   sql: Sql,
@@ -168,24 +189,25 @@ export async function findEntriesPage(
   sort: ListSort,
   limit: number,
   offset: number,
-): Promise<{ count: number; entries: StoredEntry[] }> {
+): Promise<{ count: number; results: Uint8Array }> {
+  const order = orderings(sql)[sort];
   const total =
     selection.statuses || selection.publicOnly
       ? sql`(select count(*)::int from list_entries l where ${selectionFilter(sql, selection)})`
       : sql`(select list_size from users where id = ${selection.userId})`;
-  const rows = await sql<(Partial<RawEntry> & { total: number | null })[]>`
-    with page as (
-      select ${entryColumns(sql)}, row_number() over (order by ${orderings(sql)[sort]}) as position
-      from list_entries l join anime a on a.id = l.anime_id
+  const [row] = await sql`
+    with keys as (
+      select l.anime_id from list_entries l
       where ${selectionFilter(sql, selection)}
-      order by ${orderings(sql)[sort]}
+      order by ${order}
       limit ${limit}::int offset ${offset}::bigint)
-    select ${total} as total, page.* from (select) as one left join page on true
-    order by page.position`;
-  return {
-    count: rows[0]?.total ?? 0,
-    entries: rows.filter((row) => row.anime_id != null).map((row) => toEntry(row as RawEntry)),
-  };
+    select ${total} as total,
+      (select string_agg(${entryJson(sql, "l", !selection.publicOnly)}, ',' order by ${order})
+       from keys k join list_entries l on l.user_id = ${selection.userId} and l.anime_id = k.anime_id
+       join anime a on a.id = l.anime_id) as results`.raw();
+  // A select without FROM: always one row; results is null when the page is empty.
+  const [counted, results] = row ?? [];
+  return { count: counted ? Number(counted.toString()) : 0, results: results ?? new Uint8Array() };
 }
 
 /**
@@ -210,27 +232,59 @@ function animeFilterSql(sql: Sql, filters: AnimeFilters, columns: Set<string>) {
   return parts.reduce((all, part) => sql`${all} and ${part}`, sql`true`);
 }
 
-/** One entry drawn uniformly from those that match: count them, then skip a random number of them. */
+/** How many entries the filtered draw first picks from all that pass `status`, before it counts. */
+const RANDOM_TRIES = 64;
+
+/**
+ * One entry drawn uniformly from those that match, as its JSON text.
+ *  - Only `status` (or nothing): the candidates' ids are read from an index into an array (or, with no
+ *    filter at all, one is skipped to at a random offset below users.list_size), and one is drawn.
+ *  - Anime filters too: up to RANDOM_TRIES candidates are drawn (uniformly, with replacement) and the
+ *    first whose anime passes is taken; only when none does are all candidates' anime read, and one
+ *    drawn from those that pass. The first passing draw is uniform over the passing entries, and so is
+ *    the fallback, so the result is too; but a large list costs a handful of anime reads, not thousands.
+ */
 export async function findRandomEntry(
   sql: Sql,
   selection: ListSelection,
   filters: AnimeFilters,
   columns: Set<string>,
-): Promise<StoredEntry | undefined> {
-  const [row] = await sql<[RawEntry?]>`
-    with matching as materialized (
-      select l.anime_id from list_entries l
-      ${hasAnimeFilters(filters) ? sql`join anime a on a.id = l.anime_id` : sql``}
-      where ${selectionFilter(sql, selection)} ${hasAnimeFilters(filters) ? sql`and ${animeFilterSql(sql, filters, columns)}` : sql``}),
-    -- Counted and skipped over the same materialized rows, in whatever (fixed) order they have: a
-    -- uniform offset picks each row with the same chance, and needs no sort.
-    picked as (
-      select anime_id from matching
-      offset floor(random() * (select count(*) from matching)) limit 1)
-    select ${entryColumns(sql)}
-    from picked join list_entries l on l.user_id = ${selection.userId} and l.anime_id = picked.anime_id
+): Promise<string | undefined> {
+  const pick = !selection.statuses && !selection.publicOnly && !hasAnimeFilters(filters) ? wholeListPick(sql, selection.userId) : filteredPick(sql, selection, filters, columns);
+  const [row] = await sql<[{ json: string }?]>`
+    with ${pick}
+    select ${entryJson(sql, "l", true)} as json
+    from picked p join list_entries l on l.user_id = ${selection.userId} and l.anime_id = p.anime_id
     join anime a on a.id = l.anime_id`;
-  return row && toEntry(row);
+  return row?.json;
+}
+
+/** `picked`: an entry at a random offset into the list's primary key, below the list's size (same snapshot). */
+const wholeListPick = (sql: Sql, userId: number) => sql`
+  picked as (
+    select anime_id from list_entries where user_id = ${userId} order by anime_id
+    offset floor(random() * (select list_size from users where id = ${userId}))::bigint limit 1)`;
+
+function filteredPick(sql: Sql, selection: ListSelection, filters: AnimeFilters, columns: Set<string>) {
+  const candidates = sql`
+    candidates as materialized (
+      select array_agg(l.anime_id) as ids from list_entries l where ${selectionFilter(sql, selection)})`;
+  const draw = sql`c.ids[1 + floor(random() * cardinality(c.ids))::int]`;
+  if (!hasAnimeFilters(filters)) {
+    return sql`${candidates}, picked as (select ${draw} as anime_id from candidates c where cardinality(c.ids) > 0)`;
+  }
+  const passes = animeFilterSql(sql, filters, columns);
+  return sql`${candidates},
+    tries as (
+      select ${draw} as anime_id, try from candidates c, generate_series(1, ${RANDOM_TRIES}::int) try where cardinality(c.ids) > 0),
+    hit as (
+      select t.anime_id from tries t join anime a on a.id = t.anime_id where ${passes} order by t.try limit 1),
+    matching as materialized (
+      select a.id from candidates c cross join unnest(c.ids) as u(id) join anime a on a.id = u.id where ${passes}),
+    picked as (
+      select coalesce(
+        (select anime_id from hit),
+        (select id from matching offset floor(random() * (select count(*) from matching))::bigint limit 1)) as anime_id)`;
 }
 
 export interface ListStats {
@@ -323,14 +377,19 @@ export interface ImportedEntry extends RawEntryValues {
   anime_id: number;
 }
 
-/** Creates or overwrites the entries in one statement; an existing entry keeps its `private` flag. */
+/**
+ * Creates or overwrites the entries in one statement; an existing entry keeps its `private` flag. The
+ * anime's title is read FOR SHARE here (see migration 008), which spares the trigger a lookup per row.
+ */
 export async function upsertImportedEntries(sql: Sql, userId: number, entries: ImportedEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await sql`
-    insert into list_entries as l (user_id, anime_id, status, episodes_watched, score, rewatches, started_on, finished_on, notes)
-    select ${userId}, e.anime_id, e.status, e.episodes_watched, e.score, e.rewatches, e.started_on, e.finished_on, e.notes
+    insert into list_entries as l (user_id, anime_id, status, episodes_watched, score, rewatches, started_on, finished_on, notes, title)
+    select ${userId}, e.anime_id, e.status, e.episodes_watched, e.score, e.rewatches, e.started_on, e.finished_on, e.notes, a.title
     from json_to_recordset(${JSON.stringify(entries)}::text::json) as e(
       anime_id int, status text, episodes_watched int, score smallint, rewatches int, started_on date, finished_on date, notes text)
+    join anime a on a.id = e.anime_id
+    for share of a
     on conflict (user_id, anime_id) do update set
       status = excluded.status, episodes_watched = excluded.episodes_watched, score = excluded.score,
       rewatches = excluded.rewatches, started_on = excluded.started_on, finished_on = excluded.finished_on,

@@ -56,7 +56,7 @@ function parseAnimeId(text: string): number | undefined {
 const notFoundResponse = { 404: Detail };
 
 export function listRoutes(lists: Lists, auth: Auth, json: JsonResponder) {
-  const mine = (body: string, status = 200) => json(body, "private", status);
+  const mine = (body: string | Uint8Array, status = 200) => json(body, "private", status);
 
   return new Elysia({ name: "list" })
     .use(authPlugin(auth))

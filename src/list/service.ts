@@ -1,5 +1,5 @@
 // The list's rules (issue 12): defaults, validation, the 10,000-entry cap, what an import does, and
-// the JSON of an entry (its anime object spliced in as the catalogue stores it). No HTTP here.
+// the page around the entries' JSON (which PostgreSQL writes: src/list/queries.ts entryJson). No HTTP here.
 // No cache: every answer reads PostgreSQL, so every instance answers what the last write left.
 import type { Sql } from "postgres";
 import type { Queryable } from "../db/connect.ts";
@@ -9,7 +9,7 @@ import { type Page, type PageRequest, QueryReader, type RawQuery, pageOf, pageOf
 import { readAnimeFilters } from "../shared/anime-filters.ts";
 import { usernameKey } from "../shared/username-key.ts";
 import * as queries from "./queries.ts";
-import type { EntryValues, ListSelection, StoredEntry } from "./queries.ts";
+import type { EntryValues, ListSelection } from "./queries.ts";
 import type { MalEntry } from "./mal-xml.ts";
 import {
   DATE_MESSAGE,
@@ -64,7 +64,7 @@ export class Lists {
   async entry(userId: number, animeId: number | undefined): Promise<string> {
     const entry = animeId === undefined ? undefined : await queries.findEntry(this.sql, userId, animeId);
     if (!entry) throw notFound();
-    return entryJson(entry);
+    return entry.json;
   }
 
   async put(userId: number, animeId: number | undefined, body: PutEntryBody): Promise<{ json: string; created: boolean }> {
@@ -81,7 +81,7 @@ export class Lists {
     };
     await this.rejectInvalid(animeId, entryProblems(values));
     const written = await writing(() => queries.upsertEntry(this.sql, userId, animeId, values));
-    if (written) return { json: entryJson(written.entry), created: written.created };
+    if (written) return { json: written.entry.json, created: written.created };
     // Nothing written: the anime is unknown, or has fewer episodes than that.
     const numEpisodes = await queries.findNumEpisodes(this.sql, animeId);
     if (numEpisodes === undefined) throw notFound();
@@ -110,7 +110,7 @@ export class Lists {
     if (Object.keys(problems).length) throw fieldFailure(problems);
     const written = await writing(() => queries.updateEntry(this.sql, userId, animeId, values));
     if (!written) throw notFound();
-    return entryJson(written);
+    return written.json;
   }
 
   async remove(userId: number, animeId: number | undefined): Promise<{ success: true }> {
@@ -119,7 +119,7 @@ export class Lists {
   }
 
   /** GET /list and the public list. */
-  async page(userId: number, query: RawQuery, requestUrl: string, publicOnly: boolean): Promise<string> {
+  async page(userId: number, query: RawQuery, requestUrl: string, publicOnly: boolean): Promise<Uint8Array> {
     const reader = new QueryReader(query);
     const statuses = reader.choices("status", LIST_STATUSES);
     const sort: ListSort = reader.choice("sort", SORTS) ?? "-updated";
@@ -128,9 +128,8 @@ export class Lists {
     reader.finish();
     const selection: ListSelection = { userId, statuses, publicOnly };
     const request: PageRequest = { page, pageSize };
-    const { count, entries } = await queries.findEntriesPage(this.sql, selection, sort, pageSize, pageOffset(request));
-    const results = entries.map((entry) => entryJson(entry, !publicOnly));
-    return pageJson(pageOf(requestUrl, count, request, results));
+    const { count, results } = await queries.findEntriesPage(this.sql, selection, sort, pageSize, pageOffset(request));
+    return pageJson(pageOf(requestUrl, count, request, []), results);
   }
 
   async random(userId: number, query: RawQuery): Promise<string> {
@@ -140,8 +139,8 @@ export class Lists {
     reader.finish();
     const columns = await this.optionalColumns();
     const entry = await queries.findRandomEntry(this.sql, { userId, statuses, publicOnly: false }, filters, columns);
-    if (!entry) throw notFound();
-    return entryJson(entry);
+    if (entry === undefined) throw notFound();
+    return entry;
   }
 
   async stats(userId: number, publicOnly: boolean) {
@@ -303,18 +302,10 @@ function sameImportedValues(before: EntryValues, after: queries.ImportedEntry): 
 
 const jsonOrNull = (value: string | number | null) => (value === null ? "null" : JSON.stringify(value));
 
-/** The contract's entry, with the anime's stored body spliced in; the public form has no `notes`. */
-export function entryJson(entry: StoredEntry, withNotes = true): string {
-  return (
-    `{"anime":${entry.animeBody},"status":"${entry.status}","episodes_watched":${entry.episodesWatched},` +
-    `"score":${jsonOrNull(entry.score)},"rewatches":${entry.rewatches},"private":${entry.private},` +
-    `"started_on":${jsonOrNull(entry.startedOn)},"finished_on":${jsonOrNull(entry.finishedOn)},` +
-    (withNotes ? `"notes":${JSON.stringify(entry.notes)},` : "") +
-    `"created":"${entry.created.toISOString()}","updated":"${entry.updated.toISOString()}"}`
-  );
+/** A page whose results are already JSON: the entries' texts joined by commas, as PostgreSQL sent them (UTF-8). */
+function pageJson(page: Page<never>, results: Uint8Array): Uint8Array {
+  const head = `{"count":${page.count},"next":${jsonOrNull(page.next)},"previous":${jsonOrNull(page.previous)},"results":[`;
+  return Buffer.concat([Buffer.from(head), results, PAGE_END]);
 }
 
-/** A page whose results are already JSON texts. */
-function pageJson(page: Page<string>): string {
-  return `{"count":${page.count},"next":${jsonOrNull(page.next)},"previous":${jsonOrNull(page.previous)},"results":[${page.results.join(",")}]}`;
-}
+const PAGE_END = Buffer.from("]}");
