@@ -27,7 +27,9 @@ for (;;) {
   await Bun.sleep(200);
 }
 const { count } = await idRange(db.sql);
-const rows = (await findingRows(db.sql, count)).filter((row) => wanted.includes(row.scenario));
+// "random-0f": the unfiltered draw, for comparison.
+const unfiltered = { scenario: "random-0f", path: "GET /anime/random", paths: ["/anime/random"] };
+const rows = [unfiltered, ...(await findingRows(db.sql, count))].filter((row) => wanted.includes(row.scenario));
 for (const row of rows) {
   const paths: string[] = [];
   for (const path of row.paths) {

@@ -312,6 +312,9 @@ const FIND_SIZES = env.BENCH_FIND_SIZES ? numbers(env.BENCH_FIND_SIZES) : SIZES.
 /** The finding rows are not interleaved: a shorter warm-up each keeps the whole run within ~8 minutes. */
 const FIND_WARMUP = Number(env.BENCH_FIND_WARMUP ?? 3);
 const FIND_SECONDS = Number(env.BENCH_FIND_DURATION ?? 8);
+/** BENCH_ROWS: only these scenarios (e.g. "browse,bulk"; "entry", "random", "profile", "login", "list" name the others); unset: all. */
+const ONLY_ROWS = env.BENCH_ROWS ? new Set(env.BENCH_ROWS.split(",").map((name) => name.trim())) : undefined;
+const wantsRow = (scenario: string) => !ONLY_ROWS || ONLY_ROWS.has(scenario);
 
 
 const FIND_TARGETS: Record<string, { ratio?: number; p99: number }> = {
@@ -341,7 +344,7 @@ async function answeredPaths(base: string, paths: string[]): Promise<string[]> {
 async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
   const runSettings = { ...settings, seconds: FIND_SECONDS };
   for (const size of prepared.filter((s) => FIND_SIZES.includes(s.n))) {
-    for (const row of await findingRows(size.sql, size.n)) {
+    for (const row of (await findingRows(size.sql, size.n)).filter((row) => wantsRow(row.scenario))) {
       // Checking every path also warms what the server caches per request (as real traffic would have).
       const paths = row.scenario === "search" || row.scenario === "details" || row.scenario === "bulk" ? row.paths : await answeredPaths(size.server.base, row.paths);
       if (paths.length === 0) throw new Error(`${row.scenario}: no path of the mix answers 200`);
@@ -680,17 +683,17 @@ async function main() {
     const prepared: PreparedSize[] = [];
     for (const n of order) prepared.push(await prepareSize(pg, n, workDir));
     if (ceilingInput) ceilings.push(await measureCeiling("start", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
-    await measureCatalogueRows(prepared);
+    if (wantsRow("entry") || wantsRow("random")) await measureCatalogueRows(prepared);
     await measureFindingRows(prepared, workDir);
     for (const size of prepared) if (size.n !== REFERENCE) await finishSize(size);
     const reference = prepared.find((size) => size.n === REFERENCE);
     if (reference) {
-      await measureAccountRows(reference, workDir);
+      if (wantsRow("profile") || wantsRow("login")) await measureAccountRows(reference, workDir);
       await finishSize(reference);
     }
     if (ceilingInput) ceilings.push(await measureCeiling("end", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
     // The list's rows (bench/list.ts): their own database and server; BENCH_LIST=0 leaves them out.
-    if (env.BENCH_LIST !== "0") list = await runListBench(pg, listSettingsFromEnv(), workDir);
+    if (env.BENCH_LIST !== "0" && wantsRow("list")) list = await runListBench(pg, listSettingsFromEnv(), workDir);
   } finally {
     await cleanup();
   }

@@ -305,7 +305,7 @@ export class Catalogue {
   }
 
   /** A uniformly random entry among those matching the filters; undefined when none does. */
-  randomMatchingBody(filters: AnimeFilters, key = filtersKey(filters)): Body | undefined | Promise<Body | undefined> {
+  randomMatchingBody(filters: AnimeFilters, key = filtersKeyOf(filters)): Body | undefined | Promise<Body | undefined> {
     if (!hasAnimeFilters(filters)) return this.randomBody();
     const index = this.currentIndex();
     if (index instanceof Promise) return index.then((loaded) => this.drawMatching(loaded, filters, key));
@@ -353,7 +353,7 @@ export class Catalogue {
     if (q === undefined) {
       const sort = request.sort === "relevance" ? "title" : request.sort;
       if (!hasAnimeFilters(filters)) return listed(index.order(sort));
-      const key = filtersKey(filters);
+      const key = filtersKeyOf(filters);
       const set = this.matchSet(index, filters, key);
       const ordered = () => this.orderedSet(index, set, sort, key);
       return { count: set.count, page: (from, to) => index.pageOfSet(set, sort, from, to, filters, ordered), ids: index.ids, version };
@@ -486,7 +486,18 @@ function matchSetCache(entries: number): LRUCache<string, MatchSet> {
 
 /** The canonical form of a search (equal searches share cached results). */
 export function searchKey(request: SearchRequest): string {
-  return `${request.sort}\u0000${filtersKey(request.filters)}\u0000${request.q ?? ""}`;
+  return `${request.sort}\u0000${filtersKeyOf(request.filters)}\u0000${request.q ?? ""}`;
+}
+
+/** filtersKey, remembered per filters object (the routes memoise parsed queries: the same object comes back). */
+const filtersKeys = new WeakMap<AnimeFilters, string>();
+function filtersKeyOf(filters: AnimeFilters): string {
+  let key = filtersKeys.get(filters);
+  if (key === undefined) {
+    key = filtersKey(filters);
+    filtersKeys.set(filters, key);
+  }
+  return key;
 }
 
 /** The documents of JSON batches, parsed one batch at a time while the index consumes them. */
