@@ -4,6 +4,7 @@
 // Pure: the catalogue builds it from what it read from the database, and tests check it against a
 // plain scan.
 import { ANIME_STATUSES, ANIME_TYPES, type AnimeFilters, SEASONS } from "../shared/anime-filters.ts";
+import { positionOfId } from "./packed-bodies.ts";
 
 export const SORTS = ["relevance", "title", "-title", "year", "-year", "episodes", "-episodes", "score", "-score"] as const;
 export type AnimeSort = (typeof SORTS)[number];
@@ -96,17 +97,7 @@ export class FilterIndex {
 
   /** The position of an id, or -1 when it is not in the index. */
   positionOf(id: number): number {
-    const { ids } = this.columns;
-    let low = 0;
-    let high = ids.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const found = ids[middle]!;
-      if (found === id) return middle;
-      if (found < id) low = middle + 1;
-      else high = middle - 1;
-    }
-    return -1;
+    return positionOfId(this.columns.ids, id);
   }
 
   /** Positions of every entry matching the filters, ascending (that is, in id order). */
