@@ -411,8 +411,15 @@ export class Catalogue {
 
   /** The bodies of these ids, in order; unknown ids are left out. */
   bodiesOf(ids: number[]): Body[] | Promise<Body[]> {
-    const valid = ids.filter((id) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID);
-    return this.completeBodies(valid, valid.map((id) => this.cachedBody(id)));
+    const valid = ids.every(isCatalogueId) ? ids : ids.filter(isCatalogueId);
+    const bodies: (Body | undefined)[] = new Array(valid.length);
+    let complete = true;
+    for (let i = 0; i < valid.length; i++) {
+      const body = this.cachedBody(valid[i]!);
+      bodies[i] = body;
+      if (body === undefined) complete = false;
+    }
+    return complete ? (bodies as Body[]) : this.completeBodies(valid, bodies);
   }
 
   private cachedBody(id: number): Body | undefined {
@@ -482,6 +489,10 @@ function matchSetCache(entries: number): LRUCache<string, MatchSet> {
     sizeCalculation: (set, key) =>
       (set.positions?.byteLength ?? 0) + (set.bits?.byteLength ?? 0) + (set.blockCounts?.byteLength ?? 0) + key.length * 2 + ENTRY_OVERHEAD_BYTES,
   });
+}
+
+function isCatalogueId(id: number): boolean {
+  return Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID;
 }
 
 /** The canonical form of a search (equal searches share cached results). */

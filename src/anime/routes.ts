@@ -239,5 +239,10 @@ function pageParts(head: string, bodies: Body[]): (string | Body)[] {
 }
 
 function joined(bodies: Body[]): (string | Body)[] {
-  return bodies.flatMap((body, i) => (i === 0 ? [body] : [",", body]));
+  const parts: (string | Body)[] = new Array(Math.max(0, 2 * bodies.length - 1));
+  for (let i = 0; i < bodies.length; i++) {
+    if (i > 0) parts[2 * i - 1] = ",";
+    parts[2 * i] = bodies[i]!;
+  }
+  return parts;
 }
