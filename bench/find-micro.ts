@@ -55,7 +55,10 @@ for (const row of rows) {
   const rss = process.memoryUsage().rss / 1024 / 1024;
   console.log(`${row.scenario.padEnd(10)} n=${count} paths=${paths.length} ${result.cpu.toFixed(1)} µs cpu/req ${result.wall.toFixed(1)} µs wall/req rss ${rss.toFixed(0)} MiB`);
 }
-console.log(`index_bytes ${services.catalogue.cacheState().index_bytes}`);
+// What the filter paths keep beside the index (private fields, read for this report only).
+const kept = services.catalogue as unknown as { matchSets: { calculatedSize: number; size: number }; index: { orders: Map<string, Int32Array> } };
+const orders = [...kept.index.orders.values()].reduce((sum, order) => sum + order.byteLength, 0);
+console.log(`index_bytes ${services.catalogue.cacheState().index_bytes}; match sets ${kept.matchSets.size} (${(kept.matchSets.calculatedSize / 1024).toFixed(0)} KiB); sort orders ${kept.index.orders.size} (${(orders / 1024).toFixed(0)} KiB)`);
 services.catalogue.stop();
 await db.close?.();
 process.exit(0);
