@@ -56,6 +56,15 @@ const filtersArbitrary: fc.Arbitrary<AnimeFilters> = fc
   })
   .map((filters) => Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined)) as AnimeFilters);
 
+/** One or two filters: sets large enough to page through, as browsing makes them. */
+const fewFiltersArbitrary: fc.Arbitrary<AnimeFilters> = fc
+  .tuple(filtersArbitrary, fc.integer({ min: 1, max: 2 }), fc.nat())
+  .map(([filters, keep, skip]) => {
+    const entries = Object.entries(filters);
+    const start = entries.length ? skip % entries.length : 0;
+    return Object.fromEntries(entries.slice(start, start + keep)) as AnimeFilters;
+  });
+
 function columnsOf(entries: Entry[]): IndexColumns {
   const sortedTitles = [...new Set(entries.map((e) => e.title))].sort(codePointCompare);
   const lists = (field: "tags" | "studios") => {
@@ -140,17 +149,61 @@ describe("FilterIndex against a plain scan", () => {
     );
   });
 
-  test("order() and pageOfSet() give the same pages as sorting the matches", () => {
+  test("order() and pageOfSet() give the same pages as sorting the matches, walked (bits) or selected (positions)", () => {
     const sorts = SORTS.filter((sort) => sort !== "relevance") as Exclude<AnimeSort, "relevance">[];
     fc.assert(
-      fc.property(catalogueArbitrary, filtersArbitrary, fc.constantFrom(...sorts), fc.nat(70), fc.integer({ min: 1, max: 30 }), (entries, filters, sort, from, size) => {
+      fc.property(
+        catalogueArbitrary,
+        filtersArbitrary,
+        fc.constantFrom(...sorts),
+        fc.nat(70),
+        fc.integer({ min: 1, max: 30 }),
+        fc.boolean(),
+        (entries, filters, sort, from, size, dense) => {
+          const index = new FilterIndex(columnsOf(entries));
+          const expected = sortPlainly(entries.filter((e) => matches(e, filters)), sort).map((e) => e.id);
+          const set = index.matchSet(filters, dense);
+          expect(set.count).toBe(expected.length);
+          for (const budget of [undefined, 0]) {
+            const page = [...index.pageOfSet(set, sort, from, from + size, filters, undefined, budget)].map((position) => index.ids[position]);
+            expect(page).toEqual(expected.slice(from, from + size));
+          }
+          expect([...index.order(sort)].map((position) => index.ids[position])).toEqual(sortPlainly(entries, sort).map((e) => e.id));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("pageOfSet() on a larger catalogue: walks (including those cut short by a filter on the sort's key) and selections agree with a plain sort", () => {
+    const sorts = SORTS.filter((sort) => sort !== "relevance") as Exclude<AnimeSort, "relevance">[];
+    const large = fc.array(entryArbitrary, { minLength: 200, maxLength: 600 }).map((entries) => entries.map((entry, i) => ({ ...entry, id: 3 * i + 1 })));
+    fc.assert(
+      fc.property(large, fewFiltersArbitrary, fc.constantFrom(...sorts), fc.nat(150), fc.integer({ min: 1, max: 100 }), (entries, filters, sort, from, size) => {
         const index = new FilterIndex(columnsOf(entries));
-        const expected = sortPlainly(entries.filter((e) => matches(e, filters)), sort).map((e) => e.id);
-        const page = [...index.pageOfSet(index.matchSet(filters), sort, from, from + size)].map((position) => index.ids[position]);
-        expect(page).toEqual(expected.slice(from, from + size));
-        expect([...index.order(sort)].map((position) => index.ids[position])).toEqual(sortPlainly(entries, sort).map((e) => e.id));
+        const expected = sortPlainly(entries.filter((e) => matches(e, filters)), sort).map((e) => e.id).slice(from, from + size);
+        // Walked to the end, walked within the default budget (else the ordered set), the ordered set, selected.
+        for (const [dense, budget] of [[true, Infinity], [true, undefined], [true, 0], [false, undefined]] as const) {
+          const set = index.matchSet(filters, dense);
+          const page = [...index.pageOfSet(set, sort, from, from + size, filters, undefined, budget)].map((position) => index.ids[position]);
+          expect(page).toEqual(expected);
+        }
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
+    );
+  }, 60_000); // ~1 s alone; a loaded machine (a full embedded run) can make it many times that
+
+  test("member() gives the set's members in position order, bits or positions", () => {
+    fc.assert(
+      fc.property(fc.array(entryArbitrary, { maxLength: 2000 }), filtersArbitrary, (entries, filters) => {
+        const index = new FilterIndex(columnsOf(entries.map((entry, i) => ({ ...entry, id: i + 1 }))));
+        const expected = [...index.matching(filters)];
+        for (const dense of [true, false]) {
+          const set = index.matchSet(filters, dense);
+          expect(Array.from({ length: set.count }, (_, k) => index.member(set, k))).toEqual(expected);
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 

@@ -1,6 +1,7 @@
 // PackedBodies: the catalogue's whole-catalogue buffer (src/anime/packed-bodies.ts).
 import { expect, test } from "bun:test";
-import { PackedBodies } from "../src/anime/packed-bodies.ts";
+import fc from "fast-check";
+import { PackedBodies, positionOfId } from "../src/anime/packed-bodies.ts";
 
 const decode = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : new TextDecoder().decode(bytes));
 
@@ -34,4 +35,21 @@ test("at(position, id) answers the body at that position only when it holds that
   expect(decode(packed.at(2, 21))).toBe('{"id":21}');
   expect(packed.at(1, 21)).toBeUndefined(); // another id there: the caller falls back to get(id)
   expect(packed.at(3, 4)).toBeUndefined(); // past the end
+});
+
+test("positionOfId finds every id of any ascending id list (contiguous, with gaps, sparse) and -1 for any other", () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.oneof(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 2_147_483_647 })), { maxLength: 80 }),
+      fc.array(fc.integer({ min: -5, max: 2_147_483_647 }), { maxLength: 20 }),
+      (values, others) => {
+        const ids = Int32Array.from(values).sort();
+        ids.forEach((id, position) => expect(positionOfId(ids, id)).toBe(position));
+        for (const id of [...others, 0, 61, ...[...ids].map((id) => id + 1), ...[...ids].map((id) => id - 1)]) {
+          expect(positionOfId(ids, id)).toBe(ids.indexOf(id));
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
 });

@@ -10,7 +10,7 @@ import type { Sql } from "postgres";
 import type { Config } from "../config.ts";
 import { type ChangeFeed, isAnything } from "../db/changes.ts";
 import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
-import { type AnimeSort, FilterIndex, type MatchSet, filtersKey } from "./filter-index.ts";
+import { type AnimeSort, type BrowseSort, FilterIndex, type MatchSet, filtersKey } from "./filter-index.ts";
 import { type Logger, describeError } from "../log.ts";
 import { BatchedReads, type DetailsAnswer, DetailsCache, type DetailsCacheState, detailsAnswer } from "./details-cache.ts";
 import { PackedBodies } from "./packed-bodies.ts";
@@ -23,14 +23,19 @@ const RANDOM_ATTEMPTS = 5;
 const WARM_BATCH = 5_000;
 /** Per cached entry, beyond its body's characters: the key, the LRU's slots, the string header. */
 const ENTRY_OVERHEAD_BYTES = 64;
-/** Filtered and sorted position lists, kept per canonical request (filters, q, sort) until the next load. */
+/** Searches with q: their sorted position lists, kept per canonical request (q, filters, sort) until the next load. */
 const RESULT_CACHE_BYTES = { min: 8 * 1024 * 1024, max: 64 * 1024 * 1024, perEntry: 64 };
 const RESULT_CACHE_ENTRIES = 2_000;
 const SEARCH_BATCH = 10_000;
 /** Details misses read in one statement at most (those asked for during one turn of the event loop). */
 const DETAILS_BATCH = 32;
-/** A filtered browse matching at least 1/8 of the catalogue is paged by walking the sort order. */
-const BROAD_SET_FRACTION = 8;
+/**
+ * The entries matching each filter combination asked, kept until the next load: at most an eighth of
+ * 4 bytes an entry each (bits or a short position list), within this budget (`perEntry` bytes per
+ * catalogue entry, about 300 dense sets).
+ */
+const MATCH_SET_CACHE_BYTES = { min: 2 * 1024 * 1024, max: 48 * 1024 * 1024, perEntry: 40 };
+const MATCH_SET_CACHE_ENTRIES = 2_000;
 
 /** What a search found: positions in the index it ran on (`ids`), and that load's catalogue version. */
 export interface SearchResult {
@@ -65,6 +70,7 @@ export class Catalogue {
   private results = resultCache(0);
   private readonly details: DetailsCache;
   private readonly detailsReads = new BatchedReads((ids) => queries.findAnimeDetails(this.sql, ids), DETAILS_BATCH);
+  private matchSets = matchSetCache(0);
   private version = -1;
   private readonly bodies: LRUCache<number, string>;
   private packed: PackedBodies | undefined;
@@ -161,6 +167,7 @@ export class Catalogue {
       this.packed = undefined;
       this.bodies.clear();
       this.results = resultCache(ids.length);
+      this.matchSets = matchSetCache(ids.length);
       this.details.clear();
       this.builtSearchIndex = undefined;
       this.indexLoading = undefined;
@@ -300,7 +307,7 @@ export class Catalogue {
   }
 
   /** A uniformly random entry among those matching the filters; undefined when none does. */
-  randomMatchingBody(filters: AnimeFilters, key = filtersKey(filters)): Body | undefined | Promise<Body | undefined> {
+  randomMatchingBody(filters: AnimeFilters, key = filtersKeyOf(filters)): Body | undefined | Promise<Body | undefined> {
     if (!hasAnimeFilters(filters)) return this.randomBody();
     const index = this.currentIndex();
     if (index instanceof Promise) return index.then((loaded) => this.drawMatching(loaded, filters, key));
@@ -308,9 +315,9 @@ export class Catalogue {
   }
 
   private drawMatching(index: FilterIndex, filters: AnimeFilters, key: string): Body | undefined | Promise<Body | undefined> {
-    const { positions } = this.matchSet(index, filters, key);
-    if (positions.length === 0) return undefined;
-    const position = positions[Math.floor(Math.random() * positions.length)]!;
+    const set = this.matchSet(index, filters, key);
+    if (set.count === 0) return undefined;
+    const position = index.member(set, Math.floor(Math.random() * set.count));
     const id = index.ids[position]!;
     // The packed buffer's lookup by position checks the id: it may belong to another load.
     const packed = this.changes.trusted ? this.packed?.at(position, id) : undefined;
@@ -339,7 +346,7 @@ export class Catalogue {
       version,
     });
     const cached = current ? this.results.get(key) : undefined;
-    if (cached instanceof Int32Array) return listed(cached);
+    if (cached) return listed(cached);
     const remember = (positions: Int32Array): SearchResult => {
       if (current && generation === this.generation) this.results.set(key, positions);
       return listed(positions);
@@ -348,10 +355,10 @@ export class Catalogue {
     if (q === undefined) {
       const sort = request.sort === "relevance" ? "title" : request.sort;
       if (!hasAnimeFilters(filters)) return listed(index.order(sort));
-      const set = this.matchSet(index, filters, filtersKey(filters));
-      // A large set is paged by walking the catalogue's order; a small one is sorted once and kept.
-      if (set.positions.length * BROAD_SET_FRACTION < index.size) return remember(index.sort(set.positions.slice(), sort));
-      return { count: set.positions.length, page: (from, to) => index.pageOfSet(set, sort, from, to), ids: index.ids, version };
+      const key = filtersKeyOf(filters);
+      const set = this.matchSet(index, filters, key);
+      const ordered = () => this.orderedSet(index, set, sort, key);
+      return { count: set.count, page: (from, to) => index.pageOfSet(set, sort, from, to, filters, ordered), ids: index.ids, version };
     }
     const { sort } = request;
     this.searchIndex ??= this.buildSearchIndex(generation);
@@ -364,12 +371,22 @@ export class Catalogue {
   /** The entries matching the filters (kept per canonical filters until the next load, when `index` is current). */
   private matchSet(index: FilterIndex, filters: AnimeFilters, key: string): MatchSet {
     if (!this.isCurrent(index)) return index.matchSet(filters);
-    const cacheKey = `set\u0000${key}`;
-    const cached = this.results.get(cacheKey);
-    if (cached && !(cached instanceof Int32Array)) return cached;
+    const cached = this.matchSets.get(key);
+    if (cached) return cached;
     const set = index.matchSet(filters);
-    this.results.set(cacheKey, set);
+    this.matchSets.set(key, set);
     return set;
+  }
+
+  /** A dense set's members in a sort's order (kept with the sets, when `index` is current). */
+  private orderedSet(index: FilterIndex, set: MatchSet, sort: BrowseSort, key: string): MatchSet {
+    if (!this.isCurrent(index)) return index.orderedSet(set, sort);
+    const orderedKey = `${sort}\u0000${key}`;
+    const cached = this.matchSets.get(orderedKey);
+    if (cached) return cached;
+    const ordered = index.orderedSet(set, sort);
+    this.matchSets.set(orderedKey, ordered);
+    return ordered;
   }
 
   /**
@@ -396,8 +413,15 @@ export class Catalogue {
 
   /** The bodies of these ids, in order; unknown ids are left out. */
   bodiesOf(ids: number[]): Body[] | Promise<Body[]> {
-    const valid = ids.filter((id) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID);
-    return this.completeBodies(valid, valid.map((id) => this.cachedBody(id)));
+    const valid = ids.every(isCatalogueId) ? ids : ids.filter(isCatalogueId);
+    const bodies: (Body | undefined)[] = new Array(valid.length);
+    let complete = true;
+    for (let i = 0; i < valid.length; i++) {
+      const body = this.cachedBody(valid[i]!);
+      bodies[i] = body;
+      if (body === undefined) complete = false;
+    }
+    return complete ? (bodies as Body[]) : this.completeBodies(valid, bodies);
   }
 
   private cachedBody(id: number): Body | undefined {
@@ -455,20 +479,44 @@ export class Catalogue {
 }
 
 /** A result holds up to 4 bytes per entry: the budget grows with the catalogue (8 MB up to 128,000 entries). */
-function resultCache(entries: number): LRUCache<string, Int32Array | MatchSet> {
+function resultCache(entries: number): LRUCache<string, Int32Array> {
   const bytes = Math.min(RESULT_CACHE_BYTES.max, Math.max(RESULT_CACHE_BYTES.min, entries * RESULT_CACHE_BYTES.perEntry));
-  return new LRUCache<string, Int32Array | MatchSet>({
+  return new LRUCache<string, Int32Array>({
     max: RESULT_CACHE_ENTRIES,
     maxSize: bytes,
     // Keys count too: filters can be long (up to 50 tags of 200 characters).
-    sizeCalculation: (value, key) =>
-      (value instanceof Int32Array ? value.byteLength : value.positions.byteLength + value.bits.byteLength) + key.length * 2 + ENTRY_OVERHEAD_BYTES,
+    sizeCalculation: (value, key) => value.byteLength + key.length * 2 + ENTRY_OVERHEAD_BYTES,
   });
+}
+
+function matchSetCache(entries: number): LRUCache<string, MatchSet> {
+  const bytes = Math.min(MATCH_SET_CACHE_BYTES.max, Math.max(MATCH_SET_CACHE_BYTES.min, entries * MATCH_SET_CACHE_BYTES.perEntry));
+  return new LRUCache<string, MatchSet>({
+    max: MATCH_SET_CACHE_ENTRIES,
+    maxSize: bytes,
+    sizeCalculation: (set, key) =>
+      (set.positions?.byteLength ?? 0) + (set.bits?.byteLength ?? 0) + (set.blockCounts?.byteLength ?? 0) + key.length * 2 + ENTRY_OVERHEAD_BYTES,
+  });
+}
+
+function isCatalogueId(id: number): boolean {
+  return Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID;
 }
 
 /** The canonical form of a search (equal searches share cached results). */
 export function searchKey(request: SearchRequest): string {
-  return `${request.sort}\u0000${filtersKey(request.filters)}\u0000${request.q ?? ""}`;
+  return `${request.sort}\u0000${filtersKeyOf(request.filters)}\u0000${request.q ?? ""}`;
+}
+
+/** filtersKey, remembered per filters object (the routes memoise parsed queries: the same object comes back). */
+const filtersKeys = new WeakMap<AnimeFilters, string>();
+function filtersKeyOf(filters: AnimeFilters): string {
+  let key = filtersKeys.get(filters);
+  if (key === undefined) {
+    key = filtersKey(filters);
+    filtersKeys.set(filters, key);
+  }
+  return key;
 }
 
 /** The documents of JSON batches, parsed one batch at a time while the index consumes them. */

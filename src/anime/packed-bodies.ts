@@ -13,17 +13,8 @@ export class PackedBodies {
   }
 
   get(id: number): Uint8Array | undefined {
-    const { ids } = this;
-    let low = 0;
-    let high = ids.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const found = ids[middle]!;
-      if (found === id) return this.bytes.subarray(this.offsets[middle], this.offsets[middle + 1]);
-      if (found < id) low = middle + 1;
-      else high = middle - 1;
-    }
-    return undefined;
+    const position = positionOfId(this.ids, id);
+    return position === -1 ? undefined : this.bytes.subarray(this.offsets[position], this.offsets[position + 1]);
   }
 
   /** The body at a position in id order, if it is the entry `id` (no search: for a position the caller drew). */
@@ -70,4 +61,43 @@ function grown<T extends Int32Array | Float64Array | Uint8Array>(array: T, lengt
   const larger = new (array.constructor as new (length: number) => T)(length);
   larger.set(array);
   return larger;
+}
+
+/**
+ * The position of `id` in ascending `ids`, or -1. Catalogue ids are nearly contiguous: the position
+ * `id - ids[0]` and its neighbourhood are tried first (one or two memory reads), a binary search
+ * within it after (each of its ~19 steps at 400,000 ids is a cache miss).
+ */
+export function positionOfId(ids: Int32Array, id: number): number {
+  const last = ids.length - 1;
+  if (last < 0) return -1;
+  const guess = Math.min(last, Math.max(0, id - ids[0]!));
+  const atGuess = ids[guess]!;
+  if (atGuess === id) return guess;
+  // Ids only ever skip numbers: the id is at or before its guess.
+  let low = 0;
+  let high = guess;
+  if (atGuess < id) {
+    low = guess + 1;
+    high = last;
+  } else {
+    // Few gaps: the id is usually a little before its guess.
+    for (let step = 1; low < high; step *= 8) {
+      const probe = guess - step;
+      if (probe <= low) break;
+      if (ids[probe]! <= id) {
+        low = probe;
+        break;
+      }
+      high = probe;
+    }
+  }
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const found = ids[middle]!;
+    if (found === id) return middle;
+    if (found < id) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
 }

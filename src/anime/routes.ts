@@ -90,9 +90,9 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
     const filters = readRandomRequest(query);
     return { filters, key: filtersKey(filters) };
   });
-  const searchQueries = parsedByQueryString((query) => {
+  const searchQueries = parsedByQueryString((query): ParsedSearch => {
     const asked = readSearchRequest(query);
-    return { asked, key: searchKey(asked) };
+    return { asked, key: searchKey(asked), head: undefined };
   });
 
   return new Elysia({ name: "anime", prefix: "/anime" })
@@ -179,14 +179,15 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
     .get(
       "/search",
       async ({ query, request }) => {
-        const { asked, key } = searchQueries(request.url, query);
+        const parsed = searchQueries(request.url, query);
+        const { asked, key } = parsed;
         const found = await catalogue.search(asked, key);
-        const page = pageOf(request.url, found.count, asked, []);
+        const head = pageHead(parsed, request.url, found.count);
         const offset = pageOffset(asked);
         const bodies = catalogue.bodiesAt(found, offset, offset + asked.pageSize);
-        if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, pageParts(page, await bodies));
+        if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, pageParts(head, await bodies));
         // Every body from the load the search ran on: the body is a function of that version and the URL.
-        const blob = new Blob(pageParts(page, bodies) as BlobPart[]);
+        const blob = new Blob(pageParts(head, bodies) as BlobPart[]);
         noteResponseBytes(blob.size);
         return tagAnswer(request, blob, `"s${found.version}-${Bun.hash(request.url).toString(36)}"`);
       },
@@ -224,11 +225,32 @@ function entriesParts(bodies: Body[]): (string | Body)[] {
   return [`{"count":${bodies.length},"results":[`, ...joined(bodies), "]}"];
 }
 
-function pageParts(page: { count: number; next: string | null; previous: string | null }, bodies: Body[]): (string | Body)[] {
-  const head = `{"count":${page.count},"next":${JSON.stringify(page.next)},"previous":${JSON.stringify(page.previous)},"results":[`;
+interface ParsedSearch {
+  asked: ReturnType<typeof readSearchRequest>;
+  key: string;
+  /** The page's JSON up to its results, for the last URL and count it was made for (the links cost a URL parse each). */
+  head: { url: string; count: number; text: string } | undefined;
+}
+
+/** The page's JSON before its results (404 past the last page), remembered with the parsed query. */
+function pageHead(parsed: ParsedSearch, url: string, count: number): string {
+  const known = parsed.head;
+  if (known && known.count === count && known.url === url) return known.text;
+  const page = pageOf(url, count, parsed.asked, []);
+  const text = `{"count":${page.count},"next":${JSON.stringify(page.next)},"previous":${JSON.stringify(page.previous)},"results":[`;
+  parsed.head = { url, count, text };
+  return text;
+}
+
+function pageParts(head: string, bodies: Body[]): (string | Body)[] {
   return [head, ...joined(bodies), "]}"];
 }
 
 function joined(bodies: Body[]): (string | Body)[] {
-  return bodies.flatMap((body, i) => (i === 0 ? [body] : [",", body]));
+  const parts: (string | Body)[] = new Array(Math.max(0, 2 * bodies.length - 1));
+  for (let i = 0; i < bodies.length; i++) {
+    if (i > 0) parts[2 * i - 1] = ",";
+    parts[2 * i] = bodies[i]!;
+  }
+  return parts;
 }
