@@ -41,6 +41,7 @@ import {
   waitIdle,
   wrkSettingsFromEnv,
 } from "./lib.ts";
+import { type FindingRow, SEARCH_SAMPLE_SIZE, findingRows, searchSampleStep } from "./finding-mix.ts";
 import { type ListBenchResult, listSettingsFromEnv, runListBench } from "./list.ts";
 
 const env = process.env;
@@ -312,13 +313,6 @@ const FIND_SIZES = env.BENCH_FIND_SIZES ? numbers(env.BENCH_FIND_SIZES) : SIZES.
 const FIND_WARMUP = Number(env.BENCH_FIND_WARMUP ?? 3);
 const FIND_SECONDS = Number(env.BENCH_FIND_DURATION ?? 8);
 
-interface FindingRow {
-  scenario: string;
-  path: string;
-  /** The request mix: paths drawn uniformly by wrk. */
-  paths: string[];
-}
-
 const FIND_TARGETS: Record<string, { ratio?: number; p99: number }> = {
   "random-1f": { ratio: 0.6, p99: 10 },
   "random-3f": { ratio: 0.4, p99: 10 },
@@ -328,87 +322,11 @@ const FIND_TARGETS: Record<string, { ratio?: number; p99: number }> = {
   bulk: { p99: 10 },
 };
 
-/** A small deterministic random source, so every run asks the same mixes. */
-function seeded(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Queries a user would type for these titles: exact, lower case, no punctuation, words swapped, begun, one typo, a synonym. */
-function realisticQueries(entries: { title: string; synonyms: string[] }[], random: () => number): string[] {
-  const typo = (word: string) => {
-    if (word.length < 5) return word;
-    const i = 1 + Math.floor(random() * (word.length - 2));
-    return word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2);
-  };
-  return entries.map(({ title, synonyms }, i) => {
-    const words = title.split(/\s+/);
-    switch (i % 7) {
-      case 0: return title;
-      case 1: return title.toLowerCase();
-      case 2: return words.slice(0, -1).join(" ").normalize("NFKD").replace(/[\u0300-\u036f]/g, "") || title;
-      case 3: return [...words].reverse().join(" ");
-      case 4: return `${words.slice(0, -1).join(" ")} ${words.at(-1)!.slice(0, 3)}`.trim();
-      case 5: return words.map((word, k) => (k === 0 ? typo(word) : word)).join(" ");
-      default: return synonyms[0] ?? title;
-    }
-  });
-}
-
-async function findingRows(size: PreparedSize): Promise<FindingRow[]> {
-  const random = seeded(size.n);
-  const { min, max } = await idRange(size.sql);
-  const id = () => min + Math.floor(random() * (max - min + 1));
+async function findingRowsOf(size: PreparedSize): Promise<FindingRow[]> {
+  const ids = await idRange(size.sql);
   const sample = await size.sql<{ title: string; synonyms: string[] }[]>`
-    select title, synonyms from anime where id % ${Math.max(1, Math.floor(size.n / 3000))} = 0 order by id limit 3000`;
-  const tags = ["action", "comedy", "drama", "fantasy", "romance", "school", "magic", "mystery", "sci-fi", "horror"];
-  const pair = () => {
-    const a = tags[Math.floor(random() * tags.length)]!;
-    const b = tags.filter((tag) => tag !== a)[Math.floor(random() * (tags.length - 1))]!;
-    return `${a},${b}`;
-  };
-  const types = ["TV", "Movie", "OVA", "ONA", "Special"];
-  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
-  const oneFilter = () =>
-    pick([
-      () => `type=${pick(types)}`,
-      () => `tags=${encodeURIComponent(pick(tags))}`,
-      () => `season=${pick(["Spring", "Summer", "Fall", "Winter"])}`,
-      () => `studio=${encodeURIComponent(pick(["bones", "madhouse", "mappa", "trigger", "sunrise"]))}`,
-      () => `year_from=${1960 + Math.floor(random() * 60)}`,
-      () => `status=Finished`,
-    ])();
-  const sorts = ["title", "-title", "year", "-year", "episodes", "-episodes", "score", "-score"];
-  const many = (count: number, make: () => string) => [...new Set(Array.from({ length: count }, make))];
-  return [
-    { scenario: "random-1f", path: "GET /anime/random?<one filter>", paths: many(200, () => `/anime/random?${oneFilter()}`) },
-    {
-      scenario: "random-3f",
-      path: "GET /anime/random?type&tags=a,b",
-      paths: many(300, () => `/anime/random?type=${pick(types)}&tags=${encodeURIComponent(pair())}`),
-    },
-    {
-      scenario: "search",
-      path: "GET /anime/search?q=<realistic>",
-      paths: realisticQueries(sample, random).map((q) => `/anime/search?q=${encodeURIComponent(q)}`),
-    },
-    {
-      scenario: "browse",
-      path: "GET /anime/search?<filters>&sort",
-      paths: many(300, () => `/anime/search?${oneFilter()}${random() < 0.5 ? `&tags=${encodeURIComponent(pick(tags))}` : ""}&sort=${pick(sorts)}&page=${1 + Math.floor(random() * 3)}`),
-    },
-    { scenario: "details", path: "GET /anime/entry/{id}/details", paths: many(5000, () => `/anime/entry/${id()}/details`) },
-    {
-      scenario: "bulk",
-      path: "GET /anime/entries?ids=<20 ids>",
-      paths: many(2000, () => `/anime/entries?ids=${Array.from({ length: 20 }, id).join(",")}`),
-    },
-  ];
+    select title, synonyms from anime where id % ${searchSampleStep(size.n)} = 0 order by id limit ${SEARCH_SAMPLE_SIZE}`;
+  return findingRows(size.n, ids, sample);
 }
 
 /** Keeps the paths the server answers with 200 (a filter combination may match nothing: 404). */
@@ -429,7 +347,7 @@ async function answeredPaths(base: string, paths: string[]): Promise<string[]> {
 async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
   const runSettings = { ...settings, seconds: FIND_SECONDS };
   for (const size of prepared.filter((s) => FIND_SIZES.includes(s.n))) {
-    for (const row of await findingRows(size)) {
+    for (const row of await findingRowsOf(size)) {
       // Checking every path also warms what the server caches per request (as real traffic would have).
       const paths = row.scenario === "search" || row.scenario === "details" || row.scenario === "bulk" ? row.paths : await answeredPaths(size.server.base, row.paths);
       if (paths.length === 0) throw new Error(`${row.scenario}: no path of the mix answers 200`);
