@@ -138,10 +138,18 @@ export class SearchIndex {
     }
     if (selective.cost === 0) return EMPTY;
     let candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
-    const narrowing = queryWords.filter((word) => word !== selective && !word.cjk && (word.walked || word.typoLimit === 0));
+    const narrowing = queryWords.filter((word) => word !== selective && (word.cjk || word.walked || word.typoLimit === 0));
     for (const word of narrowing.sort((a, b) => a.cost - b.cost)) {
-      if (candidates.length < NARROW_FROM || word.candidateTerms.length > NARROW_TERMS) break;
-      candidates = this.keepHaving(candidates, word.candidateTerms);
+      if (candidates.length < NARROW_FROM) break;
+      if (word.cjk) {
+        // a one-character word: the names with a pair it begins; a longer one: those with each of its pairs
+        const ranges = this.gramRanges(word.text) ?? [];
+        if (word.text.length === 1) candidates = keepHaving(candidates, this.gramNames, ranges);
+        else for (const range of ranges) candidates = keepHaving(candidates, this.gramNames, [range]);
+      } else if (word.candidateTerms.length <= NARROW_TERMS) {
+        const ranges = word.candidateTerms.map((t) => ({ from: this.postingStart[t]!, to: this.postingStart[t + 1]! }));
+        candidates = keepHaving(candidates, this.postings, ranges);
+      }
     }
     const matches = this.markTerms(queryWords);
     try {
@@ -238,8 +246,19 @@ export class SearchIndex {
   /** How well query word w matches the name whose words are nameWords[from, to). */
   private matchWord(word: QueryWord, w: number, wordCount: number, matches: TermMatches, name: number, from: number, to: number): number {
     let best = NO_MATCH;
+    const few = matches.terms.length <= FEW_TERMS;
     for (let p = from; p < to; p++) {
-      const slot = this.termSlot[this.nameWords[p]!]!;
+      const term = this.nameWords[p]!;
+      // with few matched terms, comparing with them spares a read of termSlot far away (a cache miss)
+      let slot = 0;
+      if (few) {
+        for (let k = 0; k < matches.terms.length; k++) {
+          if (matches.terms[k] === term) {
+            slot = k + 1;
+            break;
+          }
+        }
+      } else slot = this.termSlot[term]!;
       if (slot === 0) continue;
       const kind = matches.kinds[(slot - 1) * wordCount + w]!;
       if (kind < best) best = kind;
@@ -394,33 +413,9 @@ export class SearchIndex {
     }
   }
 
-  /**
-   * The candidates (sorted names) that have one of the terms: every name a word matches has one of its
-   * candidate terms (a whole, begun or typo match, or the first word of a join). Walks each term's
-   * postings alongside, galloping over the names between two candidates.
-   */
-  private keepHaving(candidates: Int32Array, termIds: number[]): Int32Array {
-    const cursors = Int32Array.from(termIds, (t) => this.postingStart[t]!);
-    const ends = Int32Array.from(termIds, (t) => this.postingStart[t + 1]!);
-    const postings = this.postings;
-    const narrowed = new Int32Array(candidates.length);
-    let kept = 0;
-    for (let c = 0; c < candidates.length; c++) {
-      const name = candidates[c]!;
-      for (let k = 0; k < cursors.length; k++) {
-        const at = seek(postings, cursors[k]!, ends[k]!, name);
-        cursors[k] = at;
-        if (at < ends[k]! && postings[at] === name) {
-          narrowed[kept++] = name;
-          break;
-        }
-      }
-    }
-    return narrowed.subarray(0, kept);
-  }
-
   /** Names (sorted, distinct) that have any of the terms. */
   private namesOf(termIds: number[]): Int32Array {
+    if (termIds.length === 1) return this.postings.subarray(this.postingStart[termIds[0]!]!, this.postingStart[termIds[0]! + 1]!);
     let total = 0;
     for (const t of termIds) total += this.postingStart[t + 1]! - this.postingStart[t]!;
     const names = new Int32Array(total);
@@ -542,10 +537,36 @@ function sortedRangeHas(sorted: Int32Array, from: number, to: number, value: num
 }
 
 const FAR = 1 << 20;
+/** Up to this many terms matched by the query, a name's words are compared with them rather than looked up. */
+const FEW_TERMS = 8;
 /** Narrowing the candidates by another word's postings pays from this many candidates on, */
 const NARROW_FROM = 32;
 /** for a word with at most this many terms (a begun or typo'd word may have hundreds). */
 const NARROW_TERMS = 64;
+
+/**
+ * The candidates (sorted names) found in one of the ranges of `lists` (each sorted): every name a word
+ * matches is in one of its candidate terms' postings (a whole, begun or typo match, or the first word of a
+ * join), or for a CJK word in its character pairs'. Walks each range alongside, galloping between candidates.
+ */
+function keepHaving(candidates: Int32Array, lists: Int32Array, ranges: { from: number; to: number }[]): Int32Array {
+  const cursors = Int32Array.from(ranges, (range) => range.from);
+  const ends = Int32Array.from(ranges, (range) => range.to);
+  const narrowed = new Int32Array(candidates.length);
+  let kept = 0;
+  for (let c = 0; c < candidates.length; c++) {
+    const name = candidates[c]!;
+    for (let k = 0; k < cursors.length; k++) {
+      const at = seek(lists, cursors[k]!, ends[k]!, name);
+      cursors[k] = at;
+      if (at < ends[k]! && lists[at] === name) {
+        narrowed[kept++] = name;
+        break;
+      }
+    }
+  }
+  return narrowed.subarray(0, kept);
+}
 
 /** The first index in sorted[from, to) whose value is not below `value`: gallops, then halves. */
 function seek(sorted: Int32Array, from: number, to: number, value: number): number {
