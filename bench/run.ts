@@ -70,6 +70,11 @@ const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 2));
  */
 const NOISE = { retries: Number(env.BENCH_NOISY_RETRIES ?? 1), maxForeignCores: Number(env.BENCH_MAX_OTHER ?? 0.2) };
 let retryBudget = Number(env.BENCH_NOISY_RETRY_BUDGET ?? 4);
+/**
+ * BENCH_ROWS=search,browse: only these finding rows (and the ceiling), for measuring one change; the
+ * entry, random, account and list rows are left out (a full run, the default, has every row).
+ */
+const ONLY_ROWS = env.BENCH_ROWS ? new Set(env.BENCH_ROWS.split(",").map((row) => row.trim())) : undefined;
 /** The ceiling needs little warm-up (no JIT-heavy code, nothing to cache). */
 const CEILING_WARMUP = Math.min(settings.warmupSeconds, 2);
 
@@ -348,6 +353,7 @@ async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
   const runSettings = { ...settings, seconds: FIND_SECONDS };
   for (const size of prepared.filter((s) => FIND_SIZES.includes(s.n))) {
     for (const row of await findingRowsOf(size)) {
+      if (ONLY_ROWS && !ONLY_ROWS.has(row.scenario)) continue;
       // Checking every path also warms what the server caches per request (as real traffic would have).
       const paths = row.scenario === "search" || row.scenario === "details" || row.scenario === "bulk" ? row.paths : await answeredPaths(size.server.base, row.paths);
       if (paths.length === 0) throw new Error(`${row.scenario}: no path of the mix answers 200`);
@@ -686,17 +692,17 @@ async function main() {
     const prepared: PreparedSize[] = [];
     for (const n of order) prepared.push(await prepareSize(pg, n, workDir));
     if (ceilingInput) ceilings.push(await measureCeiling("start", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
-    await measureCatalogueRows(prepared);
+    if (!ONLY_ROWS) await measureCatalogueRows(prepared);
     await measureFindingRows(prepared, workDir);
     for (const size of prepared) if (size.n !== REFERENCE) await finishSize(size);
     const reference = prepared.find((size) => size.n === REFERENCE);
     if (reference) {
-      await measureAccountRows(reference, workDir);
+      if (!ONLY_ROWS) await measureAccountRows(reference, workDir);
       await finishSize(reference);
     }
     if (ceilingInput) ceilings.push(await measureCeiling("end", ceilingInput.body, ceilingInput.headers, ceilingInput.ids, workDir));
     // The list's rows (bench/list.ts): their own database and server; BENCH_LIST=0 leaves them out.
-    if (env.BENCH_LIST !== "0") list = await runListBench(pg, listSettingsFromEnv(), workDir);
+    if (env.BENCH_LIST !== "0" && !ONLY_ROWS) list = await runListBench(pg, listSettingsFromEnv(), workDir);
   } finally {
     await cleanup();
   }
