@@ -116,9 +116,10 @@ export class SearchIndex {
   /**
    * Every entry matching q, best first (relevance, ties by id ascending).
    * `typos` (for tests): how words other than the most selective find their typo matches — by walking the
-   * dictionary (auto, walk), or by checking the candidates' words (check); the answer is the same.
+   * dictionary (auto, walk), or by checking the candidates' words (check); `narrow` (for tests): whether the
+   * other words narrow the candidates by their postings; the answer, and its order, are the same.
    */
-  search(q: string, typos: "auto" | "walk" | "check" = "auto"): Int32Array {
+  search(q: string, typos: "auto" | "walk" | "check" = "auto", narrow = true): Int32Array {
     const scanner = queryScanner.scan(q);
     const texts = scanner.words();
     const literal = scanner.literalHash;
@@ -139,8 +140,10 @@ export class SearchIndex {
     if (selective.cost === 0) return EMPTY;
     let candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
     const narrowing = queryWords.filter((word) => word !== selective && (word.cjk || word.walked || word.typoLimit === 0));
+    const narrowedBy = new Set([selective]);
     for (const word of narrowing.sort((a, b) => a.cost - b.cost)) {
-      if (candidates.length < NARROW_FROM) break;
+      if (candidates.length < NARROW_FROM || !narrow) break;
+      narrowedBy.add(word);
       if (word.cjk) {
         // a one-character word: the names with a pair it begins; a longer one: those with each of its pairs
         const ranges = this.gramRanges(word.text) ?? [];
@@ -151,9 +154,12 @@ export class SearchIndex {
         candidates = keepHaving(candidates, this.postings, ranges);
       }
     }
+    // When each word matches one term only, as a whole word, and the candidates all have each such term,
+    // every word matches every candidate whole: scoring needs no look at the words.
+    const allWhole = queryWords.every((word) => narrowedBy.has(word) && isOneWholeTerm(word));
     const matches = this.markTerms(queryWords);
     try {
-      return this.rank(candidates, queryWords, matches, texts.join(""), literal, texts.length);
+      return this.rank(candidates, queryWords, matches, texts.join(""), literal, texts.length, allWhole);
     } finally {
       for (const term of matches.terms) this.termSlot[term] = 0;
     }
@@ -177,7 +183,9 @@ export class SearchIndex {
     return { terms, kinds };
   }
 
-  private rank(candidates: Int32Array, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number): Int32Array {
+  private rank(
+    candidates: Int32Array, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number, allWhole: boolean,
+  ): Int32Array {
     const scores = new Int32Array(candidates.length);
     const entries = new Int32Array(candidates.length);
     const entryCount = this.entryIds.length;
@@ -196,7 +204,7 @@ export class SearchIndex {
         entry = next;
         entryBest = -1;
       }
-      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount);
+      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount, allWhole);
       if (score >= 0 && (entryBest < 0 || score < entryBest)) entryBest = score;
     }
     if (entryBest >= 0) {
@@ -212,12 +220,13 @@ export class SearchIndex {
   /** The rank of `name` for the query (smaller is better), or -1 when some word does not match it. */
   private score(
     name: number, isTitle: boolean, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number,
+    allWhole: boolean,
   ): number {
     const from = this.nameWordStart[name]!;
     const to = this.nameWordStart[name + 1]!;
     let worst = WHOLE;
     let typos = 0;
-    for (let w = 0; w < queryWords.length; w++) {
+    for (let w = 0; w < queryWords.length && !allWhole; w++) {
       const match = this.matchWord(queryWords[w]!, w, queryWords.length, matches, name, from, to);
       if (match === NO_MATCH) return -1;
       if (match > worst) worst = Math.min(match, TYPO);
@@ -695,6 +704,11 @@ function boundedDistance(a: string, b: string, limit: number): number {
     [twoAbove, above, row] = [above, row, twoAbove];
   }
   return above[b.length]! <= limit ? above[b.length]! : FAR;
+}
+
+/** Whether the word's candidates come from one term, which it matches as a whole word. */
+function isOneWholeTerm(word: QueryWord): boolean {
+  return !word.cjk && word.candidateTerms.length === 1 && word.terms.size === 1 && word.terms.get(word.candidateTerms[0]!) === WHOLE;
 }
 
 /** The query's words without repeats (they add nothing to an AND); the last one keeps its prefix rule. */
