@@ -135,7 +135,7 @@ export class SearchIndex {
     if (selective.typoLimit > 0 && !selective.walked) this.addTypos(selective);
     if (selective.cjk) {
       selective.cjkNames = this.namesContaining(selective.text);
-      selective.walked = true; // its names are listed: the other checks look them up there
+      selective.walked = true; // its names are the candidates
     }
     if (selective.cost === 0) return EMPTY;
     let candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
@@ -273,7 +273,8 @@ export class SearchIndex {
       if (kind < best) best = kind;
     }
     if (best === WHOLE) return best;
-    if (word.cjk) return (word.walked ? binaryHas(word.cjkNames, name) : this.hasCjkText(name, word.text)) ? Math.min(best, PARTIAL) : best;
+    // the selective CJK word's names are the candidates: every candidate has it
+    if (word.cjk) return word.walked || this.hasCjkText(name, word.text) ? Math.min(best, PARTIAL) : best;
     best = Math.min(best, this.matchJoined(word, from, to));
     if (best > PARTIAL && !word.walked && word.typoLimit > 0) best = Math.min(best, this.typoMatch(word, from, to));
     return best;
@@ -475,16 +476,7 @@ export class SearchIndex {
   private namesContaining(text: string): Int32Array {
     const ranges = this.gramRanges(text);
     if (ranges === undefined || ranges.length === 0) return EMPTY;
-    if (text.length === 1) {
-      const names = new Int32Array(ranges.reduce((sum, range) => sum + range.to - range.from, 0));
-      let at = 0;
-      for (const { from, to } of ranges) {
-        names.set(this.gramNames.subarray(from, to), at);
-        at += to - from;
-      }
-      if (ranges.length > 1) names.sort();
-      return distinctSorted(names);
-    }
+    if (text.length === 1) return mergeSorted(ranges.map(({ from, to }) => this.gramNames.subarray(from, to)));
     ranges.sort((a, b) => a.to - a.from - (b.to - b.from));
     const rarest = ranges[0]!;
     const found = new Int32Array(rarest.to - rarest.from);
@@ -719,6 +711,34 @@ function distinctWords(texts: string[]): { text: string; isLast: boolean }[] {
   return [...[...earlier].map((text) => ({ text, isLast: false })), { text: last, isLast: true }];
 }
 
+/** The union of sorted lists, sorted and distinct: merged two at a time, the shortest first. */
+function mergeSorted(lists: Int32Array[]): Int32Array {
+  if (lists.length === 0) return EMPTY;
+  const queue = [...lists].sort((a, b) => a.length - b.length);
+  while (queue.length > 1) {
+    const a = queue.shift()!;
+    const b = queue.shift()!;
+    const merged = new Int32Array(a.length + b.length);
+    let i = 0;
+    let j = 0;
+    let count = 0;
+    while (i < a.length && j < b.length) {
+      const x = a[i]!;
+      const y = b[j]!;
+      if (x <= y) i++;
+      if (y <= x) j++;
+      merged[count++] = x <= y ? x : y;
+    }
+    while (i < a.length) merged[count++] = a[i++]!;
+    while (j < b.length) merged[count++] = b[j++]!;
+    const result = merged.subarray(0, count);
+    let at = 0;
+    while (at < queue.length && queue[at]!.length < result.length) at++;
+    queue.splice(at, 0, result);
+  }
+  return queue[0]!;
+}
+
 function distinctSorted(sorted: Int32Array): Int32Array {
   if (sorted.length < 2) return sorted;
   let write = 1;
@@ -726,17 +746,6 @@ function distinctSorted(sorted: Int32Array): Int32Array {
     if (sorted[read] !== sorted[write - 1]) sorted[write++] = sorted[read]!;
   }
   return sorted.subarray(0, write);
-}
-
-function binaryHas(sorted: Int32Array, value: number): boolean {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (sorted[middle]! < value) low = middle + 1;
-    else high = middle;
-  }
-  return sorted[low] === value;
 }
 
 /** For each term, the names that have it (once each, ascending): a compressed-row inversion of nameWords. */
