@@ -801,7 +801,8 @@ class Builder {
   /** (character pair, name) of every CJK name, a pair once a name: the pair is first · 0x10000 + second (0: none) */
   private readonly gramKeys = new GrowableInts();
   private readonly gramNames = new GrowableInts();
-  private readonly nameGrams = new Set<number>();
+  /** the pairs of the name being added (a name has few: a list checked by hand beats a Set) */
+  private nameGrams: number[] = [];
   private nameCount = 0;
   private next = 0;
 
@@ -851,33 +852,47 @@ class Builder {
   /** The CJK character pairs of the scanned name: each CJK character with the one after it, if CJK. */
   private addGrams(scanner: WordScanner): void {
     const grams = this.nameGrams;
-    grams.clear();
+    grams.length = 0;
     for (let w = 0; w < scanner.count; w++) {
       if (scanner.cjk[w] !== 1) continue;
       const end = scanner.wordStart[w + 1]!;
       for (let i = scanner.wordStart[w]!; i < end; i++) {
         const nextIsCjk = i + 1 < end || (w + 1 < scanner.count && scanner.cjk[w + 1] === 1);
-        grams.add(scanner.chars[i]! * 0x10000 + (nextIsCjk ? scanner.chars[i + 1]! : 0));
+        const gram = scanner.chars[i]! * 0x10000 + (nextIsCjk ? scanner.chars[i + 1]! : 0);
+        if (grams.includes(gram)) continue;
+        grams.push(gram);
+        this.gramKeys.push(gram | 0);
+        this.gramNames.push(this.nameCount);
       }
-    }
-    for (const gram of grams) {
-      this.gramKeys.push(gram | 0);
-      this.gramNames.push(this.nameCount);
     }
   }
 
   /** The pairs' postings: distinct pairs ascending, and for each the names that have it, ascending. */
   private gramPostings(): { keys: Uint32Array; start: Int32Array; names: Int32Array } {
     const raw = new Uint32Array(this.gramKeys.trimmed().buffer);
-    const keys = Uint32Array.from(new Set(raw)).sort();
-    const index = new Map<number, number>();
-    keys.forEach((key, k) => index.set(key, k));
+    // number the distinct pairs as met (one Map look-up a pair), then in key order
+    const met = new Map<number, number>();
+    const metOf = new Int32Array(raw.length);
+    const metKeys: number[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      let m = met.get(raw[i]!);
+      if (m === undefined) {
+        m = metKeys.length;
+        met.set(raw[i]!, m);
+        metKeys.push(raw[i]!);
+      }
+      metOf[i] = m;
+    }
+    const byKey = Int32Array.from(metKeys, (_, m) => m).sort((a, b) => metKeys[a]! - metKeys[b]!);
+    const rank = new Int32Array(metKeys.length);
+    byKey.forEach((m, k) => (rank[m] = k));
+    const keys = Uint32Array.from(byKey, (m) => metKeys[m]!);
     const start = new Int32Array(keys.length + 1);
-    for (const key of raw) start[index.get(key)! + 1]!++;
+    for (let i = 0; i < raw.length; i++) start[rank[metOf[i]!]! + 1]!++;
     for (let k = 0; k < keys.length; k++) start[k + 1]! += start[k]!;
     const fill = start.slice(0, keys.length);
     const names = new Int32Array(raw.length);
-    for (let i = 0; i < raw.length; i++) names[fill[index.get(raw[i]!)!]!++] = this.gramNames.at(i);
+    for (let i = 0; i < raw.length; i++) names[fill[rank[metOf[i]!]!]!++] = this.gramNames.at(i);
     return { keys, start, names };
   }
 
