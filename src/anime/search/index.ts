@@ -147,11 +147,11 @@ export class SearchIndex {
       if (word.cjk) {
         // a one-character word: the names with a pair it begins; a longer one: those with each of its pairs
         const ranges = this.gramRanges(word.text) ?? [];
-        if (word.text.length === 1) candidates = keepHaving(candidates, this.gramNames, ranges);
-        else for (const range of ranges) candidates = keepHaving(candidates, this.gramNames, [range]);
+        if (word.text.length === 1) candidates = keepHaving(candidates, this.gramNames, ranges, scratch(0, candidates.length));
+        else for (const range of ranges) candidates = keepHaving(candidates, this.gramNames, [range], scratch(0, candidates.length));
       } else if (word.candidateTerms.length <= NARROW_TERMS) {
         const ranges = word.candidateTerms.map((t) => ({ from: this.postingStart[t]!, to: this.postingStart[t + 1]! }));
-        candidates = keepHaving(candidates, this.postings, ranges);
+        candidates = keepHaving(candidates, this.postings, ranges, scratch(0, candidates.length));
       }
     }
     // When each word matches one term only, as a whole word, and the candidates all have each such term,
@@ -186,8 +186,8 @@ export class SearchIndex {
   private rank(
     candidates: Int32Array, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number, allWhole: boolean,
   ): Int32Array {
-    const scores = new Int32Array(candidates.length);
-    const entries = new Int32Array(candidates.length);
+    const scores = scratch(1, candidates.length);
+    const entries = scratch(2, candidates.length);
     const entryCount = this.entryIds.length;
     let count = 0;
     let entry = 0;
@@ -550,10 +550,11 @@ const NARROW_TERMS = 64;
  * matches is in one of its candidate terms' postings (a whole, begun or typo match, or the first word of a
  * join), or for a CJK word in its character pairs'. Walks each range alongside, galloping between candidates.
  */
-function keepHaving(candidates: Int32Array, lists: Int32Array, ranges: { from: number; to: number }[]): Int32Array {
+function keepHaving(candidates: Int32Array, lists: Int32Array, ranges: { from: number; to: number }[], out: Int32Array): Int32Array {
   const cursors = Int32Array.from(ranges, (range) => range.from);
   const ends = Int32Array.from(ranges, (range) => range.to);
-  const narrowed = new Int32Array(candidates.length);
+  // `out` may be the candidates' own memory: a name is written no later than it was read
+  const narrowed = out;
   let kept = 0;
   for (let c = 0; c < candidates.length; c++) {
     const name = candidates[c]!;
@@ -627,8 +628,8 @@ function sortByScore(scores: Int32Array, entries: Int32Array, count: number): In
   let keys: Int32Array<ArrayBufferLike> = scores.subarray(0, count);
   let values: Int32Array<ArrayBufferLike> = entries.subarray(0, count);
   if (count <= SMALL_SORT) return insertionSort(keys, values);
-  let nextKeys: Int32Array<ArrayBufferLike> = new Int32Array(count);
-  let nextValues: Int32Array<ArrayBufferLike> = new Int32Array(count);
+  let nextKeys: Int32Array<ArrayBufferLike> = scratch(3, count);
+  let nextValues: Int32Array<ArrayBufferLike> = scratch(4, count);
   const counts = new Int32Array(RADIX);
   for (let shift = 0; shift < 2 * RADIX_BITS; shift += RADIX_BITS) {
     counts.fill(0);
@@ -648,6 +649,22 @@ function sortByScore(scores: Int32Array, entries: Int32Array, count: number): In
     [values, nextValues] = [nextValues, values];
   }
   return values;
+}
+
+/**
+ * Working arrays reused by every search (searches are synchronous; results are copied out of them), so a
+ * broad search does not leave a few hundred kilobytes of garbage each time: 0 the narrowed candidates,
+ * 1 and 2 the scores and entries, 3 and 4 the radix sort's other half. They grow to the largest use.
+ */
+const scratchArrays: Int32Array[] = Array.from({ length: 5 }, () => new Int32Array(1024));
+
+function scratch(which: number, length: number): Int32Array {
+  let array = scratchArrays[which]!;
+  if (array.length < length) {
+    array = new Int32Array(Math.max(length, array.length * 2));
+    scratchArrays[which] = array;
+  }
+  return array;
 }
 
 /** Below this many entries an insertion sort beats clearing the radix counts. */
