@@ -9,7 +9,7 @@ import { openDatabase } from "../src/db/connect.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { createLogger } from "../src/log.ts";
 import { idRange } from "./lib.ts";
-import { findingRows } from "./find-mixes.ts";
+import { findingRowsIn } from "./find-mixes.ts";
 
 const wanted = (process.argv[2] ?? "random-1f,random-3f,browse,bulk").split(",");
 const iterations = Number(process.argv[3] ?? 20000);
@@ -29,7 +29,7 @@ for (;;) {
 const { count } = await idRange(db.sql);
 // "random-0f": the unfiltered draw, for comparison.
 const unfiltered = { scenario: "random-0f", path: "GET /anime/random", paths: ["/anime/random"] };
-const rows = [unfiltered, ...(await findingRows(db.sql, count))].filter((row) => wanted.includes(row.scenario));
+const rows = [unfiltered, ...(await findingRowsIn(db.sql, count))].filter((row) => wanted.includes(row.scenario));
 for (const row of rows) {
   const paths: string[] = [];
   for (const path of row.paths) {

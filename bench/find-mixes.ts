@@ -1,17 +1,10 @@
-// The request mixes of the finding rows (issue 11), shared by bench/run.ts and bench/find-micro.ts:
-// deterministic per catalogue size, so every run asks the same paths.
+// The request mixes of the finding rows (issue 11), shared by bench/run.ts, bench/find-micro.ts and
+// bench/search-speed.ts: deterministic per catalogue size, so every run asks the same paths.
 import type { Sql } from "postgres";
 import { idRange } from "./lib.ts";
 
-export interface FindingRow {
-  scenario: string;
-  path: string;
-  /** The request mix: paths drawn uniformly by wrk. */
-  paths: string[];
-}
-
 /** A small deterministic random source, so every run asks the same mixes. */
-function seeded(seed: number) {
+export function seeded(seed: number) {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -22,7 +15,7 @@ function seeded(seed: number) {
 }
 
 /** Queries a user would type for these titles: exact, lower case, no punctuation, words swapped, begun, one typo, a synonym. */
-function realisticQueries(entries: { title: string; synonyms: string[] }[], random: () => number): string[] {
+export function realisticQueries(entries: { title: string; synonyms: string[] }[], random: () => number): string[] {
   const typo = (word: string) => {
     if (word.length < 5) return word;
     const i = 1 + Math.floor(random() * (word.length - 2));
@@ -42,12 +35,24 @@ function realisticQueries(entries: { title: string; synonyms: string[] }[], rand
   });
 }
 
-export async function findingRows(sql: Sql, n: number): Promise<FindingRow[]> {
+export interface FindingRow {
+  scenario: string;
+  path: string;
+  /** The request mix: paths drawn uniformly by wrk. */
+  paths: string[];
+}
+
+/** The ids of the 3,000 entries the search row's queries are made from (`id % step = 0`, ascending). */
+export function searchSampleStep(n: number): number {
+  return Math.max(1, Math.floor(n / 3000));
+}
+export const SEARCH_SAMPLE_SIZE = 3000;
+
+/** The finding rows' mixes for a catalogue of `n` entries with ids min..max and the search sample. */
+export function findingRows(n: number, ids: { min: number; max: number }, sample: { title: string; synonyms: string[] }[]): FindingRow[] {
   const random = seeded(n);
-  const { min, max } = await idRange(sql);
+  const { min, max } = ids;
   const id = () => min + Math.floor(random() * (max - min + 1));
-  const sample = await sql<{ title: string; synonyms: string[] }[]>`
-    select title, synonyms from anime where id % ${Math.max(1, Math.floor(n / 3000))} = 0 order by id limit 3000`;
   const tags = ["action", "comedy", "drama", "fantasy", "romance", "school", "magic", "mystery", "sci-fi", "horror"];
   const pair = () => {
     const a = tags[Math.floor(random() * tags.length)]!;
@@ -106,3 +111,10 @@ function shuffled(min: number, max: number, random: () => number): number[] {
   return values;
 }
 
+/** The mixes for the catalogue in a database (its id range, and the search sample read from it). */
+export async function findingRowsIn(sql: Sql, n: number): Promise<FindingRow[]> {
+  const ids = await idRange(sql);
+  const sample = await sql<{ title: string; synonyms: string[] }[]>`
+    select title, synonyms from anime where id % ${searchSampleStep(n)} = 0 order by id limit ${SEARCH_SAMPLE_SIZE}`;
+  return findingRows(n, ids, sample);
+}

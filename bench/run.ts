@@ -41,7 +41,7 @@ import {
   waitIdle,
   wrkSettingsFromEnv,
 } from "./lib.ts";
-import { findingRows } from "./find-mixes.ts";
+import { findingRowsIn } from "./find-mixes.ts";
 import { type ListBenchResult, listSettingsFromEnv, runListBench } from "./list.ts";
 
 const env = process.env;
@@ -356,7 +356,7 @@ async function answeredPaths(base: string, paths: string[]): Promise<string[]> {
 async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
   const runSettings = { ...settings, seconds: FIND_SECONDS };
   for (const size of prepared.filter((s) => FIND_SIZES.includes(s.n))) {
-    for (const row of (await findingRows(size.sql, size.n)).filter((row) => runs(row.scenario))) {
+    for (const row of (await findingRowsIn(size.sql, size.n)).filter((row) => runs(row.scenario))) {
       // Checking every path also warms what the server caches per request (as real traffic would
       // have): the details row then measures its hot set from the details cache (its label gives the
       // share that came from there); details-cold is left cold, to measure the misses.

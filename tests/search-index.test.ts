@@ -274,6 +274,40 @@ describe("search(q) finds exactly what the rules say", () => {
     );
   });
 
+  test("on larger catalogues (numbered names, common words): the same entries, and narrowing keeps the order", () => {
+    fc.assert(
+      fc.property(
+        catalogue,
+        fc.integer({ min: 20, max: 60 }),
+        fc.nat(),
+        fc.array(fc.tuple(fc.constantFrom<Edit>("none", "wrong", "missing", "extra", "swap", "cut", "join"), fc.nat(), fc.constantFrom("a", "b", "x", "é", "1")), { maxLength: 2 }),
+        fc.boolean(),
+        (base, copies, pick, edits, shuffle) => {
+          // every entry again `copies` times with a number (as generated catalogues have): many candidates
+          // per word, and long runs of digit-only words in the dictionary
+          const documents = base.flatMap((document, i) =>
+            Array.from({ length: copies + 1 }, (_, k) => ({
+              id: document.id * 100 + k,
+              title: k === 0 ? document.title : `${document.title} ${10000 + i * 100 + k}`,
+              synonyms: document.synonyms.map((synonym) => (k === 0 ? synonym : `${synonym} ${10000 + i * 100 + k}`)),
+            })),
+          );
+          const names = documents.flatMap((d) => [d.title, ...d.synonyms]);
+          let words = referenceWords(names[pick % names.length]!);
+          for (const [edit, at, character] of edits) words = edited(words, edit, at, character);
+          if (shuffle) words.reverse();
+          const q = words.join(" ");
+          const built = SearchIndex.build(documents);
+          const found = [...built.search(q)];
+          expect([...built.search(q, "walk", false)]).toEqual(found);
+          expect([...built.search(q, "check")]).toEqual(found);
+          expect([...found].sort((a, b) => a - b)).toEqual(referenceSearch(documents, q));
+        },
+      ),
+      { numRuns: Number(process.env.SEARCH_RUNS ?? 100), ...(process.env.SEARCH_SEED && { seed: Number(process.env.SEARCH_SEED) }) },
+    );
+  });
+
   test("the scanner splits words as the regular expression does", () => {
     fc.assert(
       fc.property(name, (text) => {

@@ -14,6 +14,11 @@ export class Dictionary {
     /** the words from here on are all CJK */
     readonly latinEnd: number,
     readonly longest: number,
+    /**
+     * Runs of successive words of digits only (DIGITS_ONLY) or with no digit (NO_DIGITS), as
+     * (from, to, kind) triples in order: the typo walk skips a run that cannot be within its allowance.
+     */
+    readonly digitRuns: Int32Array,
   ) {}
 
   /** The dictionary of the table's words, and for each table id its id here. */
@@ -38,7 +43,7 @@ export class Dictionary {
     start[order.length] = at;
     let latinEnd = sorted.length;
     while (latinEnd > 0 && hasCjk(sorted[latinEnd - 1]!)) latinEnd--;
-    return { dictionary: new Dictionary(sorted.join(""), start, shared, latinEnd, longest), renumber };
+    return { dictionary: new Dictionary(sorted.join(""), start, shared, latinEnd, longest, digitRunsOf(sorted, latinEnd)), renumber };
   }
 
   get length(): number {
@@ -46,7 +51,7 @@ export class Dictionary {
   }
 
   get memoryBytes(): number {
-    return this.text.length * 2 + this.start.byteLength + this.shared.byteLength;
+    return this.text.length * 2 + this.start.byteLength + this.shared.byteLength + this.digitRuns.byteLength;
   }
 
   lengthOf(id: number): number {
@@ -72,6 +77,37 @@ export class Dictionary {
     const rest = text.length - position;
     if (this.start[id + 1]! - from <= rest) return false;
     for (let i = 0; i < rest; i++) if (this.text.charCodeAt(from + i) !== text.charCodeAt(position + i)) return false;
+    return true;
+  }
+
+  /**
+   * The first word after `id` (before `end`) that does not begin with the first `depth` characters of
+   * word `id`: the words that do follow it in one block, found by galloping then halving (the typo walk
+   * skips a pruned branch of its trie this way in a few steps, however many words it holds).
+   */
+  endOfPrefix(id: number, depth: number, end: number): number {
+    const from = this.start[id]!;
+    let low = id;
+    let step = 1;
+    while (low + step < end && this.sharesPrefix(low + step, from, depth)) {
+      low += step;
+      step *= 2;
+    }
+    let high = Math.min(low + step, end);
+    low++;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (this.sharesPrefix(middle, from, depth)) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Whether word `id` begins with text[from, from + depth). */
+  private sharesPrefix(id: number, from: number, depth: number): boolean {
+    const at = this.start[id]!;
+    if (this.start[id + 1]! - at < depth) return false;
+    for (let i = depth - 1; i >= 0; i--) if (this.text.charCodeAt(at + i) !== this.text.charCodeAt(from + i)) return false;
     return true;
   }
 
@@ -115,6 +151,37 @@ export class Dictionary {
     }
     return low;
   }
+}
+
+export const DIGITS_ONLY = 0;
+export const NO_DIGITS = 1;
+const MIXED = 2;
+/** Shorter runs are not worth a triple. */
+const MIN_RUN = 8;
+
+function digitRunsOf(sorted: string[], end: number): Int32Array {
+  const runs: number[] = [];
+  let from = 0;
+  let kind = -1;
+  const close = (to: number) => {
+    if (kind !== MIXED && kind >= 0 && to - from >= MIN_RUN) runs.push(from, to, kind);
+  };
+  for (let id = 0; id < end; id++) {
+    const term = sorted[id]!;
+    let digits = 0;
+    for (let i = 0; i < term.length; i++) {
+      const code = term.charCodeAt(i);
+      if (code >= 48 && code <= 57) digits++;
+    }
+    const termKind = digits === term.length ? DIGITS_ONLY : digits === 0 ? NO_DIGITS : MIXED;
+    if (termKind !== kind) {
+      close(id);
+      from = id;
+      kind = termKind;
+    }
+  }
+  close(end);
+  return Int32Array.from(runs);
 }
 
 export function commonPrefix(a: string, b: string): number {

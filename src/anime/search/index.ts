@@ -10,7 +10,7 @@
 // Everything is held in typed arrays: a sorted dictionary of distinct words, for each word the names that
 // have it (postings), for each name its words (to check adjacency and rank), and the names with CJK text
 // as one string scanned with indexOf.
-import { Dictionary, GrowableInts, TermTable } from "./dictionary.ts";
+import { DIGITS_ONLY, Dictionary, GrowableInts, TermTable } from "./dictionary.ts";
 import { MIN_PREFIX, WordScanner, hasCjk, typosAllowed } from "./normalise.ts";
 
 export interface SearchDocument {
@@ -25,7 +25,6 @@ const PARTIAL = 1;
 const TYPO = 2;
 const NO_MATCH = 9;
 
-const ENTRY_BITS = 2 ** 24;
 const CJK_SEPARATOR = "\u0001";
 const EMPTY = new Int32Array(0);
 
@@ -72,6 +71,9 @@ export class SearchIndex {
     private readonly cjkText: string,
     private readonly cjkStart: Int32Array,
     private readonly cjkName: Int32Array,
+    private readonly gramKeys: Uint32Array,
+    private readonly gramStart: Int32Array,
+    private readonly gramNames: Int32Array,
   ) {
     this.termSlot = new Int32Array(dictionary.length);
   }
@@ -102,7 +104,7 @@ export class SearchIndex {
   get memoryBytes(): number {
     const arrays = [
       this.postingStart, this.postings, this.nameWordStart, this.nameWords, this.nameLiteral, this.nameKeyLength, this.termSlot,
-      this.entryNameStart, this.entryIds, this.cjkStart, this.cjkName,
+      this.entryNameStart, this.entryIds, this.cjkStart, this.cjkName, this.gramKeys, this.gramStart, this.gramNames,
     ].reduce((sum, array) => sum + array.byteLength, 0);
     return arrays + this.cjkText.length * 2 + this.dictionary.memoryBytes;
   }
@@ -114,31 +116,50 @@ export class SearchIndex {
   /**
    * Every entry matching q, best first (relevance, ties by id ascending).
    * `typos` (for tests): how words other than the most selective find their typo matches — by walking the
-   * dictionary, by checking the candidates' words, or (auto) whichever is cheaper; the answer is the same.
+   * dictionary (auto, walk), or by checking the candidates' words (check); `narrow` (for tests): whether the
+   * other words narrow the candidates by their postings; the answer, and its order, are the same.
    */
-  search(q: string, typos: "auto" | "walk" | "check" = "auto"): Int32Array {
+  search(q: string, typos: "auto" | "walk" | "check" = "auto", narrow = true): Int32Array {
     const scanner = queryScanner.scan(q);
     const texts = scanner.words();
     const literal = scanner.literalHash;
     if (texts.length === 0) return EMPTY;
     const queryWords = distinctWords(texts).map((word) => this.analyse(word));
     if (queryWords.some((word) => word.cost === 0 && word.typoLimit === 0)) return EMPTY;
-    // The candidates come from one word; the others are checked on them. A typo walk costs more as it
-    // may forgive more, so it weighs in the choice, and only the chosen word walks.
-    const estimate = (word: QueryWord) => word.cost + (word.typoLimit === 2 ? this.dictionary.length / 8 : word.typoLimit === 1 ? this.dictionary.length / 64 : 0);
+    // Every word's typo matches come from a walk over the dictionary's trie (bounded by the word's length
+    // and allowance, a few hundred rows): then each word knows every term that can match it, the
+    // candidates come from the rarest, and the other words narrow them by their postings.
+    if (typos !== "check") for (const word of queryWords) if (word.typoLimit > 0) this.addTypos(word);
+    const estimate = (word: QueryWord) => (word.walked || word.typoLimit === 0 ? word.cost : word.cost + this.dictionary.length / (word.typoLimit === 2 ? 8 : 64));
     const selective = queryWords.reduce((best, word) => (estimate(word) < estimate(best) ? word : best));
-    if (selective.typoLimit > 0) this.addTypos(selective);
-    if (selective.cost === 0) return EMPTY;
-    const candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
-    // With many candidates, a walk is cheaper than checking each candidate's words for typos.
-    for (const word of queryWords) {
-      const walkWorth = this.dictionary.length / (word.typoLimit === 2 ? 4 : 32);
-      const walk = typos === "walk" || (typos === "auto" && candidates.length > walkWorth);
-      if (word.typoLimit > 0 && !word.walked && walk) this.addTypos(word);
+    if (selective.typoLimit > 0 && !selective.walked) this.addTypos(selective);
+    if (selective.cjk) {
+      selective.cjkNames = this.namesContaining(selective.text);
+      selective.walked = true; // its names are the candidates
     }
+    if (selective.cost === 0) return EMPTY;
+    let candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
+    const narrowing = queryWords.filter((word) => word !== selective && (word.cjk || word.walked || word.typoLimit === 0));
+    const narrowedBy = new Set([selective]);
+    for (const word of narrowing.sort((a, b) => a.cost - b.cost)) {
+      if (candidates.length < NARROW_FROM || !narrow) break;
+      narrowedBy.add(word);
+      if (word.cjk) {
+        // a one-character word: the names with a pair it begins; a longer one: those with each of its pairs
+        const ranges = this.gramRanges(word.text) ?? [];
+        if (word.text.length === 1) candidates = keepHaving(candidates, this.gramNames, ranges, scratch(0, candidates.length));
+        else for (const range of ranges) candidates = keepHaving(candidates, this.gramNames, [range], scratch(0, candidates.length));
+      } else if (word.candidateTerms.length <= NARROW_TERMS) {
+        const ranges = word.candidateTerms.map((t) => ({ from: this.postingStart[t]!, to: this.postingStart[t + 1]! }));
+        candidates = keepHaving(candidates, this.postings, ranges, scratch(0, candidates.length));
+      }
+    }
+    // When each word matches one term only, as a whole word, and the candidates all have each such term,
+    // every word matches every candidate whole: scoring needs no look at the words.
+    const allWhole = queryWords.every((word) => narrowedBy.has(word) && isOneWholeTerm(word));
     const matches = this.markTerms(queryWords);
     try {
-      return this.rank(candidates, queryWords, matches, texts.join(""), literal, texts.length);
+      return this.rank(candidates, queryWords, matches, texts.join(""), literal, texts.length, allWhole);
     } finally {
       for (const term of matches.terms) this.termSlot[term] = 0;
     }
@@ -162,39 +183,50 @@ export class SearchIndex {
     return { terms, kinds };
   }
 
-  private rank(candidates: Int32Array, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number): Int32Array {
-    const ranked = new Float64Array(candidates.length);
+  private rank(
+    candidates: Int32Array, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number, allWhole: boolean,
+  ): Int32Array {
+    const scores = scratch(1, candidates.length);
+    const entries = scratch(2, candidates.length);
+    const entryCount = this.entryIds.length;
     let count = 0;
     let entry = 0;
     let entryBest = -1;
     for (let c = 0; c < candidates.length; c++) {
       const name = candidates[c]!;
-      let next = entry;
-      while (this.entryNameStart[next + 1]! <= name) next++;
-      if (next !== entry) {
-        if (entryBest >= 0) ranked[count++] = entryBest * ENTRY_BITS + entry;
+      if (this.entryNameStart[entry + 1]! <= name) {
+        // the entry of the name: the last whose first name is not after it (galloping: candidates may be far apart)
+        const next = seek(this.entryNameStart, entry + 1, entryCount + 1, name + 1) - 1;
+        if (entryBest >= 0) {
+          scores[count] = entryBest;
+          entries[count++] = entry;
+        }
         entry = next;
         entryBest = -1;
       }
-      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount);
+      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount, allWhole);
       if (score >= 0 && (entryBest < 0 || score < entryBest)) entryBest = score;
     }
-    if (entryBest >= 0) ranked[count++] = entryBest * ENTRY_BITS + entry;
-    const order = ranked.subarray(0, count).sort();
+    if (entryBest >= 0) {
+      scores[count] = entryBest;
+      entries[count++] = entry;
+    }
+    const order = sortByScore(scores, entries, count);
     const ids = new Int32Array(count);
-    for (let r = 0; r < count; r++) ids[r] = this.entryIds[order[r]! % ENTRY_BITS]!;
+    for (let r = 0; r < count; r++) ids[r] = this.entryIds[order[r]!]!;
     return ids;
   }
 
   /** The rank of `name` for the query (smaller is better), or -1 when some word does not match it. */
   private score(
     name: number, isTitle: boolean, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number,
+    allWhole: boolean,
   ): number {
     const from = this.nameWordStart[name]!;
     const to = this.nameWordStart[name + 1]!;
     let worst = WHOLE;
     let typos = 0;
-    for (let w = 0; w < queryWords.length; w++) {
+    for (let w = 0; w < queryWords.length && !allWhole; w++) {
       const match = this.matchWord(queryWords[w]!, w, queryWords.length, matches, name, from, to);
       if (match === NO_MATCH) return -1;
       if (match > worst) worst = Math.min(match, TYPO);
@@ -205,7 +237,7 @@ export class SearchIndex {
     if ((keyLength === key.length || keyLength === 255) && this.isKey(from, to, key)) tier = this.nameLiteral[name] === literal ? 0 : 1;
     else tier = 2 + worst;
     const extraWords = Math.max(0, to - from - queryWordCount);
-    // tier (3 bits) · typos (4) · extra words (6) · synonym (1) · length (8)
+    // tier (3 bits) · typos (4) · extra words (6) · synonym (1) · length (8): below 2^22 (sortByScore)
     return (((tier * 16 + Math.min(typos, 15)) * 64 + Math.min(extraWords, 63)) * 2 + (isTitle ? 0 : 1)) * 256 + keyLength;
   }
 
@@ -223,14 +255,26 @@ export class SearchIndex {
   /** How well query word w matches the name whose words are nameWords[from, to). */
   private matchWord(word: QueryWord, w: number, wordCount: number, matches: TermMatches, name: number, from: number, to: number): number {
     let best = NO_MATCH;
+    const few = matches.terms.length <= FEW_TERMS;
     for (let p = from; p < to; p++) {
-      const slot = this.termSlot[this.nameWords[p]!]!;
+      const term = this.nameWords[p]!;
+      // with few matched terms, comparing with them spares a read of termSlot far away (a cache miss)
+      let slot = 0;
+      if (few) {
+        for (let k = 0; k < matches.terms.length; k++) {
+          if (matches.terms[k] === term) {
+            slot = k + 1;
+            break;
+          }
+        }
+      } else slot = this.termSlot[term]!;
       if (slot === 0) continue;
       const kind = matches.kinds[(slot - 1) * wordCount + w]!;
       if (kind < best) best = kind;
     }
     if (best === WHOLE) return best;
-    if (word.cjk) return binaryHas(word.cjkNames, name) ? Math.min(best, PARTIAL) : best;
+    // the selective CJK word's names are the candidates: every candidate has it
+    if (word.cjk) return word.walked || this.hasCjkText(name, word.text) ? Math.min(best, PARTIAL) : best;
     best = Math.min(best, this.matchJoined(word, from, to));
     if (best > PARTIAL && !word.walked && word.typoLimit > 0) best = Math.min(best, this.typoMatch(word, from, to));
     return best;
@@ -270,8 +314,7 @@ export class SearchIndex {
       typoLimit: cjk || text.length - 2 > this.dictionary.longest ? 0 : typosAllowed(text.length + 2), walked: false, typoCache: new Map(),
     };
     if (word.cjk) {
-      word.cjkNames = this.namesContaining(text);
-      word.cost = word.cjkNames.length;
+      word.cost = this.cjkCost(text);
       return word;
     }
     if (isLast && text.length >= MIN_PREFIX) {
@@ -340,9 +383,22 @@ export class SearchIndex {
     const count = dictionary.latinEnd;
     const shared = dictionary.shared;
     const all = dictionary.text;
+    // A term of digits only is at least as many typos away as the query has other characters, and one
+    // without digits as many as the query has digits: whole runs of such terms are skipped.
+    let digits = 0;
+    for (let j = 0; j < length; j++) if (query[j]! >= 48 && query[j]! <= 57) digits++;
+    const skipKind = (kind: number) => (kind === DIGITS_ONLY ? length - digits > limit : digits > limit);
+    const runs = dictionary.digitRuns;
+    let run = 0;
     let validDepth = 0;
     let index = 0;
     while (index < count) {
+      while (run < runs.length && runs[run + 1]! <= index) run += 3;
+      if (run < runs.length && runs[run]! <= index && skipKind(runs[run + 2]!)) {
+        index = runs[run + 1]!;
+        validDepth = 0;
+        continue;
+      }
       const offset = dictionary.start[index]!;
       const termLength = dictionary.start[index + 1]! - offset;
       let depth = Math.min(validDepth, shared[index]!);
@@ -357,8 +413,7 @@ export class SearchIndex {
       if (pruned) {
         // skip every term under this prefix: they follow, sharing at least `depth` characters
         validDepth = depth - 1;
-        index++;
-        while (index < count && shared[index]! >= depth) index++;
+        index = dictionary.endOfPrefix(index, depth, count);
         continue;
       }
       validDepth = termLength;
@@ -370,6 +425,7 @@ export class SearchIndex {
 
   /** Names (sorted, distinct) that have any of the terms. */
   private namesOf(termIds: number[]): Int32Array {
+    if (termIds.length === 1) return this.postings.subarray(this.postingStart[termIds[0]!]!, this.postingStart[termIds[0]! + 1]!);
     let total = 0;
     for (const t of termIds) total += this.postingStart[t + 1]! - this.postingStart[t]!;
     const names = new Int32Array(total);
@@ -384,27 +440,154 @@ export class SearchIndex {
     return distinctSorted(names);
   }
 
+  /**
+   * The postings of the CJK character pairs a CJK word needs: for one character, every pair it begins
+   * (a name has it iff it has one of them); for more, each pair of adjacent characters (a name has the
+   * word only if it has all of them). Undefined when a needed pair occurs nowhere.
+   */
+  private gramRanges(text: string): { from: number; to: number }[] | undefined {
+    if (text.length === 1) {
+      const first = text.charCodeAt(0) * 0x10000;
+      const low = lowerBoundUnsigned(this.gramKeys, first);
+      const high = lowerBoundUnsigned(this.gramKeys, first + 0x10000);
+      const ranges = [];
+      for (let k = low; k < high; k++) ranges.push({ from: this.gramStart[k]!, to: this.gramStart[k + 1]! });
+      return ranges;
+    }
+    const ranges = [];
+    for (let i = 0; i + 1 < text.length; i++) {
+      const key = text.charCodeAt(i) * 0x10000 + text.charCodeAt(i + 1);
+      const k = lowerBoundUnsigned(this.gramKeys, key);
+      if (k >= this.gramKeys.length || this.gramKeys[k] !== key) return undefined;
+      ranges.push({ from: this.gramStart[k]!, to: this.gramStart[k + 1]! });
+    }
+    return ranges;
+  }
+
+  /** About how many names a CJK word draws as candidates (0 when none has it). */
+  private cjkCost(text: string): number {
+    const ranges = this.gramRanges(text);
+    if (ranges === undefined) return 0;
+    if (text.length === 1) return ranges.reduce((sum, range) => sum + range.to - range.from, 0);
+    return ranges.reduce((least, range) => Math.min(least, range.to - range.from), Infinity);
+  }
+
   /** Names whose CJK text (words written together) contains `text`, sorted. */
   private namesContaining(text: string): Int32Array {
-    const found: number[] = [];
-    let at = this.cjkText.indexOf(text);
-    while (at >= 0) {
-      let low = 0;
-      let high = this.cjkName.length - 1;
-      while (low < high) {
-        const middle = (low + high + 1) >> 1;
-        if (this.cjkStart[middle]! <= at) low = middle;
-        else high = middle - 1;
-      }
-      found.push(this.cjkName[low]!);
-      const next = this.cjkStart[low + 1]!;
-      at = this.cjkText.indexOf(text, Math.max(at + 1, next));
+    const ranges = this.gramRanges(text);
+    if (ranges === undefined || ranges.length === 0) return EMPTY;
+    if (text.length === 1) return mergeSorted(ranges.map(({ from, to }) => this.gramNames.subarray(from, to)));
+    ranges.sort((a, b) => a.to - a.from - (b.to - b.from));
+    const rarest = ranges[0]!;
+    const found = new Int32Array(rarest.to - rarest.from);
+    let count = 0;
+    next: for (let p = rarest.from; p < rarest.to; p++) {
+      const name = this.gramNames[p]!;
+      for (let r = 1; r < ranges.length; r++) if (!sortedRangeHas(this.gramNames, ranges[r]!.from, ranges[r]!.to, name)) continue next;
+      // two characters are one pair: having it is having the word; longer words are checked in the text
+      if (text.length > 2 && !this.hasCjkText(name, text)) continue;
+      found[count++] = name;
     }
-    return Int32Array.from(found);
+    return found.subarray(0, count);
+  }
+
+  /** Whether the name's CJK text (its words written together) contains `text`. */
+  private hasCjkText(name: number, text: string): boolean {
+    let low = 0;
+    let high = this.cjkName.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (this.cjkName[middle]! < name) low = middle + 1;
+      else high = middle;
+    }
+    if (this.cjkName[low] !== name) return false;
+    const from = this.cjkStart[low]!;
+    const last = this.cjkStart[low + 1]! - text.length;
+    const first = text.charCodeAt(0);
+    outer: for (let at = from; at <= last; at++) {
+      if (this.cjkText.charCodeAt(at) !== first) continue;
+      for (let i = 1; i < text.length; i++) if (this.cjkText.charCodeAt(at + i) !== text.charCodeAt(i)) continue outer;
+      return true;
+    }
+    return false;
   }
 }
 
+/** The first index of the sorted array whose value is not below `value`. */
+function lowerBoundUnsigned(sorted: Uint32Array, value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Whether sorted[from, to) holds value. */
+function sortedRangeHas(sorted: Int32Array, from: number, to: number, value: number): boolean {
+  let low = from;
+  let high = to;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low < to && sorted[low] === value;
+}
+
 const FAR = 1 << 20;
+/** Up to this many terms matched by the query, a name's words are compared with them rather than looked up. */
+const FEW_TERMS = 8;
+/** Narrowing the candidates by another word's postings pays from this many candidates on, */
+const NARROW_FROM = 32;
+/** for a word with at most this many terms (a begun or typo'd word may have hundreds). */
+const NARROW_TERMS = 64;
+
+/**
+ * The candidates (sorted names) found in one of the ranges of `lists` (each sorted): every name a word
+ * matches is in one of its candidate terms' postings (a whole, begun or typo match, or the first word of a
+ * join), or for a CJK word in its character pairs'. Walks each range alongside, galloping between candidates.
+ */
+function keepHaving(candidates: Int32Array, lists: Int32Array, ranges: { from: number; to: number }[], out: Int32Array): Int32Array {
+  const cursors = Int32Array.from(ranges, (range) => range.from);
+  const ends = Int32Array.from(ranges, (range) => range.to);
+  // `out` may be the candidates' own memory: a name is written no later than it was read
+  const narrowed = out;
+  let kept = 0;
+  for (let c = 0; c < candidates.length; c++) {
+    const name = candidates[c]!;
+    for (let k = 0; k < cursors.length; k++) {
+      const at = seek(lists, cursors[k]!, ends[k]!, name);
+      cursors[k] = at;
+      if (at < ends[k]! && lists[at] === name) {
+        narrowed[kept++] = name;
+        break;
+      }
+    }
+  }
+  return narrowed.subarray(0, kept);
+}
+
+/** The first index in sorted[from, to) whose value is not below `value`: gallops, then halves. */
+function seek(sorted: Int32Array, from: number, to: number, value: number): number {
+  if (from >= to || sorted[from]! >= value) return from;
+  let low = from;
+  let step = 1;
+  while (low + step < to && sorted[low + step]! < value) {
+    low += step;
+    step *= 2;
+  }
+  let high = Math.min(low + step, to);
+  low++;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
 
 /**
  * One edit-distance row for the term's prefix of `depth` characters, only within `limit` of the diagonal
@@ -432,6 +615,75 @@ function fillRow(rows: Int32Array[], depth: number, all: string, offset: number,
     if (value < minimum) minimum = value;
   }
   return minimum;
+}
+
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+
+/**
+ * The entries ordered by score, ties in their order (ascending): a stable least-significant-digit radix
+ * sort in two passes of 11 bits (a score is below 2^22), linear however many entries match.
+ */
+function sortByScore(scores: Int32Array, entries: Int32Array, count: number): Int32Array<ArrayBufferLike> {
+  let keys: Int32Array<ArrayBufferLike> = scores.subarray(0, count);
+  let values: Int32Array<ArrayBufferLike> = entries.subarray(0, count);
+  if (count <= SMALL_SORT) return insertionSort(keys, values);
+  let nextKeys: Int32Array<ArrayBufferLike> = scratch(3, count);
+  let nextValues: Int32Array<ArrayBufferLike> = scratch(4, count);
+  const counts = new Int32Array(RADIX);
+  for (let shift = 0; shift < 2 * RADIX_BITS; shift += RADIX_BITS) {
+    counts.fill(0);
+    for (let i = 0; i < count; i++) counts[(keys[i]! >>> shift) & (RADIX - 1)]!++;
+    let total = 0;
+    for (let b = 0; b < RADIX; b++) {
+      const size = counts[b]!;
+      counts[b] = total;
+      total += size;
+    }
+    for (let i = 0; i < count; i++) {
+      const at = counts[(keys[i]! >>> shift) & (RADIX - 1)]!++;
+      nextKeys[at] = keys[i]!;
+      nextValues[at] = values[i]!;
+    }
+    [keys, nextKeys] = [nextKeys, keys];
+    [values, nextValues] = [nextValues, values];
+  }
+  return values;
+}
+
+/**
+ * Working arrays reused by every search (searches are synchronous; results are copied out of them), so a
+ * broad search does not leave a few hundred kilobytes of garbage each time: 0 the narrowed candidates,
+ * 1 and 2 the scores and entries, 3 and 4 the radix sort's other half. They grow to the largest use.
+ */
+const scratchArrays: Int32Array[] = Array.from({ length: 5 }, () => new Int32Array(1024));
+
+function scratch(which: number, length: number): Int32Array {
+  let array = scratchArrays[which]!;
+  if (array.length < length) {
+    array = new Int32Array(Math.max(length, array.length * 2));
+    scratchArrays[which] = array;
+  }
+  return array;
+}
+
+/** Below this many entries an insertion sort beats clearing the radix counts. */
+const SMALL_SORT = 48;
+
+function insertionSort(keys: Int32Array, values: Int32Array): Int32Array {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = values[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      values[j + 1] = values[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+    values[j + 1] = value;
+  }
+  return values;
 }
 
 /** Rows reused by boundedDistance (searches are synchronous). */
@@ -463,12 +715,45 @@ function boundedDistance(a: string, b: string, limit: number): number {
   return above[b.length]! <= limit ? above[b.length]! : FAR;
 }
 
+/** Whether the word's candidates come from one term, which it matches as a whole word. */
+function isOneWholeTerm(word: QueryWord): boolean {
+  return !word.cjk && word.candidateTerms.length === 1 && word.terms.size === 1 && word.terms.get(word.candidateTerms[0]!) === WHOLE;
+}
+
 /** The query's words without repeats (they add nothing to an AND); the last one keeps its prefix rule. */
 function distinctWords(texts: string[]): { text: string; isLast: boolean }[] {
   const last = texts[texts.length - 1]!;
   const earlier = new Set(texts.slice(0, -1));
   earlier.delete(last);
   return [...[...earlier].map((text) => ({ text, isLast: false })), { text: last, isLast: true }];
+}
+
+/** The union of sorted lists, sorted and distinct: merged two at a time, the shortest first. */
+function mergeSorted(lists: Int32Array[]): Int32Array {
+  if (lists.length === 0) return EMPTY;
+  const queue = [...lists].sort((a, b) => a.length - b.length);
+  while (queue.length > 1) {
+    const a = queue.shift()!;
+    const b = queue.shift()!;
+    const merged = new Int32Array(a.length + b.length);
+    let i = 0;
+    let j = 0;
+    let count = 0;
+    while (i < a.length && j < b.length) {
+      const x = a[i]!;
+      const y = b[j]!;
+      if (x <= y) i++;
+      if (y <= x) j++;
+      merged[count++] = x <= y ? x : y;
+    }
+    while (i < a.length) merged[count++] = a[i++]!;
+    while (j < b.length) merged[count++] = b[j++]!;
+    const result = merged.subarray(0, count);
+    let at = 0;
+    while (at < queue.length && queue[at]!.length < result.length) at++;
+    queue.splice(at, 0, result);
+  }
+  return queue[0]!;
 }
 
 function distinctSorted(sorted: Int32Array): Int32Array {
@@ -478,17 +763,6 @@ function distinctSorted(sorted: Int32Array): Int32Array {
     if (sorted[read] !== sorted[write - 1]) sorted[write++] = sorted[read]!;
   }
   return sorted.subarray(0, write);
-}
-
-function binaryHas(sorted: Int32Array, value: number): boolean {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (sorted[middle]! < value) low = middle + 1;
-    else high = middle;
-  }
-  return sorted[low] === value;
 }
 
 /** For each term, the names that have it (once each, ascending): a compressed-row inversion of nameWords. */
@@ -541,6 +815,11 @@ class Builder {
   private readonly cjkStart = new GrowableInts();
   private readonly cjkName = new GrowableInts();
   private cjkLength = 0;
+  /** (character pair, name) of every CJK name, a pair once a name: the pair is first · 0x10000 + second (0: none) */
+  private readonly gramKeys = new GrowableInts();
+  private readonly gramNames = new GrowableInts();
+  /** the pairs of the name being added (a name has few: a list checked by hand beats a Set) */
+  private nameGrams: number[] = [];
   private nameCount = 0;
   private next = 0;
 
@@ -579,9 +858,59 @@ class Builder {
         keyLength += scanner.wordStart[w + 1]! - scanner.wordStart[w]!;
       }
       this.nameKeyLength.push(Math.min(keyLength, 255));
-      if (cjk) this.addCjkName(scanner.chars.subarray(0, scanner.wordStart[scanner.count]!));
+      if (cjk) {
+        this.addCjkName(scanner.chars.subarray(0, scanner.wordStart[scanner.count]!));
+        this.addGrams(scanner);
+      }
       this.nameCount++;
     }
+  }
+
+  /** The CJK character pairs of the scanned name: each CJK character with the one after it, if CJK. */
+  private addGrams(scanner: WordScanner): void {
+    const grams = this.nameGrams;
+    grams.length = 0;
+    for (let w = 0; w < scanner.count; w++) {
+      if (scanner.cjk[w] !== 1) continue;
+      const end = scanner.wordStart[w + 1]!;
+      for (let i = scanner.wordStart[w]!; i < end; i++) {
+        const nextIsCjk = i + 1 < end || (w + 1 < scanner.count && scanner.cjk[w + 1] === 1);
+        const gram = scanner.chars[i]! * 0x10000 + (nextIsCjk ? scanner.chars[i + 1]! : 0);
+        if (grams.includes(gram)) continue;
+        grams.push(gram);
+        this.gramKeys.push(gram | 0);
+        this.gramNames.push(this.nameCount);
+      }
+    }
+  }
+
+  /** The pairs' postings: distinct pairs ascending, and for each the names that have it, ascending. */
+  private gramPostings(): { keys: Uint32Array; start: Int32Array; names: Int32Array } {
+    const raw = new Uint32Array(this.gramKeys.trimmed().buffer);
+    // number the distinct pairs as met (one Map look-up a pair), then in key order
+    const met = new Map<number, number>();
+    const metOf = new Int32Array(raw.length);
+    const metKeys: number[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      let m = met.get(raw[i]!);
+      if (m === undefined) {
+        m = metKeys.length;
+        met.set(raw[i]!, m);
+        metKeys.push(raw[i]!);
+      }
+      metOf[i] = m;
+    }
+    const byKey = Int32Array.from(metKeys, (_, m) => m).sort((a, b) => metKeys[a]! - metKeys[b]!);
+    const rank = new Int32Array(metKeys.length);
+    byKey.forEach((m, k) => (rank[m] = k));
+    const keys = Uint32Array.from(byKey, (m) => metKeys[m]!);
+    const start = new Int32Array(keys.length + 1);
+    for (let i = 0; i < raw.length; i++) start[rank[metOf[i]!]! + 1]!++;
+    for (let k = 0; k < keys.length; k++) start[k + 1]! += start[k]!;
+    const fill = start.slice(0, keys.length);
+    const names = new Int32Array(raw.length);
+    for (let i = 0; i < raw.length; i++) names[fill[rank[metOf[i]!]!]!++] = this.gramNames.at(i);
+    return { keys, start, names };
   }
 
   private addCjkName(chars: Uint16Array): void {
@@ -608,6 +937,7 @@ class Builder {
     for (let i = 0; i < words.length; i++) words[i] = renumber[words[i]!]!;
     const starts = this.nameWordStart.trimmed();
     const { postingStart, postings } = invert(dictionary.length, starts, words);
+    const grams = this.gramPostings();
     return new SearchIndex(
       dictionary,
       postingStart,
@@ -621,6 +951,9 @@ class Builder {
       new TextDecoder("utf-16le").decode(this.cjkChars.subarray(0, this.cjkLength)),
       this.cjkStart.trimmed(),
       this.cjkName.trimmed(),
+      grams.keys,
+      grams.start,
+      grams.names,
     );
   }
 }
