@@ -18,18 +18,22 @@ export function noteResponseBytes(bytes: number): void {
 /**
  * What a nursery collection leaves: objects promoted while the server was busy (and the native memory
  * they hold: request and response buffers, rows read to load an index) stay until a full collection,
- * which the collector paces by its own heap size, not by that memory. A full collection stops the
- * thread for tens of milliseconds, so it runs only when the main thread was busy less than
- * QUIET_SHARE of the last quarter second (argon2id runs on other threads: logins leave it quiet), and only
- * once RSS has grown GROWTH_BYTES past where the last one left it.
+ * which the collector paces by its own heap size, not by that memory. So once after each busy spell
+ * (the main thread at least BUSY_SHARE of a quarter second), when the main thread has gone quiet
+ * (under QUIET_SHARE) and RSS has grown GROWTH_BYTES past where the last collection left it, one full
+ * collection runs: it stops the thread for tens of milliseconds, which a quiet thread can spare.
+ * Growth alone does not trigger it: argon2id's buffers (other threads) come and go with logins and
+ * are not garbage.
  */
 const QUIET_CHECK_MS = 250;
 const QUIET_SHARE = 0.2;
+const BUSY_SHARE = 0.5;
 const GROWTH_BYTES = 16 * 1024 * 1024;
 
 export function collectWhenQuiet(log: Logger): () => void {
   let baseline = process.memoryUsage.rss();
   let collectedLastTick = false;
+  let busySinceCollection = false;
   let cpu = mainThreadCpuMs();
   let checkedAt = performance.now();
   const timer = setInterval(() => {
@@ -44,10 +48,12 @@ export function collectWhenQuiet(log: Logger): () => void {
       return;
     }
     baseline = Math.min(baseline, rss);
-    if (busyShare >= QUIET_SHARE || rss - baseline < GROWTH_BYTES) return;
+    if (busyShare >= BUSY_SHARE) busySinceCollection = true;
+    if (!busySinceCollection || busyShare >= QUIET_SHARE || rss - baseline < GROWTH_BYTES) return;
     const started = performance.now();
     Bun.gc(true);
     collectedLastTick = true;
+    busySinceCollection = false;
     log.debug("full collection while quiet", { rss_mib: Math.round(rss / 2 ** 20), took_ms: Math.round(performance.now() - started) });
   }, QUIET_CHECK_MS);
   timer.unref();
