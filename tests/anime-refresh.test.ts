@@ -215,7 +215,8 @@ describe("Catalogue refresh interleavings", () => {
 
   const table = (version: number, ids: number[]): Table => ({ version, rows: new Map(ids.map((id) => [id, `{"id":${id},"v":${version}}`])) });
 
-  test("an import announced while a reload is reading the table is not lost", async () => {
+  /** A catalogue loaded from a fake table of entries 1 and 2 (version 1), with its fake database and feed. */
+  async function loadedCatalogue() {
     const state = { table: table(1, [1, 2]) };
     const db = fakeDatabase(state);
     const changes = fakeChangeFeed();
@@ -223,6 +224,11 @@ describe("Catalogue refresh interleavings", () => {
     const loading = catalogue.load();
     await db.settle();
     await loading;
+    return { state, db, changes, catalogue };
+  }
+
+  test("an import announced while a reload is reading the table is not lost", async () => {
+    const { state, db, changes, catalogue } = await loadedCatalogue();
     expect(catalogue.size).toBe(2);
 
     // A reload starts (an earlier import's notification, a resync…) and reads the version…
@@ -242,13 +248,7 @@ describe("Catalogue refresh interleavings", () => {
   });
 
   test("a body read before an import but answered after the reload is not cached", async () => {
-    const state = { table: table(1, [1, 2]) };
-    const db = fakeDatabase(state);
-    const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, detailsCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
-    const loading = catalogue.load();
-    await db.settle();
-    await loading;
+    const { state, db, changes, catalogue } = await loadedCatalogue();
 
     // A request reads entry 1 (the pool's connection for it is slow to answer)…
     const stale = catalogue.entryBody(1);
@@ -267,13 +267,7 @@ describe("Catalogue refresh interleavings", () => {
   });
 
   test("a details answer read before an import but answered after the reload is not cached", async () => {
-    const state = { table: table(1, [1, 2]) };
-    const db = fakeDatabase(state);
-    const changes = fakeChangeFeed();
-    const catalogue = new Catalogue(db.sql, changes.feed, { animeCacheMB: 1, detailsCacheMB: 1, cataloguePollMs: 1_000 }, createLogger("silent"));
-    const loading = catalogue.load();
-    await db.settle();
-    await loading;
+    const { state, db, changes, catalogue } = await loadedCatalogue();
     const text = async (answer: ReturnType<Catalogue["detailsOf"]>) => new TextDecoder().decode((await answer)?.body);
     const untilSent = async () => {
       while (db.waiting === 0) await Bun.sleep(1); // misses are sent in batches, a turn of the event loop later

@@ -248,6 +248,15 @@ function edited(words: string[], edit: Edit, at: number, character: string): str
   return result.filter((x) => x.length > 0);
 }
 
+/** A query made from one of the documents' names (the `pick`-th), with the edits applied and maybe its words reversed. */
+function editedQuery(documents: SearchDocument[], pick: number, edits: [Edit, number, string][], shuffle: boolean): string {
+  const names = documents.flatMap((d) => [d.title, ...d.synonyms]);
+  let words = referenceWords(names[pick % names.length]!);
+  for (const [edit, at, character] of edits) words = edited(words, edit, at, character);
+  if (shuffle) words.reverse();
+  return words.join(" ");
+}
+
 describe("search(q) finds exactly what the rules say", () => {
   test("on random catalogues and queries made from their names, with typos, beginnings and joins", () => {
     fc.assert(
@@ -257,11 +266,7 @@ describe("search(q) finds exactly what the rules say", () => {
         fc.array(fc.tuple(fc.constantFrom<Edit>("none", "wrong", "missing", "extra", "swap", "cut", "join"), fc.nat(), fc.constantFrom("a", "b", "x", "é")), { maxLength: 2 }),
         fc.boolean(),
         (documents, pick, edits, shuffle) => {
-          const names = documents.flatMap((d) => [d.title, ...d.synonyms]);
-          let words = referenceWords(names[pick % names.length]!);
-          for (const [edit, at, character] of edits) words = edited(words, edit, at, character);
-          if (shuffle) words.reverse();
-          const q = words.join(" ");
+          const q = editedQuery(documents, pick, edits, shuffle);
           const built = SearchIndex.build(documents);
           const found = [...built.search(q)];
           expect(new Set(found).size).toBe(found.length);
@@ -292,11 +297,7 @@ describe("search(q) finds exactly what the rules say", () => {
               synonyms: document.synonyms.map((synonym) => (k === 0 ? synonym : `${synonym} ${10000 + i * 100 + k}`)),
             })),
           );
-          const names = documents.flatMap((d) => [d.title, ...d.synonyms]);
-          let words = referenceWords(names[pick % names.length]!);
-          for (const [edit, at, character] of edits) words = edited(words, edit, at, character);
-          if (shuffle) words.reverse();
-          const q = words.join(" ");
+          const q = editedQuery(documents, pick, edits, shuffle);
           const built = SearchIndex.build(documents);
           const found = [...built.search(q)];
           expect([...built.search(q, "walk", false)]).toEqual(found);
