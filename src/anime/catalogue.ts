@@ -370,23 +370,22 @@ export class Catalogue {
 
   /** The entries matching the filters (kept per canonical filters until the next load, when `index` is current). */
   private matchSet(index: FilterIndex, filters: AnimeFilters, key: string): MatchSet {
-    if (!this.isCurrent(index)) return index.matchSet(filters);
-    const cached = this.matchSets.get(key);
-    if (cached) return cached;
-    const set = index.matchSet(filters);
-    this.matchSets.set(key, set);
-    return set;
+    return this.keptWithSets(index, key, () => index.matchSet(filters));
   }
 
   /** A dense set's members in a sort's order (kept with the sets, when `index` is current). */
   private orderedSet(index: FilterIndex, set: MatchSet, sort: BrowseSort, key: string): MatchSet {
-    if (!this.isCurrent(index)) return index.orderedSet(set, sort);
-    const orderedKey = `${sort}\u0000${key}`;
-    const cached = this.matchSets.get(orderedKey);
+    return this.keptWithSets(index, `${sort}\u0000${key}`, () => index.orderedSet(set, sort));
+  }
+
+  /** A set made by `make`, kept in the match-set cache under `key` while `index` is this load's. */
+  private keptWithSets(index: FilterIndex, key: string, make: () => MatchSet): MatchSet {
+    if (!this.isCurrent(index)) return make();
+    const cached = this.matchSets.get(key);
     if (cached) return cached;
-    const ordered = index.orderedSet(set, sort);
-    this.matchSets.set(orderedKey, ordered);
-    return ordered;
+    const set = make();
+    this.matchSets.set(key, set);
+    return set;
   }
 
   /**

@@ -4,7 +4,7 @@
 // Pure: the catalogue builds it from what it read from the database, and tests check it against a
 // plain scan.
 import { ANIME_STATUSES, ANIME_TYPES, type AnimeFilters, SEASONS } from "../shared/anime-filters.ts";
-import { positionOfId } from "./packed-bodies.ts";
+import { indexInSorted, positionOfId } from "./packed-bodies.ts";
 
 export const SORTS = ["relevance", "title", "-title", "year", "-year", "episodes", "-episodes", "score", "-score"] as const;
 export type AnimeSort = (typeof SORTS)[number];
@@ -447,16 +447,7 @@ function selectSmallest(keys: Float64Array, k: number): void {
 }
 
 function contains(sorted: Int32Array, value: number): boolean {
-  let low = 0;
-  let high = sorted.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    const found = sorted[middle]!;
-    if (found === value) return true;
-    if (found < value) low = middle + 1;
-    else high = middle - 1;
-  }
-  return false;
+  return indexInSorted(sorted, value) >= 0;
 }
 
 /** A canonical text for filters (values sorted), so equal filters share cached results. */

@@ -92,11 +92,16 @@ export function positionOfId(ids: Int32Array, id: number): number {
       high = probe;
     }
   }
+  return indexInSorted(ids, id, low, high);
+}
+
+/** Where `value` is in ascending `sorted` (searched between `low` and `high`), or -1. */
+export function indexInSorted(sorted: Int32Array, value: number, low = 0, high = sorted.length - 1): number {
   while (low <= high) {
     const middle = (low + high) >>> 1;
-    const found = ids[middle]!;
-    if (found === id) return middle;
-    if (found < id) low = middle + 1;
+    const found = sorted[middle]!;
+    if (found === value) return middle;
+    if (found < value) low = middle + 1;
     else high = middle - 1;
   }
   return -1;

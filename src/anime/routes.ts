@@ -7,7 +7,7 @@ import { notFound } from "../http/errors.ts";
 import { etagOf, ifNoneMatchMatches } from "../http/etag.ts";
 import { noteResponseBytes } from "../http/garbage.ts";
 import type { HeaderPolicy } from "../http/headers.ts";
-import { pageOf, pageOffset } from "../http/query.ts";
+import { pageHeadJson, pageOf, pageOffset } from "../http/query.ts";
 import { type Body, type Catalogue, parseAnimeId, searchKey } from "./catalogue.ts";
 import type { DetailsAnswer } from "./details-cache.ts";
 import { filtersKey } from "./filter-index.ts";
@@ -237,7 +237,7 @@ function pageHead(parsed: ParsedSearch, url: string, count: number): string {
   const known = parsed.head;
   if (known && known.count === count && known.url === url) return known.text;
   const page = pageOf(url, count, parsed.asked, []);
-  const text = `{"count":${page.count},"next":${JSON.stringify(page.next)},"previous":${JSON.stringify(page.previous)},"results":[`;
+  const text = pageHeadJson(page);
   parsed.head = { url, count, text };
   return text;
 }

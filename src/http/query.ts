@@ -137,6 +137,14 @@ export function pageOf<T>(requestUrl: string, count: number, request: PageReques
   };
 }
 
+/**
+ * A page's JSON up to its results (`{"count":…,"next":…,"previous":…,"results":[`), for pages whose
+ * results are already JSON: the caller appends them, comma-separated, and `]}`.
+ */
+export function pageHeadJson(page: Pick<Page<unknown>, "count" | "next" | "previous">): string {
+  return `{"count":${page.count},"next":${JSON.stringify(page.next)},"previous":${JSON.stringify(page.previous)},"results":[`;
+}
+
 function withPage(requestUrl: string, page: number): string {
   const url = new URL(requestUrl);
   if (page === 1) url.searchParams.delete("page");

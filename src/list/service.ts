@@ -5,7 +5,7 @@ import type { Sql } from "postgres";
 import type { Queryable } from "../db/connect.ts";
 import { violatedCheckConstraint } from "../db/errors.ts";
 import { type FieldErrors, notFound, fieldFailure } from "../http/errors.ts";
-import { type Page, type PageRequest, QueryReader, type RawQuery, pageOf, pageOffset, queryMessages } from "../http/query.ts";
+import { type Page, type PageRequest, QueryReader, type RawQuery, pageHeadJson, pageOf, pageOffset, queryMessages } from "../http/query.ts";
 import { readAnimeFilters } from "../shared/anime-filters.ts";
 import { usernameKey } from "../shared/username-key.ts";
 import * as queries from "./queries.ts";
@@ -300,12 +300,9 @@ function sameImportedValues(before: EntryValues, after: queries.ImportedEntry): 
   );
 }
 
-const jsonOrNull = (value: string | number | null) => (value === null ? "null" : JSON.stringify(value));
-
 /** A page whose results are already JSON: the entries' texts joined by commas, as PostgreSQL sent them (UTF-8). */
 function pageJson(page: Page<never>, results: Uint8Array): Uint8Array {
-  const head = `{"count":${page.count},"next":${jsonOrNull(page.next)},"previous":${jsonOrNull(page.previous)},"results":[`;
-  return Buffer.concat([Buffer.from(head), results, PAGE_END]);
+  return Buffer.concat([Buffer.from(pageHeadJson(page)), results, PAGE_END]);
 }
 
 const PAGE_END = Buffer.from("]}");
