@@ -3,26 +3,30 @@
 // service, one call at a time, so that PostgreSQL's share shows as wall minus CPU.
 //   BENCH_LIST_DB_URL=postgres://…/db bun bench/list-micro.ts [calls]
 import postgres from "postgres";
+import { ListCache } from "../src/list/list-cache.ts";
 import { Lists } from "../src/list/service.ts";
 
 const url = process.env.BENCH_LIST_DB_URL;
 if (!url) throw new Error("set BENCH_LIST_DB_URL to a database bench/list.ts built");
 const calls = Number(process.argv[2] ?? 300);
 const sql = postgres(url, { max: 4, onnotice: () => {} });
-const lists = new Lists(sql);
+// BENCH_LIST_CACHE_MB=0 measures the reads without the list cache (src/list/list-cache.ts).
+const cacheMB = Number(process.env.BENCH_LIST_CACHE_MB ?? 64);
+const lists = new Lists(sql, cacheMB > 0 ? new ListCache(sql, cacheMB * 1024 * 1024) : undefined);
 const [largest] = await sql<[{ id: number }]>`select id from users where username = 'bench_list_1'`;
+await sql`update users set list_public = true where id = ${largest.id}`; // a copy: the public view needs it
 const small = await sql<{ id: number }[]>`select id from users where username like 'bench\\_list\\_%' and list_size between 1 and 2000 order by id limit 200`;
 
 const cases: [string, (i: number) => Promise<unknown>][] = [
-  ["page -updated (largest)", () => lists.page(largest.id, { page_size: "100" }, "http://x/list?page_size=100", false)],
-  ["page -updated (random users)", (i) => lists.page(small[i % small.length]!.id, { page_size: "100" }, "http://x/list?page_size=100", false)],
-  ["page title (largest)", () => lists.page(largest.id, { sort: "title", page_size: "100" }, "http://x/list?sort=title&page_size=100", false)],
-  ["page -title (largest)", () => lists.page(largest.id, { sort: "-title", page_size: "100" }, "http://x/list?sort=-title&page_size=100", false)],
-  ["page -score (largest)", () => lists.page(largest.id, { sort: "-score", page_size: "100" }, "http://x/list?sort=-score&page_size=100", false)],
-  ["page score (largest, page 50)", () => lists.page(largest.id, { sort: "score", page_size: "100", page: "50" }, "http://x/list?sort=score&page_size=100&page=50", false)],
-  ["page title (largest, page 100)", () => lists.page(largest.id, { sort: "title", page_size: "100", page: "100" }, "http://x/list?sort=title&page_size=100&page=100", false)],
-  ["page status=watching (largest)", () => lists.page(largest.id, { status: "watching", page_size: "100" }, "http://x/list?status=watching&page_size=100", false)],
-  ["public page (largest)", () => lists.page(largest.id, { page_size: "100" }, "http://x/users/u/list?page_size=100", true)],
+  ["page -updated (largest)", () => lists.page(largest.id, { page_size: "100" }, "http://x/list?page_size=100")],
+  ["page -updated (random users)", (i) => lists.page(small[i % small.length]!.id, { page_size: "100" }, "http://x/list?page_size=100")],
+  ["page title (largest)", () => lists.page(largest.id, { sort: "title", page_size: "100" }, "http://x/list?sort=title&page_size=100")],
+  ["page -title (largest)", () => lists.page(largest.id, { sort: "-title", page_size: "100" }, "http://x/list?sort=-title&page_size=100")],
+  ["page -score (largest)", () => lists.page(largest.id, { sort: "-score", page_size: "100" }, "http://x/list?sort=-score&page_size=100")],
+  ["page score (largest, page 50)", () => lists.page(largest.id, { sort: "score", page_size: "100", page: "50" }, "http://x/list?sort=score&page_size=100&page=50")],
+  ["page title (largest, page 100)", () => lists.page(largest.id, { sort: "title", page_size: "100", page: "100" }, "http://x/list?sort=title&page_size=100&page=100")],
+  ["page status=watching (largest)", () => lists.page(largest.id, { status: "watching", page_size: "100" }, "http://x/list?status=watching&page_size=100")],
+  ["public page (largest)", () => lists.publicPage("bench_list_1", { page_size: "100" }, "http://x/users/bench_list_1/list?page_size=100")],
   ["random (largest)", () => lists.random(largest.id, {})],
   ["random status=plan_to_watch&type=TV (largest)", () => lists.random(largest.id, { status: "plan_to_watch", type: "TV" })],
   ["random (random users)", (i) => lists.random(small[i % small.length]!.id, {}).catch(() => undefined)],

@@ -21,6 +21,7 @@ import { headerPolicy } from "./http/headers.ts";
 import { requestLog } from "./http/request-log.ts";
 import { fieldErrorsFrom } from "./http/validation.ts";
 import { RAW_BODY_PATHS, listRoutes, rejectedListBody } from "./list/routes.ts";
+import { ListCache } from "./list/list-cache.ts";
 import { Lists } from "./list/service.ts";
 import { type Logger, describeError } from "./log.ts";
 
@@ -54,7 +55,8 @@ function createServices(config: Config, db: Database, log: Logger): AppServices 
   // The embedded database has no LISTEN for other processes: poll for the importer's imports.
   const exports = new Exports(db.sql, auth, config);
   const catalogue = new Catalogue(db.sql, db.changes, config, log, db.mode === "embedded");
-  return { auth, throttles, accounts, exports, catalogue, lists: new Lists(db.sql) };
+  const listCache = config.listCacheMB > 0 ? new ListCache(db.sql, config.listCacheMB * 1024 * 1024) : undefined;
+  return { auth, throttles, accounts, exports, catalogue, lists: new Lists(db.sql, listCache) };
 }
 
 

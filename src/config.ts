@@ -27,6 +27,8 @@ export interface Config {
   animeCacheMB: number;
   /** Memory budget of the details answers (GET /anime/entry/{id}/details) kept until the next load, in MiB; 0 keeps none. */
   detailsCacheMB: number;
+  /** Memory budget of the lists kept in memory (GET /list, /list/random, public lists) and their anime's bodies, in MiB; 0 keeps none. */
+  listCacheMB: number;
   passwordMinLength: number;
   passwordHashMemoryKiB: number;
   passwordHashTimeCost: number;
@@ -178,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     profileCacheSize: read.integer("PROFILE_CACHE_SIZE", 100_000, 1, 10_000_000),
     animeCacheMB: read.integer("ANIME_CACHE_MB", 256, 1, 65_536),
     detailsCacheMB: read.integer("DETAILS_CACHE_MB", 8, 0, 65_536),
+    listCacheMB: read.integer("LIST_CACHE_MB", 64, 0, 65_536),
     passwordMinLength: read.integer("PASSWORD_MIN_LENGTH", 8, 1, 1024),
     passwordHashMemoryKiB: read.integer("PASSWORD_HASH_MEMORY_KIB", 19_456, 1024, 1_048_576),
     passwordHashTimeCost: read.integer("PASSWORD_HASH_TIME_COST", 2, 1, 20),

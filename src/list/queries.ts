@@ -62,15 +62,26 @@ const toEntry = (row: RawEntry): StoredEntry => ({
  * to_json escapes a string as JSON.stringify does. The public form has no `notes`.
  */
 const entryJson = (sql: Sql, l: string, withNotes: boolean) => {
+  const parts = entryJsonParts(sql, l);
+  return sql`'{"anime":' || a.body || ${parts.fields} ${withNotes ? sql`|| ${parts.notes}` : sql``} || ${parts.times}`;
+};
+
+/**
+ * What follows the anime's body in an entry's JSON, in three texts: the fields, `,"notes":…` (which the
+ * public form leaves out), and the times with the closing brace. The list cache keeps them as they are.
+ */
+const entryJsonParts = (sql: Sql, l: string) => {
   const c = (column: string) => sql`${sql(l)}.${sql(column)}`;
   const dateOrNull = (column: string) => sql`coalesce('"' || to_char(${c(column)}, 'YYYY-MM-DD') || '"', 'null')`;
   // As JavaScript's toISOString writes a timestamp: UTC, milliseconds (both truncate the microseconds).
   const isoTime = (column: string) => sql`to_char(${c(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-  return sql`'{"anime":' || a.body || ',"status":"' || ${c("status")} || '","episodes_watched":' || ${c("episodes_watched")}
-    || ',"score":' || coalesce(${c("score")}::text, 'null') || ',"rewatches":' || ${c("rewatches")} || ',"private":' || ${c("private")}
-    || ',"started_on":' || ${dateOrNull("started_on")} || ',"finished_on":' || ${dateOrNull("finished_on")}
-    ${withNotes ? sql`|| ',"notes":' || to_json(${c("notes")})::text` : sql``}
-    || ',"created":"' || ${isoTime("created_at")} || '","updated":"' || ${isoTime("updated_at")} || '"}'`;
+  return {
+    fields: sql`(',"status":"' || ${c("status")} || '","episodes_watched":' || ${c("episodes_watched")}
+      || ',"score":' || coalesce(${c("score")}::text, 'null') || ',"rewatches":' || ${c("rewatches")} || ',"private":' || ${c("private")}
+      || ',"started_on":' || ${dateOrNull("started_on")} || ',"finished_on":' || ${dateOrNull("finished_on")})`,
+    notes: sql`(',"notes":' || to_json(${c("notes")})::text)`,
+    times: sql`(',"created":"' || ${isoTime("created_at")} || '","updated":"' || ${isoTime("updated_at")} || '"}')`,
+  };
 };
 
 /** The columns of an entry joined with its anime as `a` (dates as text: YYYY-MM-DD), and its JSON. */
@@ -319,10 +330,142 @@ export async function updateListPublic(sql: Sql, userId: number, listPublic: boo
   return row?.list_public ?? listPublic;
 }
 
-/** The user whose list is public, by the case-folded username (users.username_key). */
-export async function findPublicListOwner(sql: Sql, usernameKey: string): Promise<number | undefined> {
-  const [row] = await sql<[{ id: number }?]>`select id from users where username_key = ${usernameKey} and list_public`;
-  return row?.id;
+// ---------------------------------------------------------------------------------------------------
+// The list cache's reads (src/list/list-cache.ts): whole lists with the versions they were read at, and
+// the versions alone, which every cached answer reads again.
+
+/** users.list_version (migration 009) and catalogue_state.version, as text (bigint). */
+export interface ListVersions {
+  userId: number;
+  list: string;
+  catalogue: string;
+}
+
+/** An entry as the cache keeps it: its sort and filter keys, and the texts that follow the anime's body in its JSON. */
+export interface CacheableEntry {
+  animeId: number;
+  status: ListStatus;
+  private: boolean;
+  score: number | null;
+  /** updated_at in microseconds since 1970 (exact in a double until the year 2255). */
+  updatedMicros: number;
+  /** The title's place among the list's titles (equal titles share one), in the title index's order. */
+  titleRank: number;
+  fields: string;
+  notes: string;
+  times: string;
+}
+
+interface RawCacheableEntry {
+  list_version: string;
+  catalogue_version: string;
+  anime_id: number | null;
+  status: ListStatus;
+  private: boolean;
+  score: number | null;
+  updated_us: number;
+  title_rank: number;
+  fields: string;
+  notes: string;
+  times: string;
+}
+
+/** The user's whole list in anime_id order with the versions it was read at (one statement, one snapshot); undefined for no such user. */
+export async function findCacheableList(sql: Sql, userId: number): Promise<{ versions: ListVersions; entries: CacheableEntry[] } | undefined> {
+  const parts = entryJsonParts(sql, "l");
+  const rows = await sql<RawCacheableEntry[]>`
+    select u.list_version::text as list_version, c.version::text as catalogue_version, l.anime_id, l.status, l.private, l.score,
+      (extract(epoch from l.updated_at) * 1000000)::float8 as updated_us,
+      dense_rank() over (order by l.title)::int as title_rank,
+      ${parts.fields} as fields, ${parts.notes} as notes, ${parts.times} as times
+    from users u cross join catalogue_state c left join list_entries l on l.user_id = u.id
+    where u.id = ${userId}
+    order by l.anime_id`;
+  const [first] = rows;
+  if (!first) return undefined;
+  const versions = { userId, list: first.list_version, catalogue: first.catalogue_version };
+  const entries = first.anime_id === null ? [] : rows.map(toCacheableEntry);
+  return { versions, entries };
+}
+
+const toCacheableEntry = (row: RawCacheableEntry): CacheableEntry => ({
+  animeId: row.anime_id!,
+  status: row.status,
+  private: row.private,
+  score: row.score,
+  updatedMicros: row.updated_us,
+  titleRank: row.title_rank,
+  fields: row.fields,
+  notes: row.notes,
+  times: row.times,
+});
+
+/** The versions of the user's list, and the bodies of `bodyIds` (anime that are gone are left out): one snapshot. */
+export async function findListVersions(
+  sql: Sql,
+  userId: number,
+  bodyIds: number[],
+): Promise<{ versions: ListVersions; bodies: Map<number, string> } | undefined> {
+  const [row] = await sql<[{ list_version: string; catalogue_version: string; body_ids: number[] | null; bodies: string[] | null }?]>`
+    select u.list_version::text as list_version, c.version::text as catalogue_version
+      ${bodyIds.length ? sql`, b.ids as body_ids, b.bodies` : sql``}
+    from users u cross join catalogue_state c
+      ${bodyIds.length ? sql`cross join (select array_agg(a.id) as ids, array_agg(a.body) as bodies from anime a where a.id = any(${bodyIds}::int[])) b` : sql``}
+    where u.id = ${userId}`;
+  if (!row) return undefined;
+  return { versions: { userId, list: row.list_version, catalogue: row.catalogue_version }, bodies: zipBodies(row.body_ids, row.bodies) };
+}
+
+/** The versions of the list of the user whose username key this is, if that list is public. */
+export async function findPublicListVersions(sql: Sql, usernameKey: string): Promise<ListVersions | undefined> {
+  const [row] = await sql<[{ id: number; list_version: string; catalogue_version: string }?]>`
+    select u.id, u.list_version::text as list_version, c.version::text as catalogue_version
+    from users u cross join catalogue_state c
+    where u.username_key = ${usernameKey} and u.list_public`;
+  return row && { userId: row.id, list: row.list_version, catalogue: row.catalogue_version };
+}
+
+/** These anime's bodies and the catalogue's version they were read at. */
+export async function findAnimeBodies(sql: Sql, ids: number[]): Promise<{ catalogue: string; bodies: Map<number, string> }> {
+  const [row] = await sql<[{ catalogue_version: string; body_ids: number[] | null; bodies: string[] | null }]>`
+    select c.version::text as catalogue_version, b.ids as body_ids, b.bodies
+    from catalogue_state c
+    cross join (select array_agg(a.id) as ids, array_agg(a.body) as bodies from anime a where a.id = any(${ids}::int[])) b`;
+  return { catalogue: row.catalogue_version, bodies: zipBodies(row.body_ids, row.bodies) };
+}
+
+/**
+ * The versions of the user's list, which of `ids` name anime that pass the filters, and the bodies of
+ * those of them in `bodyIds` (one snapshot).
+ */
+export async function findAnimePassing(
+  sql: Sql,
+  userId: number,
+  ids: number[],
+  bodyIds: number[],
+  filters: AnimeFilters,
+  columns: Set<string>,
+): Promise<{ versions: ListVersions; passing: Set<number>; bodies: Map<number, string> } | undefined> {
+  const [row] = await sql<[{ list_version: string; catalogue_version: string; passing: number[] | null; bodies: (string | null)[] | null }?]>`
+    select u.list_version::text as list_version, c.version::text as catalogue_version, p.passing, p.bodies
+    from users u cross join catalogue_state c
+    cross join (
+      select array_agg(a.id) as passing, array_agg(case when a.id = any(${bodyIds}::int[]) then a.body end) as bodies
+      from anime a where a.id = any(${ids}::int[]) and ${animeFilterSql(sql, filters, columns)}) p
+    where u.id = ${userId}`;
+  if (!row) return undefined;
+  return {
+    versions: { userId, list: row.list_version, catalogue: row.catalogue_version },
+    passing: new Set(row.passing ?? []),
+    bodies: zipBodies(row.passing, row.bodies),
+  };
+}
+
+/** Two arrays aggregated side by side into a map; null bodies (not asked for) left out. */
+function zipBodies(ids: number[] | null, bodies: (string | null)[] | null): Map<number, string> {
+  const map = new Map<number, string>();
+  if (ids && bodies) for (let i = 0; i < ids.length; i++) if (bodies[i] != null) map.set(ids[i]!, bodies[i]!);
+  return map;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ export function listRoutes(lists: Lists, auth: Auth, json: JsonResponder) {
 
   return new Elysia({ name: "list" })
     .use(authPlugin(auth))
-    .get("/list", async ({ session, query, request }) => mine(await lists.page(session.userId, query, request.url, false)), {
+    .get("/list", async ({ session, query, request }) => mine(await lists.page(session.userId, query, request.url)), {
       auth: true,
       query: ListQuery,
       response: { 200: ListPage, 400: QueryErrors, ...notFoundResponse },
@@ -188,7 +188,7 @@ export function listRoutes(lists: Lists, auth: Auth, json: JsonResponder) {
     })
     .get(
       "/users/:username/list",
-      async ({ params, query, request }) => json(await lists.page(await lists.publicOwner(params.username), query, request.url, true), "private"),
+      async ({ params, query, request }) => json(await lists.publicPage(params.username, query, request.url), "private"),
       {
         params: UsernameParams,
         query: ListQuery,

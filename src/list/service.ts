@@ -1,6 +1,8 @@
 // The list's rules (issue 12): defaults, validation, the 10,000-entry cap, what an import does, and
 // the page around the entries' JSON (which PostgreSQL writes: src/list/queries.ts entryJson). No HTTP here.
-// No cache: every answer reads PostgreSQL, so every instance answers what the last write left.
+// Pages and random picks come from the list cache (src/list/list-cache.ts) when it can answer: it
+// re-reads the list's version in PostgreSQL for every answer, so every instance answers what the last
+// write left; everything else reads PostgreSQL.
 import type { Sql } from "postgres";
 import type { Queryable } from "../db/connect.ts";
 import { violatedCheckConstraint } from "../db/errors.ts";
@@ -8,8 +10,9 @@ import { type FieldErrors, notFound, fieldFailure } from "../http/errors.ts";
 import { type Page, type PageRequest, QueryReader, type RawQuery, pageHeadJson, pageOf, pageOffset, queryMessages } from "../http/query.ts";
 import { readAnimeFilters } from "../shared/anime-filters.ts";
 import { usernameKey } from "../shared/username-key.ts";
+import type { CachedPage, ListCache } from "./list-cache.ts";
 import * as queries from "./queries.ts";
-import type { EntryValues, ListSelection } from "./queries.ts";
+import type { EntryValues, ListSelection, ListVersions } from "./queries.ts";
 import type { MalEntry } from "./mal-xml.ts";
 import {
   DATE_MESSAGE,
@@ -50,7 +53,11 @@ export interface ImportResult {
 export class Lists {
   private animeColumns?: Promise<Set<string>>;
 
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    /** Absent when LIST_CACHE_MB is 0: every answer is then read from PostgreSQL. */
+    private readonly cache?: ListCache,
+  ) {}
 
   /** The catalogue's optional columns, read once (migrations only add them, at start). */
   private optionalColumns(): Promise<Set<string>> {
@@ -118,28 +125,38 @@ export class Lists {
     return { success: true };
   }
 
-  /** GET /list and the public list. */
-  async page(userId: number, query: RawQuery, requestUrl: string, publicOnly: boolean): Promise<Uint8Array> {
-    const reader = new QueryReader(query);
-    const statuses = reader.choices("status", LIST_STATUSES);
-    const sort: ListSort = reader.choice("sort", SORTS) ?? "-updated";
-    const page = reader.page();
-    const pageSize = reader.pageSize(PAGE_SIZE.min, PAGE_SIZE.max, PAGE_SIZE.default);
-    reader.finish();
-    const selection: ListSelection = { userId, statuses, publicOnly };
-    const request: PageRequest = { page, pageSize };
-    const { count, results } = await queries.findEntriesPage(this.sql, selection, sort, pageSize, pageOffset(request));
+  /** GET /list. */
+  async page(userId: number, query: RawQuery, requestUrl: string): Promise<Uint8Array> {
+    const { statuses, sort, request } = readPageQuery(query);
+    const selection: ListSelection = { userId, statuses, publicOnly: false };
+    const cached = await this.cache?.ownPage(userId, selection, sort, pageOffset(request), request.pageSize);
+    return this.pageAnswer(selection, sort, request, requestUrl, cached);
+  }
+
+  /** GET /users/{username}/list: 404 when the user does not exist or keeps the list private. */
+  async publicPage(username: string, query: RawQuery, requestUrl: string): Promise<Uint8Array> {
+    const versions = await this.publicListVersions(username);
+    const { statuses, sort, request } = readPageQuery(query);
+    const selection: ListSelection = { userId: versions.userId, statuses, publicOnly: true };
+    const cached = await this.cache?.pageAt(versions, selection, sort, pageOffset(request), request.pageSize);
+    return this.pageAnswer(selection, sort, request, requestUrl, cached);
+  }
+
+  /** The page from the cache's answer, or read from PostgreSQL when the cache had none. */
+  private async pageAnswer(selection: ListSelection, sort: ListSort, request: PageRequest, requestUrl: string, cached: CachedPage | undefined) {
+    const { count, results } = cached ?? (await queries.findEntriesPage(this.sql, selection, sort, request.pageSize, pageOffset(request)));
     return pageJson(pageOf(requestUrl, count, request, []), results);
   }
 
-  async random(userId: number, query: RawQuery): Promise<string> {
+  async random(userId: number, query: RawQuery): Promise<string | Uint8Array> {
     const reader = new QueryReader(query);
     const statuses = reader.choices("status", LIST_STATUSES);
     const filters = readAnimeFilters(reader, "anime_status");
     reader.finish();
     const columns = await this.optionalColumns();
-    const entry = await queries.findRandomEntry(this.sql, { userId, statuses, publicOnly: false }, filters, columns);
-    if (entry === undefined) throw notFound();
+    const cached = await this.cache?.random(userId, statuses, filters, columns);
+    const entry = cached === undefined ? await queries.findRandomEntry(this.sql, { userId, statuses, publicOnly: false }, filters, columns) : cached;
+    if (entry === undefined || entry === null) throw notFound();
     return entry;
   }
 
@@ -157,11 +174,15 @@ export class Lists {
 
   /** The owner of a public list; 404 when the user does not exist or keeps the list private. */
   async publicOwner(username: string): Promise<number> {
+    return (await this.publicListVersions(username)).userId;
+  }
+
+  private async publicListVersions(username: string): Promise<ListVersions> {
     // No username is that long or holds a NUL (PostgreSQL text cannot: looking it up would fail).
     const unusable = username.length > 256 || username.includes("\u0000");
-    const owner = unusable ? undefined : await queries.findPublicListOwner(this.sql, usernameKey(username));
-    if (owner === undefined) throw notFound();
-    return owner;
+    const versions = unusable ? undefined : await queries.findPublicListVersions(this.sql, usernameKey(username));
+    if (versions === undefined) throw notFound();
+    return versions;
   }
 
   async settings(userId: number) {
@@ -298,6 +319,17 @@ function sameImportedValues(before: EntryValues, after: queries.ImportedEntry): 
     before.finishedOn === after.finished_on &&
     before.notes === after.notes
   );
+}
+
+/** A list page's parameters; a 400 naming every bad one. */
+function readPageQuery(query: RawQuery): { statuses: ListStatus[] | undefined; sort: ListSort; request: PageRequest } {
+  const reader = new QueryReader(query);
+  const statuses = reader.choices("status", LIST_STATUSES);
+  const sort: ListSort = reader.choice("sort", SORTS) ?? "-updated";
+  const page = reader.page();
+  const pageSize = reader.pageSize(PAGE_SIZE.min, PAGE_SIZE.max, PAGE_SIZE.default);
+  reader.finish();
+  return { statuses, sort, request: { page, pageSize } };
 }
 
 /** A page whose results are already JSON: the entries' texts joined by commas, as PostgreSQL sent them (UTF-8). */

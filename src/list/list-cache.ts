@@ -1,0 +1,363 @@
+// Whole lists kept in memory, so that GET /list, the public list and GET /list/random answer from
+// memory instead of having PostgreSQL build every page. A copy is trusted only for an answer whose own
+// statement re-read, after the request arrived, the versions the copy was read at: users.list_version
+// (bumped by every write to the list, migration 009) and catalogue_state.version (bumped by every
+// catalogue import; the anime's bodies are part of an entry). So a write acknowledged by any instance
+// is what every instance answers next, and no notification is involved: trust comes from the database
+// alone. An answer that finds its copy stale reads the list again; after a few tries the caller asks
+// PostgreSQL directly (a list written to without a pause).
+import { LRUCache } from "lru-cache";
+import type { Queryable as Sql } from "../db/connect.ts";
+import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
+import * as queries from "./queries.ts";
+import type { CacheableEntry, ListVersions } from "./queries.ts";
+import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
+
+/** Which entries an answer looks at. */
+export interface CachedSelection {
+  statuses?: ListStatus[];
+  /** Public views leave private entries out, and their notes. */
+  publicOnly: boolean;
+}
+
+/** A page of entries: their JSON texts joined by commas (UTF-8), and how many the selection holds. */
+export interface CachedPage {
+  count: number;
+  results: Uint8Array;
+}
+
+/** How many times an answer reads a list again after finding its copy stale, before giving up. */
+const TRIES = 3;
+/** How many entries the filtered draw tries before it asks which of all the candidates pass (as queries.findRandomEntry). */
+const RANDOM_TRIES = 64;
+const ENTRY_OPEN = Buffer.from('{"anime":');
+const COMMA = Buffer.from(",");
+/** Bytes a cached list's entry costs besides its text: its keys, offsets and up to six sort orders. */
+const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4;
+const BODY_OVERHEAD_BYTES = 64;
+
+/** A list as one snapshot read it: columns of keys, and the texts of its entries in one buffer. */
+export class CachedList {
+  readonly size: number;
+  private readonly animeIds: Int32Array;
+  /** 1 << the status's place in LIST_STATUSES. */
+  private readonly statusBits: Uint8Array;
+  private readonly privateFlags: Uint8Array;
+  /** 0 for no score. */
+  private readonly scores: Int8Array;
+  private readonly updated: Float64Array;
+  private readonly titleRanks: Int32Array;
+  /** Per entry: where its text starts, where its notes start and end, where it ends. */
+  private readonly offsets: Int32Array;
+  private readonly text: Buffer;
+  private readonly orders = new Map<ListSort, Int32Array>();
+
+  constructor(
+    readonly versions: ListVersions,
+    entries: CacheableEntry[],
+  ) {
+    const n = entries.length;
+    this.size = n;
+    this.animeIds = new Int32Array(n);
+    this.statusBits = new Uint8Array(n);
+    this.privateFlags = new Uint8Array(n);
+    this.scores = new Int8Array(n);
+    this.updated = new Float64Array(n);
+    this.titleRanks = new Int32Array(n);
+    this.offsets = new Int32Array(4 * n);
+    const pieces: string[] = [];
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const entry = entries[i]!;
+      this.animeIds[i] = entry.animeId;
+      this.statusBits[i] = statusMask([entry.status]);
+      this.privateFlags[i] = entry.private ? 1 : 0;
+      this.scores[i] = entry.score ?? 0;
+      this.updated[i] = entry.updatedMicros;
+      this.titleRanks[i] = entry.titleRank;
+      this.offsets[4 * i] = at;
+      at += Buffer.byteLength(entry.fields);
+      this.offsets[4 * i + 1] = at;
+      at += Buffer.byteLength(entry.notes);
+      this.offsets[4 * i + 2] = at;
+      at += Buffer.byteLength(entry.times);
+      this.offsets[4 * i + 3] = at;
+      pieces.push(entry.fields, entry.notes, entry.times);
+    }
+    this.text = Buffer.from(pieces.join(""));
+  }
+
+  get byteLength(): number {
+    return this.text.byteLength + this.size * ENTRY_OVERHEAD_BYTES;
+  }
+
+  animeIdAt(position: number): number {
+    return this.animeIds[position]!;
+  }
+
+  /** How many entries the selection holds. */
+  count(selection: CachedSelection): number {
+    if (!selection.statuses && !selection.publicOnly) return this.size;
+    const mask = selectionMask(selection);
+    let count = 0;
+    for (let i = 0; i < this.size; i++) if (this.matches(i, mask, selection.publicOnly)) count++;
+    return count;
+  }
+
+  /** The positions of the selection's entries from `offset` on, at most `limit`, in the sort's order. */
+  page(selection: CachedSelection, sort: ListSort, offset: number, limit: number): number[] {
+    const order = this.order(sort);
+    if (!selection.statuses && !selection.publicOnly) return Array.from(order.subarray(offset, offset + limit));
+    const mask = selectionMask(selection);
+    const positions: number[] = [];
+    let skipped = 0;
+    for (let k = 0; k < order.length && positions.length < limit; k++) {
+      const i = order[k]!;
+      if (!this.matches(i, mask, selection.publicOnly)) continue;
+      if (skipped < offset) skipped++;
+      else positions.push(i);
+    }
+    return positions;
+  }
+
+  /** The positions of the entries whose status is one of `statuses` (every entry without). */
+  candidates(statuses: ListStatus[] | undefined): Int32Array {
+    const mask = statuses ? statusMask(statuses) : ALL_STATUSES;
+    const positions = new Int32Array(this.size);
+    let n = 0;
+    for (let i = 0; i < this.size; i++) if (this.statusBits[i]! & mask) positions[n++] = i;
+    return positions.subarray(0, n);
+  }
+
+  /** The entry's text after its anime's body; the public form leaves the notes out. */
+  tail(position: number, withNotes: boolean): Buffer[] {
+    const [start, notesStart, notesEnd, end] = [4 * position, 4 * position + 1, 4 * position + 2, 4 * position + 3].map((k) => this.offsets[k]!);
+    return withNotes
+      ? [this.text.subarray(start, end)]
+      : [this.text.subarray(start, notesStart), this.text.subarray(notesEnd, end)];
+  }
+
+  private matches(position: number, mask: number, publicOnly: boolean): boolean {
+    return (this.statusBits[position]! & mask) !== 0 && !(publicOnly && this.privateFlags[position]);
+  }
+
+  /** The entries' positions in the sort's order (ties by anime id: positions are in anime id order), computed once. */
+  private order(sort: ListSort): Int32Array {
+    let order = this.orders.get(sort);
+    if (!order) {
+      order = Int32Array.from(Array.from({ length: this.size }, (_, i) => i).sort(this.comparator(sort)));
+      this.orders.set(sort, order);
+    }
+    return order;
+  }
+
+  private comparator(sort: ListSort): (a: number, b: number) => number {
+    const { updated, titleRanks, scores } = this;
+    // No score sorts last both ways.
+    const scoreKey = (i: number, descending: boolean) => (scores[i] === 0 ? Infinity : descending ? -scores[i]! : scores[i]!);
+    switch (sort) {
+      case "-updated":
+        return (a, b) => updated[b]! - updated[a]! || a - b;
+      case "updated":
+        return (a, b) => updated[a]! - updated[b]! || a - b;
+      case "title":
+        return (a, b) => titleRanks[a]! - titleRanks[b]! || a - b;
+      case "-title":
+        return (a, b) => titleRanks[b]! - titleRanks[a]! || a - b;
+      case "score":
+        return (a, b) => compareNumbers(scoreKey(a, false), scoreKey(b, false)) || a - b;
+      case "-score":
+        return (a, b) => compareNumbers(scoreKey(a, true), scoreKey(b, true)) || a - b;
+    }
+  }
+}
+
+const compareNumbers = (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0);
+
+const statusMask = (statuses: readonly ListStatus[]) => statuses.reduce((mask, status) => mask | (1 << LIST_STATUSES.indexOf(status)), 0);
+const ALL_STATUSES = statusMask(LIST_STATUSES);
+const selectionMask = (selection: CachedSelection) => (selection.statuses ? statusMask(selection.statuses) : ALL_STATUSES);
+
+/** An answer computed from a copy that turned out stale: read the list again. */
+const STALE = Symbol("stale");
+type Stale = typeof STALE;
+
+export class ListCache {
+  private readonly lists: LRUCache<number, CachedList>;
+  /** The anime's bodies, shared by every list: valid for the catalogue version `bodiesCatalogue`. */
+  private readonly bodies: LRUCache<number, Buffer>;
+  private bodiesCatalogue = -1n;
+  private readonly filling = new Map<number, Promise<CachedList | undefined>>();
+
+  constructor(
+    private readonly sql: Sql,
+    budgetBytes: number,
+  ) {
+    this.lists = new LRUCache({ maxSize: Math.max(1, Math.floor(budgetBytes * 0.75)), sizeCalculation: (list) => Math.max(1, list.byteLength) });
+    this.bodies = new LRUCache({ maxSize: Math.max(1, Math.floor(budgetBytes * 0.25)), sizeCalculation: (body) => body.byteLength + BODY_OVERHEAD_BYTES });
+  }
+
+  state(): { lists: number; bytes: number } {
+    return { lists: this.lists.size, bytes: this.lists.calculatedSize + this.bodies.calculatedSize };
+  }
+
+  /** A page of the user's own list; undefined when the cache could not answer (the caller asks PostgreSQL). */
+  ownPage(userId: number, selection: CachedSelection, sort: ListSort, offset: number, limit: number): Promise<CachedPage | undefined> {
+    return this.withList(userId, async (list) => {
+      const positions = list.page(selection, sort, offset, limit);
+      const ids = positions.map((position) => list.animeIdAt(position));
+      const checked = await queries.findListVersions(this.sql, userId, this.missingBodies(ids, list.versions));
+      if (!checked || !sameVersions(checked.versions, list.versions)) return STALE;
+      const results = this.joinEntries(list, positions, checked.bodies, !selection.publicOnly);
+      return results && { count: list.count(selection), results };
+    });
+  }
+
+  /**
+   * A page of a list whose versions were just read (the public view reads them with the username and
+   * the list's publicness); undefined when the cache could not answer.
+   */
+  async pageAt(versions: ListVersions, selection: CachedSelection, sort: ListSort, offset: number, limit: number): Promise<CachedPage | undefined> {
+    let list = this.lists.get(versions.userId);
+    if (!list || !sameVersions(list.versions, versions)) list = await this.fill(versions.userId);
+    if (!list || !sameVersions(list.versions, versions)) return undefined;
+    const positions = list.page(selection, sort, offset, limit);
+    const ids = positions.map((position) => list.animeIdAt(position));
+    const missing = this.missingBodies(ids, versions);
+    let fetched = new Map<number, string>();
+    if (missing.length) {
+      const read = await queries.findAnimeBodies(this.sql, missing);
+      if (BigInt(read.catalogue) !== BigInt(versions.catalogue)) return undefined;
+      fetched = read.bodies;
+    }
+    const results = this.joinEntries(list, positions, fetched, !selection.publicOnly);
+    return results && { count: list.count(selection), results };
+  }
+
+  /**
+   * An entry drawn uniformly from the user's entries with one of `statuses` whose anime passes
+   * `filters` (as queries.findRandomEntry draws): its JSON, null when none matches, undefined when
+   * the cache could not answer.
+   */
+  random(userId: number, statuses: ListStatus[] | undefined, filters: AnimeFilters, columns: Set<string>): Promise<Uint8Array | null | undefined> {
+    return this.withList(userId, async (list) => {
+      const candidates = list.candidates(statuses);
+      const pick = hasAnimeFilters(filters) ? await this.filteredPick(userId, list, candidates, filters, columns) : await this.plainPick(userId, list, candidates);
+      if (pick === STALE || pick === null) return pick;
+      const bodies = pick.body === undefined ? new Map<number, string>() : new Map([[list.animeIdAt(pick.position), pick.body]]);
+      return this.joinEntries(list, [pick.position], bodies, true) ?? STALE;
+    });
+  }
+
+  /** One of the candidates, drawn uniformly, once the copy is confirmed current (and its body, when not cached). */
+  private async plainPick(userId: number, list: CachedList, candidates: Int32Array): Promise<{ position: number; body?: string } | null | Stale> {
+    const position = candidates.length ? candidates[Math.floor(Math.random() * candidates.length)]! : undefined;
+    const ids = position === undefined ? [] : [list.animeIdAt(position)];
+    const checked = await queries.findListVersions(this.sql, userId, this.missingBodies(ids, list.versions));
+    if (!checked || !sameVersions(checked.versions, list.versions)) return STALE;
+    if (position === undefined) return null;
+    return { position, body: checked.bodies.get(list.animeIdAt(position)) };
+  }
+
+  /**
+   * Up to RANDOM_TRIES candidates drawn uniformly (with replacement), the first whose anime passes
+   * taken; when none does, one drawn from all the candidates that pass. PostgreSQL says which pass.
+   */
+  private async filteredPick(
+    userId: number,
+    list: CachedList,
+    candidates: Int32Array,
+    filters: AnimeFilters,
+    columns: Set<string>,
+  ): Promise<{ position: number; body?: string } | null | Stale> {
+    const draws = candidates.length ? Array.from({ length: RANDOM_TRIES }, () => candidates[Math.floor(Math.random() * candidates.length)]!) : [];
+    const triedIds = [...new Set(draws.map((p) => list.animeIdAt(p)))];
+    const tried = await queries.findAnimePassing(this.sql, userId, triedIds, this.missingBodies(triedIds, list.versions), filters, columns);
+    if (!tried || !sameVersions(tried.versions, list.versions)) return STALE;
+    const hit = draws.find((position) => tried.passing.has(list.animeIdAt(position)));
+    if (hit !== undefined) return { position: hit, body: tried.bodies.get(list.animeIdAt(hit)) };
+    if (candidates.length === 0) return null;
+    const allIds = Array.from(candidates, (p) => list.animeIdAt(p));
+    const all = await queries.findAnimePassing(this.sql, userId, allIds, this.missingBodies(allIds, list.versions), filters, columns);
+    if (!all || !sameVersions(all.versions, list.versions)) return STALE;
+    const passing = Array.from(candidates).filter((position) => all.passing.has(list.animeIdAt(position)));
+    if (!passing.length) return null;
+    const position = passing[Math.floor(Math.random() * passing.length)]!;
+    return { position, body: all.bodies.get(list.animeIdAt(position)) };
+  }
+
+  /** Runs `answer` on the user's copy (read if missing), again on a new copy while it finds its copy stale. */
+  private async withList<T>(userId: number, answer: (list: CachedList) => Promise<T | Stale>): Promise<T | undefined> {
+    for (let attempt = 0; attempt < TRIES; attempt++) {
+      const list = this.lists.get(userId) ?? (await this.fill(userId));
+      if (!list) return undefined;
+      const result = await answer(list);
+      if (result !== STALE) return result;
+      if (this.lists.peek(userId) === list) this.lists.delete(userId);
+    }
+    return undefined;
+  }
+
+  /** Reads the user's whole list; concurrent reads of one list share one statement. */
+  private fill(userId: number): Promise<CachedList | undefined> {
+    let filling = this.filling.get(userId);
+    if (!filling) {
+      filling = queries
+        .findCacheableList(this.sql, userId)
+        .then((read) => {
+          if (!read) return undefined;
+          const list = new CachedList(read.versions, read.entries);
+          this.lists.set(userId, list);
+          return list;
+        })
+        .finally(() => this.filling.delete(userId));
+      this.filling.set(userId, filling);
+    }
+    return filling;
+  }
+
+  /** The ids whose bodies are not cached for the list's catalogue version. */
+  private missingBodies(ids: number[], versions: ListVersions): number[] {
+    if (BigInt(versions.catalogue) !== this.bodiesCatalogue) return ids;
+    return ids.filter((id) => !this.bodies.has(id));
+  }
+
+  /**
+   * The entries' JSON joined by commas: each anime's body (read along with the check, or cached for the
+   * catalogue version the check read) and the entry's text. Undefined when a body is missing (the
+   * catalogue changed meanwhile: the caller reads again).
+   */
+  private joinEntries(list: CachedList, positions: number[], fetched: Map<number, string>, withNotes: boolean): Uint8Array | undefined {
+    const catalogue = BigInt(list.versions.catalogue);
+    if (catalogue > this.bodiesCatalogue) {
+      this.bodies.clear();
+      this.bodiesCatalogue = catalogue;
+    }
+    const current = catalogue === this.bodiesCatalogue;
+    // Every body is looked up before any read one is cached: caching one may evict another.
+    const bodies: Buffer[] = [];
+    const read: [number, Buffer][] = [];
+    for (const position of positions) {
+      const id = list.animeIdAt(position);
+      let body = current ? this.bodies.get(id) : undefined;
+      if (!body) {
+        const text = fetched.get(id);
+        if (text === undefined) return undefined;
+        body = Buffer.from(text);
+        read.push([id, body]);
+      }
+      bodies.push(body);
+    }
+    if (current) for (const [id, body] of read) this.bodies.set(id, body);
+    const parts: Buffer[] = [];
+    for (const [k, position] of positions.entries()) {
+      if (k > 0) parts.push(COMMA);
+      parts.push(ENTRY_OPEN, bodies[k]!, ...list.tail(position, withNotes));
+    }
+    return Buffer.concat(parts);
+  }
+}
+
+function sameVersions(a: ListVersions, b: ListVersions): boolean {
+  return a.userId === b.userId && a.list === b.list && a.catalogue === b.catalogue;
+}

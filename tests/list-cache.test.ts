@@ -1,0 +1,194 @@
+// The list cache (src/list/list-cache.ts): pages and random picks answered from memory are byte for
+// byte what PostgreSQL builds (the service without the cache is the oracle), and a change made behind
+// the server's back (plain SQL, as another instance or a catalogue import would) is what it answers next.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { importCatalogue } from "../src/anime/import/importer.ts";
+import { HttpError } from "../src/http/errors.ts";
+import { Lists } from "../src/list/service.ts";
+import { call, post } from "./account-support.ts";
+import { datasetEntry } from "./support/anime.ts";
+import { type FixtureAnime, fixtureEntries, loadFixtureCatalogue, putEntry } from "./support/list.ts";
+import { type TestServer, registerUser, startTestServer, uniqueUser } from "./support/server.ts";
+
+let server: TestServer;
+let anime: FixtureAnime[];
+let twins: number[];
+
+const STATUSES = ["watching", "completed", "on_hold", "dropped", "plan_to_watch"];
+const NOTES = ["", 'a "quoted" word', "line\nbreak\ttab \\ back", "日本語 😀 \u0001", "x".repeat(300)];
+
+beforeAll(async () => {
+  server = await startTestServer({ LOG_LEVEL: "warn" });
+  anime = await loadFixtureCatalogue(server, 40);
+  // Two anime with one title: the title sorts break their tie by anime id, both ways.
+  await importCatalogue(server.running.db.sql, [...fixtureEntries(40), ...twinDatasetEntries()]);
+  const rows = await server.running.db.sql<{ anime_id: number }[]>`
+    select anime_id from anime_sources where url in ('https://myanimelist.net/anime/9000', 'https://myanimelist.net/anime/9001') order by anime_id`;
+  twins = rows.map((row) => row.anime_id);
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+}, 60_000);
+
+/** A user whose list has every status, scores and none, private entries, notes to escape, equal titles and equal update times. */
+async function variedList(name: string) {
+  const user = await registerUser(server, uniqueUser(name));
+  const ids = [...anime.slice(0, 30).map((a) => a.id), ...twins];
+  for (const [i, id] of ids.entries()) {
+    const answer = await putEntry(server, user.token, id, {
+      status: STATUSES[i % STATUSES.length],
+      score: i % 4 === 3 ? null : 1 + (i % 10),
+      private: i % 6 === 5,
+      notes: NOTES[i % NOTES.length],
+    });
+    expect(answer.status).toBe(201);
+  }
+  const [{ id: userId }] = await server.running.db.sql<[{ id: number }]>`select id from users where username = ${user.username}`;
+  // Ten entries updated at one instant: the update sorts break their tie by anime id, both ways.
+  await server.running.db.sql`
+    update list_entries set updated_at = '2026-01-02T03:04:05.678901Z' where user_id = ${userId} and anime_id = any(${ids.slice(5, 15)}::int[])`;
+  return { ...user, userId, ids };
+}
+
+/** What the service without the cache answers: its text, or the status of the error it throws. */
+async function oracle(answer: () => Promise<Uint8Array | string>): Promise<{ status: number; text: string }> {
+  try {
+    return { status: 200, text: text(await answer()) };
+  } catch (error) {
+    if (error instanceof HttpError) return { status: error.status, text: JSON.stringify(error.body) };
+    throw error;
+  }
+}
+
+const uncached = () => new Lists(server.running.db.sql);
+const text = (bytes: Uint8Array | string) => (typeof bytes === "string" ? bytes : Buffer.from(bytes).toString("utf8"));
+
+describe("answers from the cache are what PostgreSQL builds", () => {
+  test("every sort, status filter and page of one's own list, and of the public view", async () => {
+    const user = await variedList("cachepages");
+    await post(server, "/account/settings", { list_public: true }, { token: user.token });
+    const queries: Record<string, string>[] = [];
+    for (const sort of [undefined, "-updated", "updated", "title", "-title", "score", "-score"]) {
+      for (const status of [undefined, "watching", "completed,on_hold,dropped"]) {
+        for (const [pageSize, page] of [[undefined, undefined], ["7", "1"], ["7", "3"], ["5", "2"], ["500", undefined]] as const) {
+          const query: Record<string, string> = {};
+          if (sort) query.sort = sort;
+          if (status) query.status = status;
+          if (pageSize) query.page_size = pageSize;
+          if (page) query.page = page;
+          queries.push(query);
+        }
+      }
+    }
+    let pages = 0;
+    for (const query of queries) {
+      const search = new URLSearchParams(query).toString();
+      const own = `/list${search ? `?${search}` : ""}`;
+      const answer = await call(server, own, { token: user.token });
+      expect({ status: answer.status, text: answer.text }).toEqual(await oracle(() => uncached().page(user.userId, query, server.base + own)));
+      const shown = `/users/${user.username}/list${search ? `?${search}` : ""}`;
+      const publicAnswer = await call(server, shown);
+      expect({ status: publicAnswer.status, text: publicAnswer.text }).toEqual(
+        await oracle(() => uncached().publicPage(user.username, query, server.base + shown)),
+      );
+      pages += answer.status === 200 ? 1 : 0;
+    }
+    expect(pages).toBeGreaterThan(80);
+    // The whole list in one page: both sorts by title put the twins in anime id order.
+    for (const sort of ["title", "-title"]) {
+      const ids = (await call(server, `/list?sort=${sort}&page_size=500`, { token: user.token })).body.results.map((e: any) => e.anime.id);
+      expect(ids.filter((id: number) => twins.includes(id))).toEqual(twins);
+    }
+    // Past the last page: 404, as without the cache.
+    expect((await call(server, "/list?page=99", { token: user.token })).body).toEqual({ detail: "Invalid page." });
+  }, 60_000);
+
+  test("random picks: only entries that match, each entry's JSON as GET /list/{id} writes it", async () => {
+    const user = await variedList("cacherandom");
+    const none = await call(server, "/list/random?status=dropped&type=movie&year_from=2100", { token: user.token });
+    expect(none.body).toEqual({ detail: "Not found." });
+    for (const query of ["", "?status=watching", "?status=dropped,on_hold&type=ova,tv", "?year_from=2003&year_to=2004"]) {
+      const expected = await oracle(() => uncached().random(user.userId, Object.fromEntries(new URLSearchParams(query))));
+      expect(expected.status).toBe(200);
+      for (let i = 0; i < 15; i++) {
+        const answer = await call(server, `/list/random${query}`, { token: user.token });
+        expect(answer.status).toBe(200);
+        const one = await call(server, `/list/${answer.body.anime.id}`, { token: user.token });
+        expect(answer.text).toBe(one.text);
+        if (query.includes("status=watching")) expect(answer.body.status).toBe("watching");
+        if (query.includes("type=ova")) expect(["OVA", "TV"]).toContain(answer.body.anime.anime_type);
+        if (query.includes("year_from")) expect([2003, 2004]).toContain(answer.body.anime.year);
+      }
+    }
+  }, 60_000);
+});
+
+describe("a change made behind the server's back is what it answers next", () => {
+  test("entries inserted, updated and deleted with plain SQL", async () => {
+    const user = await variedList("cachesql");
+    const sql = server.running.db.sql;
+    const first = await call(server, "/list?sort=score&page_size=500", { token: user.token });
+    expect(first.body.count).toBe(user.ids.length);
+
+    await sql`update list_entries set score = 10, notes = 'changed elsewhere' where user_id = ${user.userId} and anime_id = ${user.ids[0]!}`;
+    const updated = await call(server, "/list?sort=-score&page_size=1", { token: user.token });
+    expect(updated.body.results[0]).toMatchObject({ anime: { id: user.ids[0] }, score: 10, notes: "changed elsewhere" });
+
+    await sql`delete from list_entries where user_id = ${user.userId} and anime_id = ${user.ids[1]!}`;
+    const afterDelete = await call(server, "/list?page_size=500", { token: user.token });
+    expect(afterDelete.body.count).toBe(user.ids.length - 1);
+    expect(afterDelete.body.results.map((e: any) => e.anime.id)).not.toContain(user.ids[1]);
+
+    await sql`
+      insert into list_entries (user_id, anime_id, status, score) values (${user.userId}, ${anime[35]!.id}, 'watching', 7)`;
+    const afterInsert = await call(server, "/list?page_size=500", { token: user.token });
+    expect(afterInsert.body.count).toBe(user.ids.length);
+    expect(afterInsert.body.results.map((e: any) => e.anime.id)).toContain(anime[35]!.id);
+
+    // The random pick: after every entry leaves "watching", none is watching.
+    expect((await call(server, "/list/random?status=watching", { token: user.token })).status).toBe(200);
+    await sql`update list_entries set status = 'dropped' where user_id = ${user.userId}`;
+    expect((await call(server, "/list/random?status=watching", { token: user.token })).status).toBe(404);
+    expect((await call(server, "/list/random?status=watching&type=tv", { token: user.token })).status).toBe(404);
+    expect((await call(server, "/list?status=watching", { token: user.token })).body.count).toBe(0);
+  });
+
+  test("a public view follows plain-SQL changes to the entries and to list_public", async () => {
+    const user = await variedList("cachepublic");
+    const sql = server.running.db.sql;
+    const path = `/users/${user.username}/list?page_size=500`;
+    await post(server, "/account/settings", { list_public: true }, { token: user.token });
+    const before = (await call(server, path)).body.count;
+    await sql`update list_entries set private = true where user_id = ${user.userId} and anime_id = ${user.ids[0]!}`;
+    expect((await call(server, path)).body.count).toBe(before - 1);
+    await sql`update users set list_public = false where id = ${user.userId}`;
+    expect((await call(server, path)).status).toBe(404);
+  });
+
+  test("a catalogue import that changes an anime: lists show the new anime object at once, in the new title order", async () => {
+    const { token } = await registerUser(server, uniqueUser("cachecatalogue"));
+    for (const a of anime.slice(0, 3)) await putEntry(server, token, a.id, { status: "watching" });
+    const before = await call(server, "/list?sort=title", { token });
+    expect(before.body.results.map((e: any) => e.anime.id)).toEqual(
+      [...anime.slice(0, 3)].sort((x, y) => (x.title < y.title ? -1 : 1)).map((a) => a.id),
+    );
+    // The release renames the first anime so that it sorts first, and gives it a tag.
+    const entries = fixtureEntries(40);
+    entries[0] = { ...entries[0]!, title: "0 Renamed first", tags: ["renamed"] };
+    await importCatalogue(server.running.db.sql, [...entries, ...twinDatasetEntries()]);
+    const after = await call(server, "/list?sort=title", { token });
+    expect(after.body.results[0].anime).toMatchObject({ id: anime[0]!.id, title: "0 Renamed first", tags: ["Renamed"] });
+    const one = await call(server, `/list/${anime[0]!.id}`, { token });
+    expect(JSON.stringify(after.body.results[0])).toBe(JSON.stringify(one.body));
+    const random = await call(server, "/list/random?tags=renamed", { token });
+    expect(random.body.anime.title).toBe("0 Renamed first");
+    // Put the catalogue back for the other tests.
+    await importCatalogue(server.running.db.sql, [...fixtureEntries(40), ...twinDatasetEntries()]);
+  });
+});
+
+function twinDatasetEntries() {
+  return [0, 1].map((k) =>
+    datasetEntry({ title: "Twin Title", sources: [`https://myanimelist.net/anime/${9000 + k}`], type: "TV", episodes: 3, status: "FINISHED", tags: [] }),
+  );
+}
