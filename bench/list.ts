@@ -79,6 +79,14 @@ export interface ListRow {
   server_cpu_us_per_request?: number;
   postgres_cpu_us_per_request?: number;
   other_cores?: number;
+  /** The list cache's answers from memory and whole-list reads during the row (warm-up and retries included), from /health. */
+  cache_hits?: number;
+  cache_fills?: number;
+}
+
+async function listCacheState(base: string): Promise<{ hits: number; fills: number }> {
+  const health = (await (await fetch(`${base}/health`)).json()) as { list_cache: { hits: number; fills: number } };
+  return health.list_cache;
 }
 
 /** A read row measured by wrk. */
@@ -346,8 +354,10 @@ export async function runListBench(pg: Postgres, settings: ListBenchSettings, wo
           serverPid: server.pid,
           env: { BENCH_PATH: path, BENCH_TOKEN_MIN: String(tokens.min), BENCH_TOKEN_MAX: String(tokens.max), BENCH_OK_STATUSES: statuses.join(",") },
         };
+        const before = await listCacheState(server.base);
         const { measured } = await runWrk(run, wrkSettings, { retries: 1, maxForeignCores: 0.5 });
-        rows.push(wrkRow(name, measured));
+        const after = await listCacheState(server.base);
+        rows.push({ ...wrkRow(name, measured), cache_hits: after.hits - before.hits, cache_fills: after.fills - before.fills });
         log(`list: ${name}: ${JSON.stringify(rows.at(-1))}`);
       }
 
@@ -500,16 +510,20 @@ export function listReport(result: ListBenchResult): string {
   const out = [
     `The list: ${settings.users.toLocaleString("en-US")} users, ${setup.entries.toLocaleString("en-US")} entries (lists of 0–${settings.maxEntries}, the largest ${settings.largest.toLocaleString("en-US")}; ${built}), ` +
       `${settings.concurrency} connections, ${settings.seconds} s a row; reads from wrk (own process), PUT from ${settings.concurrency} clients in this process:`,
-    `  ${"scenario".padEnd(58)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"µs cpu/req".padStart(10)} ${"pg µs/req".padStart(9)} ${"other".padStart(6)}`,
+    `  ${"scenario".padEnd(58)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"µs cpu/req".padStart(10)} ${"pg µs/req".padStart(9)} ${"other".padStart(6)} ${"cache hits/fills".padStart(17)}`,
   ];
   for (const row of [...result.rows, ...(result.raw_upsert ? [result.raw_upsert] : [])]) {
     out.push(
       `  ${row.scenario.padEnd(58)} ${cell(row.requests_per_second, 8)} ${cell(row.p50_ms, 8)} ${cell(row.p99_ms, 8)} ${cell(row.errors, 7)} ` +
-        `${cell(row.server_cpu_us_per_request, 10)} ${cell(row.postgres_cpu_us_per_request, 9)} ${cell(row.other_cores, 6)}`,
+        `${cell(row.server_cpu_us_per_request, 10)} ${cell(row.postgres_cpu_us_per_request, 9)} ${cell(row.other_cores, 6)} ` +
+        `${(row.cache_hits === undefined ? "" : `${row.cache_hits}/${row.cache_fills}`).padStart(17)}`,
     );
   }
   for (const run of result.imports) out.push(`  POST /list/import (${run.entries} entries): ${run.seconds} s → ${JSON.stringify(run.report).slice(0, 120)}`);
-  out.push("  µs cpu/req: the server's CPU per request; pg µs/req: all of PostgreSQL's; other: cores the rest of the machine used meanwhile.");
+  out.push(
+    "  µs cpu/req: the server's CPU per request; pg µs/req: all of PostgreSQL's; other: cores the rest of the machine used meanwhile; " +
+      "cache hits/fills: answers the list cache gave from memory, and whole lists it read (warm-up included).",
+  );
   return out.join("\n");
 }
 

@@ -20,10 +20,23 @@ begin
   return null;
 end $$;
 
+-- Only rows whose entry changed count: the anime's title copied onto its entries (migration 008) is
+-- not part of the list's version (the catalogue's version covers what the catalogue changes), so a
+-- catalogue import never locks a user's row, which a list write locks first (src/list/queries.ts).
+-- Every column of list_entries but title is compared: a new column belongs here too.
 create function list_entries_versions_updated() returns trigger language plpgsql as $$
 begin
   update users u set list_version = u.list_version + 1
-  where u.id in (select user_id from updated union select user_id from previous);
+  where u.id in (
+    select n.user_id from updated n
+    where not exists (
+      select 1 from previous o
+      where o.user_id = n.user_id and o.anime_id = n.anime_id
+        and (o.status, o.episodes_watched, o.score, o.rewatches, o.private, o.started_on, o.finished_on, o.notes, o.created_at, o.updated_at)
+          is not distinct from (n.status, n.episodes_watched, n.score, n.rewatches, n.private, n.started_on, n.finished_on, n.notes, n.created_at, n.updated_at))
+    union
+    select o.user_id from previous o
+    where not exists (select 1 from updated n where n.user_id = o.user_id and n.anime_id = o.anime_id));
   return null;
 end $$;
 create trigger list_entries_updated after update on list_entries

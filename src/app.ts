@@ -77,7 +77,11 @@ function composeApp(config: Config, db: Database, services: AppServices, log: Lo
     })
     .use(openApi())
     .use(
-      healthRoutes(db.sql, () => ({ token_index: services.auth.indexState(), anime_cache: services.catalogue.cacheState() })),
+      healthRoutes(db.sql, () => ({
+        token_index: services.auth.indexState(),
+        anime_cache: services.catalogue.cacheState(),
+        list_cache: services.lists.cacheState(),
+      })),
     )
     .use(accountRoutes(services.accounts, services.auth, headers.json, config.trustProxy))
     .use(misspeltSetPictureRoute(services.accounts, services.auth))

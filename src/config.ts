@@ -180,7 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     profileCacheSize: read.integer("PROFILE_CACHE_SIZE", 100_000, 1, 10_000_000),
     animeCacheMB: read.integer("ANIME_CACHE_MB", 256, 1, 65_536),
     detailsCacheMB: read.integer("DETAILS_CACHE_MB", 8, 0, 65_536),
-    listCacheMB: read.integer("LIST_CACHE_MB", 64, 0, 65_536),
+    listCacheMB: read.integer("LIST_CACHE_MB", 128, 0, 65_536),
     passwordMinLength: read.integer("PASSWORD_MIN_LENGTH", 8, 1, 1024),
     passwordHashMemoryKiB: read.integer("PASSWORD_HASH_MEMORY_KIB", 19_456, 1024, 1_048_576),
     passwordHashTimeCost: read.integer("PASSWORD_HASH_TIME_COST", 2, 1, 20),

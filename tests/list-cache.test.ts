@@ -123,6 +123,24 @@ describe("answers from the cache are what PostgreSQL builds", () => {
   }, 60_000);
 });
 
+describe("the cache answers", () => {
+  test("a list read once is answered from memory next (/health counts), and read again after a write", async () => {
+    const user = await variedList("cachehits");
+    const state = async () => (await call(server, "/health")).body.list_cache;
+    await call(server, "/list", { token: user.token });
+    const before = await state();
+    expect(before.lists).toBeGreaterThan(0);
+    for (const path of ["/list?sort=title", "/list?status=watching", "/list/random", "/list/random?type=tv,ova"]) {
+      expect((await call(server, path, { token: user.token })).status).toBe(200);
+    }
+    const after = await state();
+    expect({ hits: after.hits - before.hits, fills: after.fills - before.fills }).toEqual({ hits: 4, fills: 0 });
+    await putEntry(server, user.token, anime[39]!.id, { status: "watching" });
+    await call(server, "/list", { token: user.token });
+    expect((await state()).fills - after.fills).toBe(1);
+  });
+});
+
 describe("a change made behind the server's back is what it answers next", () => {
   test("entries inserted, updated and deleted with plain SQL", async () => {
     const user = await variedList("cachesql");
@@ -185,6 +203,29 @@ describe("a change made behind the server's back is what it answers next", () =>
     // Put the catalogue back for the other tests.
     await importCatalogue(server.running.db.sql, [...fixtureEntries(40), ...twinDatasetEntries()]);
   });
+});
+
+describe("writes that race", () => {
+  test("imports and entry writes of one user at once: each is done or refused, never a 5xx, and the list stays whole", async () => {
+    const { token } = await registerUser(server, uniqueUser("cacherace"));
+    const ids = anime.slice(0, 12).map((a) => a.id);
+    const exportWithScore = async (score: number) => {
+      for (const id of ids) await putEntry(server, token, id, { status: "watching", score });
+      return (await call(server, "/list/export", { token })).text;
+    };
+    const files = [await exportWithScore(5), await exportWithScore(6)];
+    for (let round = 0; round < 3; round++) {
+      const writes = [
+        ...files.map((xml) => call(server, "/list/import?mode=merge", { method: "POST", token, body: xml, headers: { "content-type": "application/xml" } })),
+        // Each import locks the user's row, then the entries; each write the entry, then the user's row.
+        ...ids.flatMap((id, k) => [putEntry(server, token, id, { status: "completed", score: 1 + ((k + round) % 10) })]),
+        ...ids.map((id) => call(server, `/list/${id}`, { method: "PATCH", token, json: { notes: `round ${round}` } })),
+      ];
+      for (const answer of await Promise.all(writes)) expect(answer.status).toBeLessThan(300);
+    }
+    const list = await call(server, "/list?page_size=500", { token });
+    expect(list.body.count).toBe(ids.length);
+  }, 60_000);
 });
 
 function twinDatasetEntries() {

@@ -40,3 +40,8 @@ export function violatedCheckConstraint(error: unknown): string | undefined {
   const e = error as PostgresLikeError | undefined;
   return e?.code === "23514" ? e.constraint_name : undefined;
 }
+
+/** Whether PostgreSQL ended the statement to break a deadlock: it had no effect, and may be run again. */
+export function isDeadlock(error: unknown): boolean {
+  return (error as PostgresLikeError | undefined)?.code === "40P01";
+}

@@ -33,8 +33,17 @@ const AnimeCacheState = t.Object(
   { description: "The in-memory cache of serialized anime entries, and the catalogue's indexes" },
 );
 type DetailsCacheStatic = typeof DetailsCacheState.static;
+const ListCacheState = t.Object(
+  {
+    lists: t.Integer({ description: "Lists held in memory" }),
+    bytes: t.Integer({ description: "Memory they and their anime's bodies take, within LIST_CACHE_MB" }),
+    hits: t.Integer({ description: "List answers (pages, random picks) that found their list in memory, current, since the server started" }),
+    fills: t.Integer({ description: "Whole lists read from the database since the server started (a list not held, or changed since it was read)" }),
+  },
+  { description: "The lists kept in memory for GET /list, the public lists and GET /list/random (every answer re-reads the list's version)" },
+);
 const Alive = t.Object(
-  { status: t.Literal("ok"), token_index: TokenIndexState, anime_cache: AnimeCacheState },
+  { status: t.Literal("ok"), token_index: TokenIndexState, anime_cache: AnimeCacheState, list_cache: ListCacheState },
   {
     examples: [
       {
@@ -47,6 +56,7 @@ const Alive = t.Object(
           index_bytes: 10485760,
           details: { entries: 5000, bytes: 6815744, hits: 120000, misses: 5000 },
         },
+        list_cache: { lists: 800, bytes: 52428800, hits: 90000, fills: 2500 },
       },
     ],
   },
@@ -55,6 +65,7 @@ const Alive = t.Object(
 export interface MemoryState {
   token_index: IndexState;
   anime_cache: { packed: boolean; bytes: number; search_ready: boolean; index_bytes: number; details: DetailsCacheStatic };
+  list_cache: typeof ListCacheState.static;
 }
 const Ready = t.Object({ status: t.Literal("ready") }, { examples: [{ status: "ready" }] });
 const NotReady = t.Object({ status: t.Literal("unavailable") }, { examples: [{ status: "unavailable" }] });

@@ -10,7 +10,7 @@ import { LRUCache } from "lru-cache";
 import type { Queryable as Sql } from "../db/connect.ts";
 import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
 import * as queries from "./queries.ts";
-import type { CacheableEntry, ListVersions } from "./queries.ts";
+import type { CacheableList, ListVersions } from "./queries.ts";
 import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
 /** Which entries an answer looks at. */
@@ -31,7 +31,7 @@ const TRIES = 3;
 /** How many entries the filtered draw tries before it asks which of all the candidates pass (as queries.findRandomEntry). */
 const RANDOM_TRIES = 64;
 const ENTRY_OPEN = Buffer.from('{"anime":');
-const COMMA = Buffer.from(",");
+const COMMA = 0x2c;
 /** Bytes a cached list's entry costs besides its text: its keys, offsets and up to six sort orders. */
 const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4;
 const BODY_OVERHEAD_BYTES = 64;
@@ -39,6 +39,7 @@ const BODY_OVERHEAD_BYTES = 64;
 /** A list as one snapshot read it: columns of keys, and the texts of its entries in one buffer. */
 export class CachedList {
   readonly size: number;
+  readonly versions: ListVersions;
   private readonly animeIds: Int32Array;
   /** 1 << the status's place in LIST_STATUSES. */
   private readonly statusBits: Uint8Array;
@@ -52,39 +53,29 @@ export class CachedList {
   private readonly text: Buffer;
   private readonly orders = new Map<ListSort, Int32Array>();
 
-  constructor(
-    readonly versions: ListVersions,
-    entries: CacheableEntry[],
-  ) {
-    const n = entries.length;
+  constructor(read: CacheableList) {
+    const n = read.animeIds.length;
     this.size = n;
-    this.animeIds = new Int32Array(n);
-    this.statusBits = new Uint8Array(n);
-    this.privateFlags = new Uint8Array(n);
-    this.scores = new Int8Array(n);
-    this.updated = new Float64Array(n);
-    this.titleRanks = new Int32Array(n);
+    this.versions = read.versions;
+    this.animeIds = read.animeIds;
+    this.statusBits = read.statuses.map((status) => 1 << status);
+    this.privateFlags = read.privates;
+    this.scores = read.scores;
+    this.updated = read.updatedMicros;
+    this.titleRanks = read.titleRanks;
     this.offsets = new Int32Array(4 * n);
-    const pieces: string[] = [];
     let at = 0;
     for (let i = 0; i < n; i++) {
-      const entry = entries[i]!;
-      this.animeIds[i] = entry.animeId;
-      this.statusBits[i] = statusMask([entry.status]);
-      this.privateFlags[i] = entry.private ? 1 : 0;
-      this.scores[i] = entry.score ?? 0;
-      this.updated[i] = entry.updatedMicros;
-      this.titleRanks[i] = entry.titleRank;
       this.offsets[4 * i] = at;
-      at += Buffer.byteLength(entry.fields);
+      at += read.fieldsLengths[i]!;
       this.offsets[4 * i + 1] = at;
-      at += Buffer.byteLength(entry.notes);
+      at += read.notesLengths[i]!;
       this.offsets[4 * i + 2] = at;
-      at += Buffer.byteLength(entry.times);
+      at += read.timesLengths[i]!;
       this.offsets[4 * i + 3] = at;
-      pieces.push(entry.fields, entry.notes, entry.times);
     }
-    this.text = Buffer.from(pieces.join(""));
+    // A copy: the bytes may be a view of the driver's receive buffer.
+    this.text = Buffer.from(read.text);
   }
 
   get byteLength(): number {
@@ -129,12 +120,20 @@ export class CachedList {
     return positions.subarray(0, n);
   }
 
-  /** The entry's text after its anime's body; the public form leaves the notes out. */
-  tail(position: number, withNotes: boolean): Buffer[] {
-    const [start, notesStart, notesEnd, end] = [4 * position, 4 * position + 1, 4 * position + 2, 4 * position + 3].map((k) => this.offsets[k]!);
-    return withNotes
-      ? [this.text.subarray(start, end)]
-      : [this.text.subarray(start, notesStart), this.text.subarray(notesEnd, end)];
+  /** The length of the entry's text after its anime's body; the public form leaves the notes out. */
+  tailLength(position: number, withNotes: boolean): number {
+    const k = 4 * position;
+    const length = this.offsets[k + 3]! - this.offsets[k]!;
+    return withNotes ? length : length - (this.offsets[k + 2]! - this.offsets[k + 1]!);
+  }
+
+  /** Copies the entry's text after its anime's body into `target` at `at`; where it ends. */
+  copyTail(position: number, withNotes: boolean, target: Buffer, at: number): number {
+    const k = 4 * position;
+    const [start, notesStart, notesEnd, end] = [this.offsets[k]!, this.offsets[k + 1]!, this.offsets[k + 2]!, this.offsets[k + 3]!];
+    if (withNotes) return at + this.text.copy(target, at, start, end);
+    at += this.text.copy(target, at, start, notesStart);
+    return at + this.text.copy(target, at, notesEnd, end);
   }
 
   private matches(position: number, mask: number, publicOnly: boolean): boolean {
@@ -197,8 +196,11 @@ export class ListCache {
     this.bodies = new LRUCache({ maxSize: Math.max(1, Math.floor(budgetBytes * 0.25)), sizeCalculation: (body) => body.byteLength + BODY_OVERHEAD_BYTES });
   }
 
-  state(): { lists: number; bytes: number } {
-    return { lists: this.lists.size, bytes: this.lists.calculatedSize + this.bodies.calculatedSize };
+  private hits = 0;
+  private fills = 0;
+
+  state(): { lists: number; bytes: number; hits: number; fills: number } {
+    return { lists: this.lists.size, bytes: this.lists.calculatedSize + this.bodies.calculatedSize, hits: this.hits, fills: this.fills };
   }
 
   /** A page of the user's own list; undefined when the cache could not answer (the caller asks PostgreSQL). */
@@ -219,7 +221,8 @@ export class ListCache {
    */
   async pageAt(versions: ListVersions, selection: CachedSelection, sort: ListSort, offset: number, limit: number): Promise<CachedPage | undefined> {
     let list = this.lists.get(versions.userId);
-    if (!list || !sameVersions(list.versions, versions)) list = await this.fill(versions.userId);
+    if (list && sameVersions(list.versions, versions)) this.hits++;
+    else list = await this.fill(versions.userId);
     if (!list || !sameVersions(list.versions, versions)) return undefined;
     const positions = list.page(selection, sort, offset, limit);
     const ids = positions.map((position) => list.animeIdAt(position));
@@ -289,10 +292,15 @@ export class ListCache {
   /** Runs `answer` on the user's copy (read if missing), again on a new copy while it finds its copy stale. */
   private async withList<T>(userId: number, answer: (list: CachedList) => Promise<T | Stale>): Promise<T | undefined> {
     for (let attempt = 0; attempt < TRIES; attempt++) {
-      const list = this.lists.get(userId) ?? (await this.fill(userId));
+      const held = this.lists.get(userId);
+      const filled = held === undefined;
+      const list = held ?? (await this.fill(userId));
       if (!list) return undefined;
       const result = await answer(list);
-      if (result !== STALE) return result;
+      if (result !== STALE) {
+        if (attempt === 0 && !filled) this.hits++;
+        return result;
+      }
       if (this.lists.peek(userId) === list) this.lists.delete(userId);
     }
     return undefined;
@@ -302,11 +310,12 @@ export class ListCache {
   private fill(userId: number): Promise<CachedList | undefined> {
     let filling = this.filling.get(userId);
     if (!filling) {
+      this.fills++;
       filling = queries
         .findCacheableList(this.sql, userId)
         .then((read) => {
           if (!read) return undefined;
-          const list = new CachedList(read.versions, read.entries);
+          const list = new CachedList(read);
           this.lists.set(userId, list);
           return list;
         })
@@ -349,12 +358,17 @@ export class ListCache {
       bodies.push(body);
     }
     if (current) for (const [id, body] of read) this.bodies.set(id, body);
-    const parts: Buffer[] = [];
-    for (const [k, position] of positions.entries()) {
-      if (k > 0) parts.push(COMMA);
-      parts.push(ENTRY_OPEN, bodies[k]!, ...list.tail(position, withNotes));
+    let length = Math.max(0, positions.length - 1);
+    for (let k = 0; k < positions.length; k++) length += ENTRY_OPEN.length + bodies[k]!.length + list.tailLength(positions[k]!, withNotes);
+    const joined = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (let k = 0; k < positions.length; k++) {
+      if (k > 0) joined[at++] = COMMA;
+      at += ENTRY_OPEN.copy(joined, at);
+      at += bodies[k]!.copy(joined, at);
+      at = list.copyTail(positions[k]!, withNotes, joined, at);
     }
-    return Buffer.concat(parts);
+    return joined;
   }
 }
 

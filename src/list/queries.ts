@@ -4,7 +4,7 @@
 import type { Queryable as Sql } from "../db/connect.ts";
 import { type AnimeFilters, type AnimeType, hasAnimeFilters } from "../shared/anime-filters.ts";
 import type { MalEntry } from "./mal-xml.ts";
-import type { ListSort, ListStatus } from "./schemas.ts";
+import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
 /** What a client sets on an entry. */
 export interface EntryValues {
@@ -111,6 +111,13 @@ export async function findEntry(sql: Sql, userId: number, animeId: number): Prom
 }
 
 /**
+ * The user's row, locked first by every write to the list: its triggers update that row (the list's
+ * size and version, migration 009) after the entry, and an import locks it before its entries, so a
+ * write that locked the entry first could deadlock with an import.
+ */
+const lockedOwner = (sql: Sql, userId: number) => sql`owner as (select id from users where id = ${userId} for no key update)`;
+
+/**
  * Creates or replaces the entry in one statement (`created` tells which). Nothing is written, and
  * undefined comes back, when the anime does not exist or has fewer episodes than `episodesWatched`;
  * a list at its limit fails with the users_list_size_limit check (the insert trigger counts).
@@ -122,14 +129,15 @@ export async function upsertEntry(
   values: EntryValues,
 ): Promise<{ entry: StoredEntry; created: boolean } | undefined> {
   const [row] = await sql<[(RawEntry & { created: boolean })?]>`
-    with written as (
+    with ${lockedOwner(sql, userId)},
+    written as (
       insert into list_entries as l
         (user_id, anime_id, status, episodes_watched, score, rewatches, private, started_on, finished_on, notes, title)
-      select ${userId}, a.id, ${values.status},
+      select owner.id, a.id, ${values.status},
         coalesce(${values.episodesWatched}::int, case when ${values.status} = 'completed' then a.num_episodes else 0 end),
         ${values.score}::smallint, ${values.rewatches}::int, ${values.private}::boolean, ${values.startedOn}::date,
         ${values.finishedOn}::date, ${values.notes}::text, a.title
-      from anime a
+      from owner, anime a
       where a.id = ${animeId} and (a.num_episodes = 0 or coalesce(${values.episodesWatched}::int, 0) <= a.num_episodes)
       for share of a
       on conflict (user_id, anime_id) do update set
@@ -145,19 +153,22 @@ export async function upsertEntry(
 /** Overwrites an existing entry; undefined when it is not on the list (any more). */
 export async function updateEntry(sql: Sql, userId: number, animeId: number, values: EntryValues): Promise<StoredEntry | undefined> {
   const [row] = await sql<[RawEntry?]>`
-    with written as (
+    with ${lockedOwner(sql, userId)},
+    written as (
       update list_entries set
         status = ${values.status}, episodes_watched = ${values.episodesWatched}::int, score = ${values.score}::smallint,
         rewatches = ${values.rewatches}::int, private = ${values.private}::boolean, started_on = ${values.startedOn}::date,
         finished_on = ${values.finishedOn}::date, notes = ${values.notes}::text, updated_at = now()
-      where user_id = ${userId} and anime_id = ${animeId}
+      where user_id = ${userId} and anime_id = ${animeId} and exists (select from owner)
       returning *)
     select ${entryColumns(sql, "written")} from written join anime a on a.id = written.anime_id`;
   return row && toEntry(row);
 }
 
 export async function deleteEntry(sql: Sql, userId: number, animeId: number): Promise<boolean> {
-  const result = await sql`delete from list_entries where user_id = ${userId} and anime_id = ${animeId}`;
+  const result = await sql`
+    with ${lockedOwner(sql, userId)}
+    delete from list_entries where user_id = ${userId} and anime_id = ${animeId} and exists (select from owner)`;
   return result.count > 0;
 }
 
@@ -341,64 +352,75 @@ export interface ListVersions {
   catalogue: string;
 }
 
-/** An entry as the cache keeps it: its sort and filter keys, and the texts that follow the anime's body in its JSON. */
-export interface CacheableEntry {
-  animeId: number;
-  status: ListStatus;
-  private: boolean;
-  score: number | null;
+/**
+ * A whole list as the cache keeps it, in anime_id order: a column per key, and the texts that follow
+ * each anime's body in its entry's JSON (fields, `,"notes":…`, times) one after another in `text`.
+ */
+export interface CacheableList {
+  versions: ListVersions;
+  animeIds: Int32Array;
+  /** The status's place in LIST_STATUSES. */
+  statuses: Uint8Array;
+  privates: Uint8Array;
+  /** 0 for no score. */
+  scores: Int8Array;
   /** updated_at in microseconds since 1970 (exact in a double until the year 2255). */
-  updatedMicros: number;
+  updatedMicros: Float64Array;
   /** The title's place among the list's titles (equal titles share one), in the title index's order. */
-  titleRank: number;
-  fields: string;
-  notes: string;
-  times: string;
+  titleRanks: Int32Array;
+  /** Bytes of each entry's fields, notes and times in `text`. */
+  fieldsLengths: Int32Array;
+  notesLengths: Int32Array;
+  timesLengths: Int32Array;
+  text: Uint8Array;
 }
 
-interface RawCacheableEntry {
-  list_version: string;
-  catalogue_version: string;
-  anime_id: number | null;
-  status: ListStatus;
-  private: boolean;
-  score: number | null;
-  updated_us: number;
-  title_rank: number;
-  fields: string;
-  notes: string;
-  times: string;
-}
+/** Numbers per entry in the keys text of findCacheableList, in this order. */
+const CACHEABLE_KEYS = 9;
 
-/** The user's whole list in anime_id order with the versions it was read at (one statement, one snapshot); undefined for no such user. */
-export async function findCacheableList(sql: Sql, userId: number): Promise<{ versions: ListVersions; entries: CacheableEntry[] } | undefined> {
+/**
+ * The user's whole list with the versions it was read at, in one statement (one snapshot); undefined
+ * for no such user. A single row: the keys as one text of numbers, the texts as one value passed on as
+ * bytes, so that a list of thousands of entries is not thousands of rows to parse.
+ */
+export async function findCacheableList(sql: Sql, userId: number): Promise<CacheableList | undefined> {
   const parts = entryJsonParts(sql, "l");
-  const rows = await sql<RawCacheableEntry[]>`
-    select u.list_version::text as list_version, c.version::text as catalogue_version, l.anime_id, l.status, l.private, l.score,
-      (extract(epoch from l.updated_at) * 1000000)::float8 as updated_us,
-      dense_rank() over (order by l.title)::int as title_rank,
-      ${parts.fields} as fields, ${parts.notes} as notes, ${parts.times} as times
-    from users u cross join catalogue_state c left join list_entries l on l.user_id = u.id
-    where u.id = ${userId}
-    order by l.anime_id`;
-  const [first] = rows;
-  if (!first) return undefined;
-  const versions = { userId, list: first.list_version, catalogue: first.catalogue_version };
-  const entries = first.anime_id === null ? [] : rows.map(toCacheableEntry);
-  return { versions, entries };
+  const [row] = await sql`
+    with e as materialized (
+      select l.anime_id, array_position(${LIST_STATUSES as unknown as string[]}::text[], l.status) - 1 as status_code,
+        l.private::int as private, coalesce(l.score, 0) as score,
+        (extract(epoch from l.updated_at) * 1000000)::int8 as updated_us, dense_rank() over (order by l.title) as title_rank,
+        ${parts.fields} as fields, ${parts.notes} as notes, ${parts.times} as times
+      from list_entries l where l.user_id = ${userId})
+    select u.list_version::text, c.version::text,
+      (select string_agg(concat_ws(',', anime_id, status_code, private, score, updated_us, title_rank,
+         octet_length(fields), octet_length(notes), octet_length(times)), ',' order by anime_id) from e) as keys,
+      (select string_agg(fields || notes || times, '' order by anime_id) from e) as text
+    from users u cross join catalogue_state c
+    where u.id = ${userId}`.raw();
+  if (!row) return undefined;
+  const [listVersion, catalogueVersion, keys, text] = row;
+  const numbers = keys ? keys.toString().split(",").map(Number) : [];
+  const n = numbers.length / CACHEABLE_KEYS;
+  const column = <T extends Int32Array | Uint8Array | Int8Array | Float64Array>(make: new (n: number) => T, k: number): T => {
+    const values = new make(n);
+    for (let i = 0; i < n; i++) values[i] = numbers[i * CACHEABLE_KEYS + k]!;
+    return values;
+  };
+  return {
+    versions: { userId, list: listVersion!.toString(), catalogue: catalogueVersion!.toString() },
+    animeIds: column(Int32Array, 0),
+    statuses: column(Uint8Array, 1),
+    privates: column(Uint8Array, 2),
+    scores: column(Int8Array, 3),
+    updatedMicros: column(Float64Array, 4),
+    titleRanks: column(Int32Array, 5),
+    fieldsLengths: column(Int32Array, 6),
+    notesLengths: column(Int32Array, 7),
+    timesLengths: column(Int32Array, 8),
+    text: text ?? new Uint8Array(),
+  };
 }
-
-const toCacheableEntry = (row: RawCacheableEntry): CacheableEntry => ({
-  animeId: row.anime_id!,
-  status: row.status,
-  private: row.private,
-  score: row.score,
-  updatedMicros: row.updated_us,
-  titleRank: row.title_rank,
-  fields: row.fields,
-  notes: row.notes,
-  times: row.times,
-});
 
 /** The versions of the user's list, and the bodies of `bodyIds` (anime that are gone are left out): one snapshot. */
 export async function findListVersions(

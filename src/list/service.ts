@@ -5,7 +5,7 @@
 // write left; everything else reads PostgreSQL.
 import type { Sql } from "postgres";
 import type { Queryable } from "../db/connect.ts";
-import { violatedCheckConstraint } from "../db/errors.ts";
+import { isDeadlock, violatedCheckConstraint } from "../db/errors.ts";
 import { type FieldErrors, notFound, fieldFailure } from "../http/errors.ts";
 import { type Page, type PageRequest, QueryReader, type RawQuery, pageHeadJson, pageOf, pageOffset, queryMessages } from "../http/query.ts";
 import { readAnimeFilters } from "../shared/anime-filters.ts";
@@ -58,6 +58,11 @@ export class Lists {
     /** Absent when LIST_CACHE_MB is 0: every answer is then read from PostgreSQL. */
     private readonly cache?: ListCache,
   ) {}
+
+  /** What the list cache holds, for /health. */
+  cacheState(): { lists: number; bytes: number; hits: number; fills: number } {
+    return this.cache?.state() ?? { lists: 0, bytes: 0, hits: 0, fills: 0 };
+  }
 
   /** The catalogue's optional columns, read once (migrations only add them, at start). */
   private optionalColumns(): Promise<Set<string>> {
@@ -243,16 +248,32 @@ export class Lists {
   }
 }
 
-/** Runs a write; the database's own checks (the cap, the dates' order) become the contract's 400s. */
+/** How many times a write (one statement, or the import's transaction) is run when PostgreSQL ends it to break a deadlock. */
+const DEADLOCK_TRIES = 3;
+
+/**
+ * Runs a write; the database's own checks (the cap, the dates' order) become the contract's 400s. A
+ * write that PostgreSQL chose to end in a deadlock had no effect and is run again: an entry's write
+ * locks the entry, then its user's row (the list's size and version), while an import locks the row
+ * first, then the entries.
+ */
 async function writing<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    const constraint = violatedCheckConstraint(error);
-    if (constraint === "users_list_size_limit") throw listFull();
-    if (constraint === "list_entries_dates_order") throw fieldFailure({ finished_on: [DATES_ORDER] });
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (isDeadlock(error) && attempt < DEADLOCK_TRIES) continue;
+      throw writeFailure(error);
+    }
   }
+}
+
+/** The contract's 400 for a check the write violated; any other error as it is. */
+function writeFailure(error: unknown): unknown {
+  const constraint = violatedCheckConstraint(error);
+  if (constraint === "users_list_size_limit") return listFull();
+  if (constraint === "list_entries_dates_order") return fieldFailure({ finished_on: [DATES_ORDER] });
+  return error;
 }
 
 /** The rules beyond the body's schema: real dates in order, notes' length in characters. */
