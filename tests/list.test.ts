@@ -405,7 +405,12 @@ describe("what the database keeps and writes for the list", () => {
     expect((await putEntry(server, token, first, { status: "watching" })).status).toBe(201);
     const byTitle = async (sort: string) => (await getList(server, token, `?sort=${sort}`)).body.results.map((e: { anime: { id: number } }) => e.anime.id);
     expect(await byTitle("title")).toEqual([c, first, b]); // code points: "C" < "a" < "b"
-    await sql`update anime set title = 'Order d' where id = ${first}`;
+    // As an import changes a title: with catalogue_state.version bumped in the same transaction (the
+    // version every cache of anime answers, the list cache's included, is checked against).
+    await sql.begin(async (tx) => {
+      await tx`update anime set title = 'Order d' where id = ${first}`;
+      await tx`update catalogue_state set version = version + 1`;
+    });
     expect(await byTitle("title")).toEqual([c, b, first]);
     expect(await byTitle("-title")).toEqual([first, b, c]);
     await sql`delete from list_entries where user_id = ${id}`;

@@ -20,11 +20,8 @@ export interface CachedSelection {
   publicOnly: boolean;
 }
 
-/** A page of entries: their JSON texts joined by commas (UTF-8), and how many the selection holds. */
-export interface CachedPage {
-  count: number;
-  results: Uint8Array;
-}
+/** What a page's entries are framed by, given how many the selection holds: the JSON before and after them. */
+export type PageFrame = (count: number) => { head: Uint8Array; end: Uint8Array };
 
 /** How many times an answer reads a list again after finding its copy stale, before giving up. */
 const TRIES = 3;
@@ -32,6 +29,7 @@ const TRIES = 3;
 const RANDOM_TRIES = 64;
 const ENTRY_OPEN = Buffer.from('{"anime":');
 const COMMA = 0x2c;
+const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8Array() };
 /** Bytes a cached list's entry costs besides its text: its keys, offsets and up to six sort orders. */
 const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4;
 const BODY_OVERHEAD_BYTES = 64;
@@ -203,15 +201,17 @@ export class ListCache {
     return { lists: this.lists.size, bytes: this.lists.calculatedSize + this.bodies.calculatedSize, hits: this.hits, fills: this.fills };
   }
 
-  /** A page of the user's own list; undefined when the cache could not answer (the caller asks PostgreSQL). */
-  ownPage(userId: number, selection: CachedSelection, sort: ListSort, offset: number, limit: number): Promise<CachedPage | undefined> {
+  /**
+   * A page of the user's own list, as the whole answer's bytes (its entries framed by `frame`);
+   * undefined when the cache could not answer (the caller asks PostgreSQL).
+   */
+  ownPage(userId: number, selection: CachedSelection, sort: ListSort, offset: number, limit: number, frame: PageFrame): Promise<Uint8Array | undefined> {
     return this.withList(userId, async (list) => {
       const positions = list.page(selection, sort, offset, limit);
       const ids = positions.map((position) => list.animeIdAt(position));
       const checked = await queries.findListVersions(this.sql, userId, this.missingBodies(ids, list.versions));
       if (!checked || !sameVersions(checked.versions, list.versions)) return STALE;
-      const results = this.joinEntries(list, positions, checked.bodies, !selection.publicOnly);
-      return results && { count: list.count(selection), results };
+      return this.joinEntries(list, positions, checked.bodies, !selection.publicOnly, frame(list.count(selection)));
     });
   }
 
@@ -219,7 +219,14 @@ export class ListCache {
    * A page of a list whose versions were just read (the public view reads them with the username and
    * the list's publicness); undefined when the cache could not answer.
    */
-  async pageAt(versions: ListVersions, selection: CachedSelection, sort: ListSort, offset: number, limit: number): Promise<CachedPage | undefined> {
+  async pageAt(
+    versions: ListVersions,
+    selection: CachedSelection,
+    sort: ListSort,
+    offset: number,
+    limit: number,
+    frame: PageFrame,
+  ): Promise<Uint8Array | undefined> {
     let list = this.lists.get(versions.userId);
     if (list && sameVersions(list.versions, versions)) this.hits++;
     else list = await this.fill(versions.userId);
@@ -233,8 +240,7 @@ export class ListCache {
       if (BigInt(read.catalogue) !== BigInt(versions.catalogue)) return undefined;
       fetched = read.bodies;
     }
-    const results = this.joinEntries(list, positions, fetched, !selection.publicOnly);
-    return results && { count: list.count(selection), results };
+    return this.joinEntries(list, positions, fetched, !selection.publicOnly, frame(list.count(selection)));
   }
 
   /**
@@ -336,7 +342,13 @@ export class ListCache {
    * catalogue version the check read) and the entry's text. Undefined when a body is missing (the
    * catalogue changed meanwhile: the caller reads again).
    */
-  private joinEntries(list: CachedList, positions: number[], fetched: Map<number, string>, withNotes: boolean): Uint8Array | undefined {
+  private joinEntries(
+    list: CachedList,
+    positions: number[],
+    fetched: Map<number, string>,
+    withNotes: boolean,
+    { head, end } = NO_FRAME,
+  ): Uint8Array | undefined {
     const catalogue = BigInt(list.versions.catalogue);
     if (catalogue > this.bodiesCatalogue) {
       this.bodies.clear();
@@ -358,16 +370,18 @@ export class ListCache {
       bodies.push(body);
     }
     if (current) for (const [id, body] of read) this.bodies.set(id, body);
-    let length = Math.max(0, positions.length - 1);
+    let length = head.byteLength + Math.max(0, positions.length - 1) + end.byteLength;
     for (let k = 0; k < positions.length; k++) length += ENTRY_OPEN.length + bodies[k]!.length + list.tailLength(positions[k]!, withNotes);
     const joined = Buffer.allocUnsafe(length);
-    let at = 0;
+    joined.set(head, 0);
+    let at = head.byteLength;
     for (let k = 0; k < positions.length; k++) {
       if (k > 0) joined[at++] = COMMA;
       at += ENTRY_OPEN.copy(joined, at);
       at += bodies[k]!.copy(joined, at);
       at = list.copyTail(positions[k]!, withNotes, joined, at);
     }
+    joined.set(end, at);
     return joined;
   }
 }

@@ -7,10 +7,10 @@ import type { Sql } from "postgres";
 import type { Queryable } from "../db/connect.ts";
 import { isDeadlock, violatedCheckConstraint } from "../db/errors.ts";
 import { type FieldErrors, notFound, fieldFailure } from "../http/errors.ts";
-import { type Page, type PageRequest, QueryReader, type RawQuery, pageHeadJson, pageOf, pageOffset, queryMessages } from "../http/query.ts";
+import { type PageRequest, QueryReader, type RawQuery, pageHeadJson, pageOf, pageOffset, queryMessages } from "../http/query.ts";
 import { readAnimeFilters } from "../shared/anime-filters.ts";
 import { usernameKey } from "../shared/username-key.ts";
-import type { CachedPage, ListCache } from "./list-cache.ts";
+import type { ListCache, PageFrame } from "./list-cache.ts";
 import * as queries from "./queries.ts";
 import type { EntryValues, ListSelection, ListVersions } from "./queries.ts";
 import type { MalEntry } from "./mal-xml.ts";
@@ -134,8 +134,9 @@ export class Lists {
   async page(userId: number, query: RawQuery, requestUrl: string): Promise<Uint8Array> {
     const { statuses, sort, request } = readPageQuery(query);
     const selection: ListSelection = { userId, statuses, publicOnly: false };
-    const cached = await this.cache?.ownPage(userId, selection, sort, pageOffset(request), request.pageSize);
-    return this.pageAnswer(selection, sort, request, requestUrl, cached);
+    const frame = pageFrame(requestUrl, request);
+    const cached = await this.cache?.ownPage(userId, selection, sort, pageOffset(request), request.pageSize, frame);
+    return cached ?? this.uncachedPage(selection, sort, request, frame);
   }
 
   /** GET /users/{username}/list: 404 when the user does not exist or keeps the list private. */
@@ -143,14 +144,16 @@ export class Lists {
     const versions = await this.publicListVersions(username);
     const { statuses, sort, request } = readPageQuery(query);
     const selection: ListSelection = { userId: versions.userId, statuses, publicOnly: true };
-    const cached = await this.cache?.pageAt(versions, selection, sort, pageOffset(request), request.pageSize);
-    return this.pageAnswer(selection, sort, request, requestUrl, cached);
+    const frame = pageFrame(requestUrl, request);
+    const cached = await this.cache?.pageAt(versions, selection, sort, pageOffset(request), request.pageSize, frame);
+    return cached ?? this.uncachedPage(selection, sort, request, frame);
   }
 
-  /** The page from the cache's answer, or read from PostgreSQL when the cache had none. */
-  private async pageAnswer(selection: ListSelection, sort: ListSort, request: PageRequest, requestUrl: string, cached: CachedPage | undefined) {
-    const { count, results } = cached ?? (await queries.findEntriesPage(this.sql, selection, sort, request.pageSize, pageOffset(request)));
-    return pageJson(pageOf(requestUrl, count, request, []), results);
+  /** The page as PostgreSQL writes its entries. */
+  private async uncachedPage(selection: ListSelection, sort: ListSort, request: PageRequest, frame: PageFrame): Promise<Uint8Array> {
+    const { count, results } = await queries.findEntriesPage(this.sql, selection, sort, request.pageSize, pageOffset(request));
+    const { head, end } = frame(count);
+    return Buffer.concat([head, results, end]);
   }
 
   async random(userId: number, query: RawQuery): Promise<string | Uint8Array> {
@@ -353,9 +356,12 @@ function readPageQuery(query: RawQuery): { statuses: ListStatus[] | undefined; s
   return { statuses, sort, request: { page, pageSize } };
 }
 
-/** A page whose results are already JSON: the entries' texts joined by commas, as PostgreSQL sent them (UTF-8). */
-function pageJson(page: Page<never>, results: Uint8Array): Uint8Array {
-  return Buffer.concat([Buffer.from(pageHeadJson(page)), results, PAGE_END]);
-}
+/**
+ * What frames a page's entries (their JSON texts joined by commas, UTF-8) once their count is known:
+ * `{"count":…,"next":…,"previous":…,"results":[` and `]}`. Past the last page: 404.
+ */
+const pageFrame =
+  (requestUrl: string, request: PageRequest): PageFrame =>
+  (count) => ({ head: Buffer.from(pageHeadJson(pageOf(requestUrl, count, request, []))), end: PAGE_END });
 
 const PAGE_END = Buffer.from("]}");
