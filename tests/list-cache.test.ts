@@ -15,6 +15,7 @@ let anime: FixtureAnime[];
 let twins: number[];
 
 const STATUSES = ["watching", "completed", "on_hold", "dropped", "plan_to_watch"];
+const DATES = [null, "2024-02-29", "0050-03-04", "1969-12-31", "1970-01-01", "9999-12-31", "1999-07-15"];
 const NOTES = ["", 'a "quoted" word', "line\nbreak\ttab \\ back", "日本語 😀 \u0001", "x".repeat(300)];
 
 beforeAll(async () => {
@@ -40,6 +41,10 @@ async function variedList(name: string) {
       score: i % 4 === 3 ? null : 1 + (i % 10),
       private: i % 6 === 5,
       notes: NOTES[i % NOTES.length],
+      episodes_watched: i % 3,
+      rewatches: i % 4 === 1 ? 7 : 0,
+      started_on: DATES[i % DATES.length],
+      finished_on: i % 2 ? null : DATES[i % DATES.length],
     });
     expect(answer.status).toBe(201);
   }

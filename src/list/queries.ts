@@ -376,49 +376,91 @@ export interface CacheableList {
 }
 
 /** Numbers per entry in the keys text of findCacheableList, in this order. */
-const CACHEABLE_KEYS = 9;
+const CACHEABLE_KEYS = 12;
 
 /**
  * The user's whole list with the versions it was read at, in one statement (one snapshot); undefined
- * for no such user. A single row: the keys as one text of numbers, the texts as one value passed on as
- * bytes, so that a list of thousands of entries is not thousands of rows to parse.
+ * for no such user. A single row: the entries' numbers as one text (a date as days since 1970, `n` for
+ * none; a time in microseconds), and their notes one after another as bytes. The entries' texts are
+ * written here, as entryJsonParts writes them in SQL (tests/list-cache.test.ts compares the two byte
+ * for byte): PostgreSQL's to_char takes several times longer than reading the columns.
  */
 export async function findCacheableList(sql: Sql, userId: number): Promise<CacheableList | undefined> {
-  const parts = entryJsonParts(sql, "l");
   const [row] = await sql`
     with e as materialized (
       select l.anime_id, array_position(${LIST_STATUSES as unknown as string[]}::text[], l.status) - 1 as status_code,
-        l.private::int as private, coalesce(l.score, 0) as score,
-        (extract(epoch from l.updated_at) * 1000000)::int8 as updated_us, dense_rank() over (order by l.title) as title_rank,
-        ${parts.fields} as fields, ${parts.notes} as notes, ${parts.times} as times
+        l.private::int as private, coalesce(l.score, 0) as score, l.episodes_watched, l.rewatches,
+        coalesce((l.started_on - date '1970-01-01')::text, 'n') as started, coalesce((l.finished_on - date '1970-01-01')::text, 'n') as finished,
+        (extract(epoch from l.created_at) * 1000000)::int8 as created_us, (extract(epoch from l.updated_at) * 1000000)::int8 as updated_us,
+        dense_rank() over (order by l.title) as title_rank, l.notes
       from list_entries l where l.user_id = ${userId})
     select u.list_version::text, c.version::text,
-      (select string_agg(concat_ws(',', anime_id, status_code, private, score, updated_us, title_rank,
-         octet_length(fields), octet_length(notes), octet_length(times)), ',' order by anime_id) from e) as keys,
-      (select string_agg(fields || notes || times, '' order by anime_id) from e) as text
+      (select string_agg(concat_ws(',', anime_id, status_code, private, score, episodes_watched, rewatches, started, finished,
+         created_us, updated_us, title_rank, octet_length(notes)), ',' order by anime_id) from e) as keys,
+      (select string_agg(notes, '' order by anime_id) from e) as notes
     from users u cross join catalogue_state c
     where u.id = ${userId}`.raw();
   if (!row) return undefined;
-  const [listVersion, catalogueVersion, keys, text] = row;
+  const [listVersion, catalogueVersion, keys, notes] = row;
   const numbers = keys ? keys.toString().split(",").map(Number) : [];
   const n = numbers.length / CACHEABLE_KEYS;
+  const at = (i: number, k: number) => numbers[i * CACHEABLE_KEYS + k]!;
   const column = <T extends Int32Array | Uint8Array | Int8Array | Float64Array>(make: new (n: number) => T, k: number): T => {
     const values = new make(n);
-    for (let i = 0; i < n; i++) values[i] = numbers[i * CACHEABLE_KEYS + k]!;
+    for (let i = 0; i < n; i++) values[i] = at(i, k);
     return values;
   };
+  const lengths = { fields: new Int32Array(n), notes: new Int32Array(n), times: new Int32Array(n) };
+  const texts: string[] = [];
+  let notesAt = 0;
+  for (let i = 0; i < n; i++) {
+    const notesBytes = at(i, 11);
+    const entryNotes = notesBytes === 0 ? "" : notes!.toString("utf8", notesAt, notesAt + notesBytes);
+    notesAt += notesBytes;
+    const tail = entryTail(LIST_STATUSES[at(i, 1)]!, at(i, 4), at(i, 3), at(i, 5), at(i, 2) === 1, at(i, 6), at(i, 7), entryNotes, at(i, 8), at(i, 9));
+    lengths.fields[i] = Buffer.byteLength(tail.fields);
+    lengths.notes[i] = Buffer.byteLength(tail.notes);
+    lengths.times[i] = tail.times.length; // ASCII
+    texts.push(tail.fields, tail.notes, tail.times);
+  }
   return {
     versions: { userId, list: listVersion!.toString(), catalogue: catalogueVersion!.toString() },
     animeIds: column(Int32Array, 0),
     statuses: column(Uint8Array, 1),
     privates: column(Uint8Array, 2),
     scores: column(Int8Array, 3),
-    updatedMicros: column(Float64Array, 4),
-    titleRanks: column(Int32Array, 5),
-    fieldsLengths: column(Int32Array, 6),
-    notesLengths: column(Int32Array, 7),
-    timesLengths: column(Int32Array, 8),
-    text: text ?? new Uint8Array(),
+    updatedMicros: column(Float64Array, 9),
+    titleRanks: column(Int32Array, 10),
+    fieldsLengths: lengths.fields,
+    notesLengths: lengths.notes,
+    timesLengths: lengths.times,
+    text: Buffer.from(texts.join("")),
+  };
+}
+
+/** What entryJsonParts writes, from the entry's values (a score of 0 is none; dates in days since 1970, NaN for none). */
+function entryTail(
+  status: ListStatus,
+  episodesWatched: number,
+  score: number,
+  rewatches: number,
+  isPrivate: boolean,
+  startedDays: number,
+  finishedDays: number,
+  notes: string,
+  createdMicros: number,
+  updatedMicros: number,
+): { fields: string; notes: string; times: string } {
+  const date = (days: number) => (Number.isNaN(days) ? "null" : `"${new Date(days * 86_400_000).toISOString().slice(0, 10)}"`);
+  // to_char's MS truncates the microseconds, as toISOString does once they are floored to milliseconds.
+  const time = (micros: number) => new Date(Math.floor(micros / 1000)).toISOString();
+  return {
+    fields:
+      `,"status":"${status}","episodes_watched":${episodesWatched},"score":${score === 0 ? "null" : score},"rewatches":${rewatches}` +
+      `,"private":${isPrivate},"started_on":${date(startedDays)},"finished_on":${date(finishedDays)}`,
+    // to_json escapes a text as JSON.stringify does (PostgreSQL text holds no lone surrogate).
+    notes: `,"notes":${JSON.stringify(notes)}`,
+    times: `,"created":"${time(createdMicros)}","updated":"${time(updatedMicros)}"}`,
   };
 }
 
