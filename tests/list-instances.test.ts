@@ -1,5 +1,6 @@
 // Two server instances on one PostgreSQL: a list change or a list_public flip made through one is what
-// the other answers next (the list keeps no cache: every answer reads PostgreSQL). A is the server in
+// the other answers next (each keeps lists in memory, and every answer from memory re-reads the list's
+// version in PostgreSQL first: src/list/list-cache.ts). A is the server in
 // this process, B a separate `bun src/main.ts`. Needs DATABASE_URL (the embedded database is single-process).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ServerProcess, spawnServer } from "./support/cluster.ts";
