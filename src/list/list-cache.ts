@@ -253,8 +253,14 @@ export class ListCache {
       const candidates = list.candidates(statuses);
       const pick = hasAnimeFilters(filters) ? await this.filteredPick(userId, list, candidates, filters, columns) : await this.plainPick(userId, list, candidates);
       if (pick === STALE || pick === null) return pick;
-      const bodies = pick.body === undefined ? new Map<number, string>() : new Map([[list.animeIdAt(pick.position), pick.body]]);
-      return this.joinEntries(list, [pick.position], bodies, true) ?? STALE;
+      const id = list.animeIdAt(pick.position);
+      const bodies = pick.body === undefined ? new Map<number, string>() : new Map([[id, pick.body]]);
+      const entry = this.joinEntries(list, [pick.position], bodies, true);
+      if (entry) return entry;
+      // Its body left the cache meanwhile: read it, rather than draw again (which would favour cached bodies).
+      const read = await queries.findAnimeBodies(this.sql, [id]);
+      if (BigInt(read.catalogue) !== BigInt(list.versions.catalogue)) return STALE;
+      return this.joinEntries(list, [pick.position], read.bodies, true) ?? STALE;
     });
   }
 
