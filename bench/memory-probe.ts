@@ -7,7 +7,7 @@
 //   profile and login on a database with the bench's users and tokens (PROBE_TOKENS of them)
 //   PROBE_WARMUP / PROBE_SECONDS: per row (default 3 / 8, as the bench's finding rows)
 import { edenGC, fullGC, heapSize, heapStats } from "bun:jsc";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../src/config.ts";
@@ -99,6 +99,7 @@ for (const row of rows.filter((r) => wanted.includes(r.scenario))) {
   console.log(`  0.5 s later: ${show(sample())}`);
 }
 clearInterval(timer);
+for (const row of rows) if (row.env.BENCH_PATHS_FILE) rmSync(row.env.BENCH_PATHS_FILE, { force: true });
 if (env.PROBE_MAPS) console.log(largestMappings());
 await sql.end();
 await running.stop();
