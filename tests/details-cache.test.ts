@@ -1,22 +1,66 @@
-// The details cache (bounded by its budget, counting hits and misses) and the batching of its
+// The details cache (a ring bounded by its budget, counting hits and misses) and the batching of its
 // misses (src/anime/details-cache.ts), on their own.
 import { describe, expect, test } from "bun:test";
-import { BatchedReads, DetailsCache, detailsAnswer } from "../src/anime/details-cache.ts";
+import fc from "fast-check";
+import { BatchedReads, type DetailsAnswer, DetailsCache, detailsAnswer } from "../src/anime/details-cache.ts";
 
 describe("DetailsCache", () => {
-  test("keeps answers within its budget, least recently used out first, and counts hits and misses", () => {
-    const answer = detailsAnswer(`{"id":1,"title":"${"x".repeat(1000)}"}`);
-    const perAnswer = answer.body.byteLength + 512;
-    const cache = new DetailsCache(perAnswer * 3);
-    for (const id of [1, 2, 3]) cache.set(id, answer);
-    expect(cache.get(1)).toBe(answer); // 1 is now the most recently used
-    cache.set(4, answer);
-    expect(cache.get(2)).toBeUndefined();
-    expect([1, 3, 4].map((id) => cache.get(id))).toEqual([answer, answer, answer]);
-    expect(cache.state()).toEqual({ entries: 3, bytes: perAnswer * 3, hits: 4, misses: 1 });
-    cache.clear();
+  const text = (answer: DetailsAnswer | undefined) => (answer ? `${new TextDecoder().decode(answer.body)} ${answer.etag}` : undefined);
+
+  test("keeps answers within its budget, oldest out first, and counts hits and misses", () => {
+    const answers = [1, 2, 3, 4].map((id) => detailsAnswer(`{"id":${id},"title":"${"x".repeat(1000)}"}`));
+    const size = answers[0]!.body.byteLength;
+    const cache = new DetailsCache(size * 3);
+    for (const id of [1, 2, 3]) cache.set(id, answers[id - 1]!);
+    expect(text(cache.get(1))).toBe(text(answers[0]));
+    cache.set(4, answers[3]!); // overwrites the oldest, 1, however recently it was read
     expect(cache.get(1)).toBeUndefined();
+    expect([2, 3, 4].map((id) => text(cache.get(id)))).toEqual([2, 3, 4].map((id) => text(answers[id - 1])));
+    expect(cache.state()).toEqual({ entries: 3, bytes: size * 3, hits: 4, misses: 1 });
+    cache.clear();
+    expect(cache.get(2)).toBeUndefined();
     expect(cache.state()).toMatchObject({ entries: 0, bytes: 0 });
+  });
+
+  test("keeps a copy: the caller's answer may change or go", () => {
+    const answer = detailsAnswer('{"id":1}');
+    const cache = new DetailsCache(1024);
+    cache.set(1, answer);
+    answer.body.fill(0);
+    expect(new TextDecoder().decode(cache.get(1)!.body)).toBe('{"id":1}');
+  });
+
+  test("any sequence of answers: every one held is the last kept for its id, byte for byte, within the budget", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 400 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 12 }), fc.string({ minLength: 0, maxLength: 120 })), { maxLength: 200 }),
+        (budget, writes) => {
+          const cache = new DetailsCache(budget);
+          const last = new Map<number, DetailsAnswer>();
+          for (const [id, body] of writes) {
+            const answer = detailsAnswer(body);
+            cache.set(id, answer);
+            last.set(id, answer);
+            let held = 0;
+            for (const [known, expected] of last) {
+              const got = cache.get(known);
+              if (got === undefined) continue;
+              expect(text(got)).toBe(text(expected));
+              held += got.body.byteLength;
+            }
+            expect(held).toBeLessThanOrEqual(budget);
+            expect(cache.state().bytes).toBe(held);
+          }
+          // The answer kept last is held whenever it fits.
+          const final = writes.at(-1);
+          if (final) {
+            const size = detailsAnswer(final[1]).body.byteLength;
+            if (size > 0 && size <= budget) expect(cache.get(final[0])).toBeDefined();
+          }
+        },
+      ),
+    );
   });
 
   test("a budget of 0 keeps nothing", () => {
