@@ -30,8 +30,8 @@ const RANDOM_TRIES = 64;
 const ENTRY_OPEN = Buffer.from('{"anime":');
 const COMMA = 0x2c;
 const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8Array() };
-/** Bytes a cached list's entry costs besides its text: its keys, offsets and up to six sort orders. */
-const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4;
+/** Bytes a cached list's entry costs besides its text: its keys, offsets, up to six sort orders and a few candidate sets. */
+const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4 + 3 * 4;
 const BODY_OVERHEAD_BYTES = 64;
 
 /** A list as one snapshot read it: columns of keys, and the texts of its entries in one buffer. */
@@ -50,6 +50,7 @@ export class CachedList {
   private readonly offsets: Int32Array;
   private readonly text: Buffer;
   private readonly orders = new Map<ListSort, Int32Array>();
+  private readonly candidatesByMask = new Map<number, Int32Array>();
 
   constructor(read: CacheableList) {
     const n = read.animeIds.length;
@@ -109,13 +110,18 @@ export class CachedList {
     return positions;
   }
 
-  /** The positions of the entries whose status is one of `statuses` (every entry without). */
+  /** The positions of the entries whose status is one of `statuses` (every entry without), computed once per set of statuses. */
   candidates(statuses: ListStatus[] | undefined): Int32Array {
     const mask = statuses ? statusMask(statuses) : ALL_STATUSES;
-    const positions = new Int32Array(this.size);
-    let n = 0;
-    for (let i = 0; i < this.size; i++) if (this.statusBits[i]! & mask) positions[n++] = i;
-    return positions.subarray(0, n);
+    let positions = this.candidatesByMask.get(mask);
+    if (!positions) {
+      const all = new Int32Array(this.size);
+      let n = 0;
+      for (let i = 0; i < this.size; i++) if (this.statusBits[i]! & mask) all[n++] = i;
+      positions = all.slice(0, n);
+      this.candidatesByMask.set(mask, positions);
+    }
+    return positions;
   }
 
   /** The length of the entry's text after its anime's body; the public form leaves the notes out. */
