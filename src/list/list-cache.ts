@@ -31,7 +31,8 @@ const ENTRY_OPEN = Buffer.from('{"anime":');
 const COMMA = 0x2c;
 const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8Array() };
 /** Bytes a cached list's entry costs besides its text: its keys, offsets, up to six sort orders and a few candidate sets. */
-const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4 + 3 * 4;
+const CANDIDATE_SETS = 3;
+const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4 + CANDIDATE_SETS * 4;
 const BODY_OVERHEAD_BYTES = 64;
 
 /** A list as one snapshot read it: columns of keys, and the texts of its entries in one buffer. */
@@ -119,6 +120,7 @@ export class CachedList {
       let n = 0;
       for (let i = 0; i < this.size; i++) if (this.statusBits[i]! & mask) all[n++] = i;
       positions = all.slice(0, n);
+      if (this.candidatesByMask.size >= CANDIDATE_SETS) this.candidatesByMask.clear(); // within the bytes counted for it
       this.candidatesByMask.set(mask, positions);
     }
     return positions;
