@@ -28,6 +28,15 @@ const NO_MATCH = 9;
 const CJK_SEPARATOR = "\u0001";
 const EMPTY = new Int32Array(0);
 
+/** What scored finds: entries[0, count) ascending, and scores[i] the score of entries[i]. */
+export interface ScoredEntries {
+  entries: Int32Array;
+  scores: Int32Array;
+  count: number;
+}
+
+const NOTHING_SCORED: ScoredEntries = { entries: EMPTY, scores: EMPTY, count: 0 };
+
 interface TermMatches {
   /** the terms marked in termSlot (slot = index + 1) */
   terms: number[];
@@ -113,6 +122,11 @@ export class SearchIndex {
     return this.entryIds.length;
   }
 
+  /** The entries' ids, ascending: an entry is an index into it. */
+  get ids(): Int32Array {
+    return this.entryIds;
+  }
+
   /**
    * Every entry matching q, best first (relevance, ties by id ascending).
    * `typos` (for tests): how words other than the most selective find their typo matches — by walking the
@@ -120,12 +134,26 @@ export class SearchIndex {
    * other words narrow the candidates by their postings; the answer, and its order, are the same.
    */
   search(q: string, typos: "auto" | "walk" | "check" = "auto", narrow = true): Int32Array {
+    const { entries, scores, count } = this.scored(q, typos, narrow);
+    const order = sortByScore(scores, entries, count);
+    const ids = new Int32Array(count);
+    for (let r = 0; r < count; r++) ids[r] = this.entryIds[order[r]!]!;
+    return ids;
+  }
+
+  /**
+   * Every entry matching q (an index into `ids`), ascending, with its score: smaller is better, and
+   * search's order is by score, ties by entry. Views of working arrays, valid (and the caller's to
+   * overwrite) until the next search: a caller that needs only the best few, or only the count, ranks
+   * no more than it reads.
+   */
+  scored(q: string, typos: "auto" | "walk" | "check" = "auto", narrow = true): ScoredEntries {
     const scanner = queryScanner.scan(q);
     const texts = scanner.words();
     const literal = scanner.literalHash;
-    if (texts.length === 0) return EMPTY;
+    if (texts.length === 0) return NOTHING_SCORED;
     const queryWords = distinctWords(texts).map((word) => this.analyse(word));
-    if (queryWords.some((word) => word.cost === 0 && word.typoLimit === 0)) return EMPTY;
+    if (queryWords.some((word) => word.cost === 0 && word.typoLimit === 0)) return NOTHING_SCORED;
     // Every word's typo matches come from a walk over the dictionary's trie (bounded by the word's length
     // and allowance, a few hundred rows): then each word knows every term that can match it, the
     // candidates come from the rarest, and the other words narrow them by their postings.
@@ -137,7 +165,7 @@ export class SearchIndex {
       selective.cjkNames = this.namesContaining(selective.text);
       selective.walked = true; // its names are the candidates
     }
-    if (selective.cost === 0) return EMPTY;
+    if (selective.cost === 0) return NOTHING_SCORED;
     let candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
     const narrowing = queryWords.filter((word) => word !== selective && (word.cjk || word.walked || word.typoLimit === 0));
     const narrowedBy = new Set([selective]);
@@ -183,9 +211,10 @@ export class SearchIndex {
     return { terms, kinds };
   }
 
+  /** The entries of the candidate names that match, each with its best name's score. */
   private rank(
     candidates: Int32Array, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number, allWhole: boolean,
-  ): Int32Array {
+  ): ScoredEntries {
     const scores = scratch(1, candidates.length);
     const entries = scratch(2, candidates.length);
     const entryCount = this.entryIds.length;
@@ -211,10 +240,7 @@ export class SearchIndex {
       scores[count] = entryBest;
       entries[count++] = entry;
     }
-    const order = sortByScore(scores, entries, count);
-    const ids = new Int32Array(count);
-    for (let r = 0; r < count; r++) ids[r] = this.entryIds[order[r]!]!;
-    return ids;
+    return { entries, scores, count };
   }
 
   /** The rank of `name` for the query (smaller is better), or -1 when some word does not match it. */
