@@ -218,11 +218,23 @@ export class SearchIndex {
     const scores = scratch(1, candidates.length);
     const entries = scratch(2, candidates.length);
     const entryCount = this.entryIds.length;
+    // How every candidate matches, when that is known without looking at its words: all whole (allWhole),
+    // or, for a query of one CJK word whose names are the candidates, whole for the names that have it
+    // as a word (its term's postings, walked alongside) and begun for the others.
+    let known = allWhole ? WHOLE : -1;
+    const sole = queryWords.length === 1 && queryWords[0]!.cjk && queryWords[0]!.walked ? queryWords[0]! : undefined;
+    const whole = sole === undefined ? -1 : this.dictionary.find(sole.text);
+    let cursor = whole < 0 ? 0 : this.postingStart[whole]!;
+    const cursorEnd = whole < 0 ? 0 : this.postingStart[whole + 1]!;
     let count = 0;
     let entry = 0;
     let entryBest = -1;
     for (let c = 0; c < candidates.length; c++) {
       const name = candidates[c]!;
+      if (sole !== undefined) {
+        cursor = seek(this.postings, cursor, cursorEnd, name);
+        known = cursor < cursorEnd && this.postings[cursor] === name ? WHOLE : PARTIAL;
+      }
       if (this.entryNameStart[entry + 1]! <= name) {
         // the entry of the name: the last whose first name is not after it (galloping: candidates may be far apart)
         const next = seek(this.entryNameStart, entry + 1, entryCount + 1, name + 1) - 1;
@@ -233,7 +245,7 @@ export class SearchIndex {
         entry = next;
         entryBest = -1;
       }
-      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount, allWhole);
+      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount, known);
       if (score >= 0 && (entryBest < 0 || score < entryBest)) entryBest = score;
     }
     if (entryBest >= 0) {
@@ -243,16 +255,19 @@ export class SearchIndex {
     return { entries, scores, count };
   }
 
-  /** The rank of `name` for the query (smaller is better), or -1 when some word does not match it. */
+  /**
+   * The rank of `name` for the query (smaller is better), or -1 when some word does not match it.
+   * `known`: how every word matches the name, when the caller knows it (no typo); -1 to look.
+   */
   private score(
     name: number, isTitle: boolean, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number,
-    allWhole: boolean,
+    known: number,
   ): number {
     const from = this.nameWordStart[name]!;
     const to = this.nameWordStart[name + 1]!;
-    let worst = WHOLE;
+    let worst = known < 0 ? WHOLE : known;
     let typos = 0;
-    for (let w = 0; w < queryWords.length && !allWhole; w++) {
+    for (let w = 0; w < queryWords.length && known < 0; w++) {
       const match = this.matchWord(queryWords[w]!, w, queryWords.length, matches, name, from, to);
       if (match === NO_MATCH) return -1;
       if (match > worst) worst = Math.min(match, TYPO);
