@@ -51,7 +51,7 @@ interface QueryWord {
   isLast: boolean;
   cjk: boolean;
   /** dictionary term → how it matches this word */
-  terms: Map<number, number>;
+  terms: TermKinds;
   /** names that contain this CJK word (sorted), for CJK words */
   cjkNames: Int32Array;
   /** postings to draw candidates from when this word is the most selective */
@@ -63,6 +63,55 @@ interface QueryWord {
   walked: boolean;
   /** for the other words: term → how it matches with typos, checked on the candidates' words */
   typoCache: Map<number, number>;
+}
+
+/**
+ * How dictionary terms match a query word: a few single terms (the word itself, typo matches) and the
+ * run of terms the word begins (contiguous in the sorted dictionary, possibly thousands: `123` begins
+ * every number from 1230 to 123999). A Map of a thousand terms cost more than the rest of the search.
+ */
+class TermKinds {
+  private readonly singles: number[] = [];
+  private readonly singleKinds: number[] = [];
+  private begunFrom = 0;
+  private begunTo = 0;
+
+  get size(): number {
+    return this.singles.length + this.begunTo - this.begunFrom;
+  }
+
+  has(term: number): boolean {
+    return (term >= this.begunFrom && term < this.begunTo) || this.singles.includes(term);
+  }
+
+  get(term: number): number | undefined {
+    if (term >= this.begunFrom && term < this.begunTo) return PARTIAL;
+    const at = this.singles.indexOf(term);
+    return at < 0 ? undefined : this.singleKinds[at];
+  }
+
+  /** Adds a term that is not there yet. */
+  set(term: number, kind: number): void {
+    this.singles.push(term);
+    this.singleKinds.push(kind);
+  }
+
+  /** Adds the terms [from, to) as begun (PARTIAL); none of them is there yet. Once. */
+  setBegun(from: number, to: number): void {
+    this.begunFrom = from;
+    this.begunTo = Math.max(from, to);
+  }
+
+  forEach(visit: (term: number, kind: number) => void): void {
+    for (let i = 0; i < this.singles.length; i++) visit(this.singles[i]!, this.singleKinds[i]!);
+    for (let term = this.begunFrom; term < this.begunTo; term++) visit(term, PARTIAL);
+  }
+
+  keys(): number[] {
+    const keys = this.singles.slice();
+    for (let term = this.begunFrom; term < this.begunTo; term++) keys.push(term);
+    return keys;
+  }
 }
 
 export class SearchIndex {
@@ -197,16 +246,16 @@ export class SearchIndex {
   private markTerms(queryWords: QueryWord[]): TermMatches {
     const terms: number[] = [];
     for (const word of queryWords) {
-      for (const term of word.terms.keys()) {
+      word.terms.forEach((term) => {
         if (this.termSlot[term] === 0) {
           terms.push(term);
           this.termSlot[term] = terms.length;
         }
-      }
+      });
     }
     const kinds = new Uint8Array(terms.length * queryWords.length).fill(NO_MATCH);
     queryWords.forEach((word, w) => {
-      for (const [term, kind] of word.terms) kinds[(this.termSlot[term]! - 1) * queryWords.length + w] = kind;
+      word.terms.forEach((term, kind) => (kinds[(this.termSlot[term]! - 1) * queryWords.length + w] = kind));
     });
     return { terms, kinds };
   }
@@ -346,7 +395,7 @@ export class SearchIndex {
 
   /** What a query word matches in the dictionary, and how many postings it would draw candidates from. */
   private analyse({ text, isLast }: { text: string; isLast: boolean }): QueryWord {
-    const terms = new Map<number, number>();
+    const terms = new TermKinds();
     const exact = this.dictionary.find(text);
     if (exact >= 0) terms.set(exact, WHOLE);
     const cjk = hasCjk(text);
@@ -360,9 +409,10 @@ export class SearchIndex {
     }
     if (isLast && text.length >= MIN_PREFIX) {
       const end = this.dictionary.prefixEnd(text);
-      for (let t = this.dictionary.lowerBound(text); t < end; t++) if (!terms.has(t)) terms.set(t, PARTIAL);
+      // the words it begins: the dictionary's words from it on (the word itself, when there, is first)
+      terms.setBegun(exact >= 0 ? exact + 1 : this.dictionary.lowerBound(text), end);
     }
-    const candidateTerms = [...terms.keys()];
+    const candidateTerms = terms.keys();
     for (let length = 1; length < Math.min(text.length, this.dictionary.longest + 1); length++) {
       const head = this.dictionary.find(text.slice(0, length));
       if (head >= 0 && !terms.has(head)) candidateTerms.push(head);
@@ -374,14 +424,12 @@ export class SearchIndex {
 
   /** Adds the word's typo matches to its terms and candidates. */
   private addTypos(word: QueryWord): void {
-    const found = new Map<number, number>();
-    this.typoWalk(word.text, found);
-    for (const [term, kind] of found) {
-      if (word.terms.has(term)) continue;
+    this.typoWalk(word.text, (term, kind) => {
+      if (word.terms.has(term)) return;
       word.terms.set(term, kind);
       word.candidateTerms.push(term);
       word.cost += this.postingStart[term + 1]! - this.postingStart[term]!;
-    }
+    });
     word.walked = true;
   }
 
@@ -410,7 +458,7 @@ export class SearchIndex {
    * a prefix that is already too far (optimal string alignment: substitutions, insertions, deletions and
    * swaps of adjacent characters).
    */
-  private typoWalk(text: string, terms: Map<number, number>): void {
+  private typoWalk(text: string, found: (term: number, kind: number) => void): void {
     const length = text.length;
     const limit = typosAllowed(length + 2);
     if (limit === 0) return;
@@ -459,7 +507,8 @@ export class SearchIndex {
       }
       validDepth = termLength;
       const distance = Math.abs(termLength - length) <= limit ? rows[termLength]![length]! : FAR;
-      if (distance > 0 && distance <= typosAllowed(termLength) && !terms.has(index)) terms.set(index, TYPO + distance);
+      // each term is met once (the walk only moves on)
+      if (distance > 0 && distance <= typosAllowed(termLength)) found(index, TYPO + distance);
       index++;
     }
   }
