@@ -226,6 +226,8 @@ export class SearchIndex {
         const ranges = this.gramRanges(word.text) ?? [];
         if (word.text.length === 1) candidates = keepHaving(candidates, this.gramNames, ranges, scratch(0, candidates.length));
         else for (const range of ranges) candidates = keepHaving(candidates, this.gramNames, [range], scratch(0, candidates.length));
+        // one or two characters: having the pair is containing the word (as namesContaining knows)
+        if (word.text.length <= 2) word.walked = true;
       } else if (word.candidateTerms.length <= NARROW_TERMS) {
         const ranges = word.candidateTerms.map((t) => ({ from: this.postingStart[t]!, to: this.postingStart[t + 1]! }));
         candidates = keepHaving(candidates, this.postings, ranges, scratch(0, candidates.length));
@@ -567,6 +569,7 @@ export class SearchIndex {
     const ranges = this.gramRanges(text);
     if (ranges === undefined || ranges.length === 0) return EMPTY;
     if (text.length === 1) return mergeSorted(ranges.map(({ from, to }) => this.gramNames.subarray(from, to)));
+    if (text.length === 2) return this.gramNames.subarray(ranges[0]!.from, ranges[0]!.to); // its one pair's names
     ranges.sort((a, b) => a.to - a.from - (b.to - b.from));
     const rarest = ranges[0]!;
     const found = new Int32Array(rarest.to - rarest.from);
@@ -641,6 +644,8 @@ const NARROW_TERMS = 64;
  * join), or for a CJK word in its character pairs'. Walks each range alongside, galloping between candidates.
  */
 function keepHaving(candidates: Int32Array, lists: Int32Array, ranges: { from: number; to: number }[], out: Int32Array): Int32Array {
+  const only = ranges.length === 1 ? ranges[0]! : undefined;
+  if (only && only.to - only.from <= MERGE_RATIO * candidates.length) return keepInRange(candidates, lists, only.from, only.to, out);
   const cursors = Int32Array.from(ranges, (range) => range.from);
   const ends = Int32Array.from(ranges, (range) => range.to);
   // `out` may be the candidates' own memory: a name is written no later than it was read
@@ -658,6 +663,21 @@ function keepHaving(candidates: Int32Array, lists: Int32Array, ranges: { from: n
     }
   }
   return narrowed.subarray(0, kept);
+}
+
+/** Up to this many list items a candidate, a plain merge beats galloping (two broad words: both lists long). */
+const MERGE_RATIO = 8;
+
+/** keepHaving for one range, by a plain merge of the two sorted lists. */
+function keepInRange(candidates: Int32Array, lists: Int32Array, from: number, to: number, out: Int32Array): Int32Array {
+  let kept = 0;
+  let at = from;
+  for (let c = 0; c < candidates.length && at < to; c++) {
+    const name = candidates[c]!;
+    while (at < to && lists[at]! < name) at++;
+    if (at < to && lists[at] === name) out[kept++] = name;
+  }
+  return out.subarray(0, kept);
 }
 
 /** The first index in sorted[from, to) whose value is not below `value`: gallops, then halves. */
