@@ -439,7 +439,7 @@ function popcount(word: number): number {
 }
 
 /** Rearranges `keys` (distinct) so that its first `k` are its `k` smallest, in any order (quickselect). */
-export function selectSmallest(keys: Float64Array, k: number): void {
+function selectSmallest(keys: Float64Array, k: number): void {
   const target = k - 1;
   let left = 0;
   let right = keys.length - 1;
