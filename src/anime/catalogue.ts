@@ -16,6 +16,7 @@ import { BatchedReads, type DetailsAnswer, DetailsCache, type DetailsCacheState,
 import { PackedBodies } from "./packed-bodies.ts";
 import * as queries from "./queries.ts";
 import { type SearchDocument, SearchIndex } from "./search/index.ts";
+import { RANKED_AT_LEAST, type RankedSearch, rankSearch } from "./search-ranking.ts";
 
 export const TOPIC_CATALOGUE_IMPORTED = "catalogue";
 const MAX_ID = 2_147_483_647;
@@ -23,7 +24,10 @@ const RANDOM_ATTEMPTS = 5;
 const WARM_BATCH = 5_000;
 /** Per cached entry, beyond its body's characters: the key, the LRU's slots, the string header. */
 const ENTRY_OVERHEAD_BYTES = 64;
-/** Searches with q: their sorted position lists, kept per canonical request (q, filters, sort) until the next load. */
+/**
+ * Searches with q: their count and first ranks (rankSearch; all of them for a sort other than relevance
+ * or a deep page), kept per canonical request (q, filters, sort) until the next load.
+ */
 const RESULT_CACHE_BYTES = { min: 8 * 1024 * 1024, max: 64 * 1024 * 1024, perEntry: 64 };
 const RESULT_CACHE_ENTRIES = 2_000;
 const SEARCH_BATCH = 10_000;
@@ -40,7 +44,7 @@ const MATCH_SET_CACHE_ENTRIES = 2_000;
 /** What a search found: positions in the index it ran on (`ids`), and that load's catalogue version. */
 export interface SearchResult {
   count: number;
-  /** The positions ranked `from` to `to` (exclusive), in the index the search ran on (`ids`). */
+  /** The positions ranked `from` to `to` (exclusive; `to` at most the ranks the search was asked for), in the index the search ran on (`ids`). */
   page(from: number, to: number): Int32Array;
   ids: Int32Array;
   version: number;
@@ -326,35 +330,39 @@ export class Catalogue {
 
   /**
    * The positions of the entries a search finds, in the order asked (cached per canonical request
-   * until the next load). With q, ranked by the search index (which may still be building: then a promise).
+   * until the next load); `ranks`: how many of the first the caller reads at most (a page's end). With
+   * q, ranked by the search index (which may still be building: then a promise).
    */
-  search(request: SearchRequest, key = searchKey(request)): SearchResult | Promise<SearchResult> {
+  search(request: SearchRequest, key = searchKey(request), ranks = Infinity): SearchResult | Promise<SearchResult> {
     const index = this.currentIndex();
-    if (index instanceof Promise) return index.then((loaded) => this.searchIn(loaded, request, key));
-    return this.searchIn(index, request, key);
+    if (index instanceof Promise) return index.then((loaded) => this.searchIn(loaded, request, key, ranks));
+    return this.searchIn(index, request, key, ranks);
   }
 
-  private searchIn(index: FilterIndex, request: SearchRequest, key: string): SearchResult | Promise<SearchResult> {
+  private searchIn(index: FilterIndex, request: SearchRequest, key: string, ranks: number): SearchResult | Promise<SearchResult> {
     const generation = this.generation;
     const current = this.isCurrent(index);
     // A result from another load's index is not tagged by this load's version (the route then hashes the bytes).
     const version = current ? this.version : -1;
-    const listed = (positions: Int32Array): SearchResult => ({
-      count: positions.length,
-      page: (from, to) => positions.subarray(from, to),
+    const listed = ({ count, positions, complete }: RankedSearch): SearchResult => ({
+      count,
+      page: (from, to) => {
+        if (!complete && to > positions.length) throw new Error(`ranks up to ${to} read from a search ranked to ${positions.length}`);
+        return positions.subarray(from, to);
+      },
       ids: index.ids,
       version,
     });
     const cached = current ? this.results.get(key) : undefined;
-    if (cached) return listed(cached);
-    const remember = (positions: Int32Array): SearchResult => {
-      if (current && generation === this.generation) this.results.set(key, positions);
-      return listed(positions);
+    if (cached && (cached.complete || cached.positions.length >= ranks)) return listed(cached);
+    const remember = (ranked: RankedSearch): SearchResult => {
+      if (current && generation === this.generation) this.results.set(key, ranked);
+      return listed(ranked);
     };
     const { q, filters } = request;
     if (q === undefined) {
       const sort = request.sort === "relevance" ? "title" : request.sort;
-      if (!hasAnimeFilters(filters)) return listed(index.order(sort));
+      if (!hasAnimeFilters(filters)) return listed(completeList(index.order(sort)));
       const key = filtersKeyOf(filters);
       const set = this.matchSet(index, filters, key);
       const ordered = () => this.orderedSet(index, set, sort, key);
@@ -362,10 +370,9 @@ export class Catalogue {
     }
     const { sort } = request;
     this.searchIndex ??= this.buildSearchIndex(generation);
-    return this.searchIndex.then((searchIndex): SearchResult => {
-      const found = index.filterIds(searchIndex.search(q), filters);
-      return remember(sort === "relevance" ? found : index.sort(found, sort));
-    });
+    // The first pages: the first ranks only (RANKED_AT_LEAST); a deeper page: every rank, once.
+    const wanted = ranks <= RANKED_AT_LEAST ? ranks : Infinity;
+    return this.searchIndex.then((searchIndex) => remember(rankSearch(searchIndex, index, q, filters, sort, wanted)));
   }
 
   /** The entries matching the filters (kept per canonical filters until the next load, when `index` is current). */
@@ -478,14 +485,18 @@ export class Catalogue {
 }
 
 /** A result holds up to 4 bytes per entry: the budget grows with the catalogue (8 MB up to 128,000 entries). */
-function resultCache(entries: number): LRUCache<string, Int32Array> {
+function resultCache(entries: number): LRUCache<string, RankedSearch> {
   const bytes = Math.min(RESULT_CACHE_BYTES.max, Math.max(RESULT_CACHE_BYTES.min, entries * RESULT_CACHE_BYTES.perEntry));
-  return new LRUCache<string, Int32Array>({
+  return new LRUCache<string, RankedSearch>({
     max: RESULT_CACHE_ENTRIES,
     maxSize: bytes,
     // Keys count too: filters can be long (up to 50 tags of 200 characters).
-    sizeCalculation: (value, key) => value.byteLength + key.length * 2 + ENTRY_OVERHEAD_BYTES,
+    sizeCalculation: (value, key) => value.positions.byteLength + key.length * 2 + ENTRY_OVERHEAD_BYTES,
   });
+}
+
+function completeList(positions: Int32Array): RankedSearch {
+  return { count: positions.length, positions, complete: true };
 }
 
 function matchSetCache(entries: number): LRUCache<string, MatchSet> {

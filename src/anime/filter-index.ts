@@ -3,7 +3,7 @@
 // at 40,000 entries the whole index is about 2 MB, and the garbage collector has nothing to trace in it.
 // Pure: the catalogue builds it from what it read from the database, and tests check it against a
 // plain scan.
-import { ANIME_STATUSES, ANIME_TYPES, type AnimeFilters, SEASONS } from "../shared/anime-filters.ts";
+import { ANIME_STATUSES, ANIME_TYPES, type AnimeFilters, SEASONS, hasAnimeFilters } from "../shared/anime-filters.ts";
 import { indexInSorted, positionOfId } from "./packed-bodies.ts";
 
 export const SORTS = ["relevance", "title", "-title", "year", "-year", "episodes", "-episodes", "score", "-score"] as const;
@@ -127,6 +127,24 @@ export class FilterIndex {
       if (position !== -1 && this.passes(position, filter)) out[count++] = position;
     }
     return out.slice(0, count);
+  }
+
+  /**
+   * Rewrites found[0, count) — ids[found[i]] are ids, ascending — as the positions of those that are in
+   * the index and pass the filters, moving `alongside` with them (the search's scores); how many are kept.
+   */
+  keepPassing(ids: Int32Array, found: Int32Array, alongside: Int32Array, count: number, filters: AnimeFilters): number {
+    const filter = this.compile(filters);
+    if (filter.empty) return 0;
+    const unfiltered = !hasAnimeFilters(filters);
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const position = this.positionOf(ids[found[i]!]!);
+      if (position === -1 || (!unfiltered && !this.passes(position, filter))) continue;
+      found[kept] = position;
+      alongside[kept++] = alongside[i]!;
+    }
+    return kept;
   }
 
   /** Every entry's position, in `sort`'s order (built on first use, once per load). */

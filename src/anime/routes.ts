@@ -181,9 +181,9 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
       async ({ query, request }) => {
         const parsed = searchQueries(request.url, query);
         const { asked, key } = parsed;
-        const found = await catalogue.search(asked, key);
-        const head = pageHead(parsed, request.url, found.count);
         const offset = pageOffset(asked);
+        const found = await catalogue.search(asked, key, offset + asked.pageSize);
+        const head = pageHead(parsed, request.url, found.count);
         const bodies = catalogue.bodiesAt(found, offset, offset + asked.pageSize);
         if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, pageParts(head, await bodies));
         // Every body from the load the search ran on: the body is a function of that version and the URL.

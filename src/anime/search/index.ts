@@ -28,6 +28,15 @@ const NO_MATCH = 9;
 const CJK_SEPARATOR = "\u0001";
 const EMPTY = new Int32Array(0);
 
+/** What scored finds: entries[0, count) ascending, and scores[i] the score of entries[i]. */
+export interface ScoredEntries {
+  entries: Int32Array;
+  scores: Int32Array;
+  count: number;
+}
+
+const NOTHING_SCORED: ScoredEntries = { entries: EMPTY, scores: EMPTY, count: 0 };
+
 interface TermMatches {
   /** the terms marked in termSlot (slot = index + 1) */
   terms: number[];
@@ -42,7 +51,7 @@ interface QueryWord {
   isLast: boolean;
   cjk: boolean;
   /** dictionary term → how it matches this word */
-  terms: Map<number, number>;
+  terms: TermKinds;
   /** names that contain this CJK word (sorted), for CJK words */
   cjkNames: Int32Array;
   /** postings to draw candidates from when this word is the most selective */
@@ -54,6 +63,55 @@ interface QueryWord {
   walked: boolean;
   /** for the other words: term → how it matches with typos, checked on the candidates' words */
   typoCache: Map<number, number>;
+}
+
+/**
+ * How dictionary terms match a query word: a few single terms (the word itself, typo matches) and the
+ * run of terms the word begins (contiguous in the sorted dictionary, possibly thousands: `123` begins
+ * every number from 1230 to 123999). A Map of a thousand terms cost more than the rest of the search.
+ */
+class TermKinds {
+  private readonly singles: number[] = [];
+  private readonly singleKinds: number[] = [];
+  private begunFrom = 0;
+  private begunTo = 0;
+
+  get size(): number {
+    return this.singles.length + this.begunTo - this.begunFrom;
+  }
+
+  has(term: number): boolean {
+    return (term >= this.begunFrom && term < this.begunTo) || this.singles.includes(term);
+  }
+
+  get(term: number): number | undefined {
+    if (term >= this.begunFrom && term < this.begunTo) return PARTIAL;
+    const at = this.singles.indexOf(term);
+    return at < 0 ? undefined : this.singleKinds[at];
+  }
+
+  /** Adds a term that is not there yet. */
+  set(term: number, kind: number): void {
+    this.singles.push(term);
+    this.singleKinds.push(kind);
+  }
+
+  /** Adds the terms [from, to) as begun (PARTIAL); none of them is there yet. Once. */
+  setBegun(from: number, to: number): void {
+    this.begunFrom = from;
+    this.begunTo = Math.max(from, to);
+  }
+
+  forEach(visit: (term: number, kind: number) => void): void {
+    for (let i = 0; i < this.singles.length; i++) visit(this.singles[i]!, this.singleKinds[i]!);
+    for (let term = this.begunFrom; term < this.begunTo; term++) visit(term, PARTIAL);
+  }
+
+  keys(): number[] {
+    const keys = this.singles.slice();
+    for (let term = this.begunFrom; term < this.begunTo; term++) keys.push(term);
+    return keys;
+  }
 }
 
 export class SearchIndex {
@@ -113,6 +171,11 @@ export class SearchIndex {
     return this.entryIds.length;
   }
 
+  /** The entries' ids, ascending: an entry is an index into it. */
+  get ids(): Int32Array {
+    return this.entryIds;
+  }
+
   /**
    * Every entry matching q, best first (relevance, ties by id ascending).
    * `typos` (for tests): how words other than the most selective find their typo matches — by walking the
@@ -120,12 +183,26 @@ export class SearchIndex {
    * other words narrow the candidates by their postings; the answer, and its order, are the same.
    */
   search(q: string, typos: "auto" | "walk" | "check" = "auto", narrow = true): Int32Array {
+    const { entries, scores, count } = this.scored(q, typos, narrow);
+    const order = sortByScore(scores, entries, count);
+    const ids = new Int32Array(count);
+    for (let r = 0; r < count; r++) ids[r] = this.entryIds[order[r]!]!;
+    return ids;
+  }
+
+  /**
+   * Every entry matching q (an index into `ids`), ascending, with its score: smaller is better, and
+   * search's order is by score, ties by entry. Views of working arrays, valid (and the caller's to
+   * overwrite) until the next search: a caller that needs only the best few, or only the count, ranks
+   * no more than it reads.
+   */
+  scored(q: string, typos: "auto" | "walk" | "check" = "auto", narrow = true): ScoredEntries {
     const scanner = queryScanner.scan(q);
     const texts = scanner.words();
     const literal = scanner.literalHash;
-    if (texts.length === 0) return EMPTY;
+    if (texts.length === 0) return NOTHING_SCORED;
     const queryWords = distinctWords(texts).map((word) => this.analyse(word));
-    if (queryWords.some((word) => word.cost === 0 && word.typoLimit === 0)) return EMPTY;
+    if (queryWords.some((word) => word.cost === 0 && word.typoLimit === 0)) return NOTHING_SCORED;
     // Every word's typo matches come from a walk over the dictionary's trie (bounded by the word's length
     // and allowance, a few hundred rows): then each word knows every term that can match it, the
     // candidates come from the rarest, and the other words narrow them by their postings.
@@ -137,7 +214,7 @@ export class SearchIndex {
       selective.cjkNames = this.namesContaining(selective.text);
       selective.walked = true; // its names are the candidates
     }
-    if (selective.cost === 0) return EMPTY;
+    if (selective.cost === 0) return NOTHING_SCORED;
     let candidates = selective.cjk ? selective.cjkNames : this.namesOf(selective.candidateTerms);
     const narrowing = queryWords.filter((word) => word !== selective && (word.cjk || word.walked || word.typoLimit === 0));
     const narrowedBy = new Set([selective]);
@@ -149,6 +226,8 @@ export class SearchIndex {
         const ranges = this.gramRanges(word.text) ?? [];
         if (word.text.length === 1) candidates = keepHaving(candidates, this.gramNames, ranges, scratch(0, candidates.length));
         else for (const range of ranges) candidates = keepHaving(candidates, this.gramNames, [range], scratch(0, candidates.length));
+        // one or two characters: having the pair is containing the word (as namesContaining knows)
+        if (word.text.length <= 2) word.walked = true;
       } else if (word.candidateTerms.length <= NARROW_TERMS) {
         const ranges = word.candidateTerms.map((t) => ({ from: this.postingStart[t]!, to: this.postingStart[t + 1]! }));
         candidates = keepHaving(candidates, this.postings, ranges, scratch(0, candidates.length));
@@ -169,31 +248,44 @@ export class SearchIndex {
   private markTerms(queryWords: QueryWord[]): TermMatches {
     const terms: number[] = [];
     for (const word of queryWords) {
-      for (const term of word.terms.keys()) {
+      word.terms.forEach((term) => {
         if (this.termSlot[term] === 0) {
           terms.push(term);
           this.termSlot[term] = terms.length;
         }
-      }
+      });
     }
     const kinds = new Uint8Array(terms.length * queryWords.length).fill(NO_MATCH);
     queryWords.forEach((word, w) => {
-      for (const [term, kind] of word.terms) kinds[(this.termSlot[term]! - 1) * queryWords.length + w] = kind;
+      word.terms.forEach((term, kind) => (kinds[(this.termSlot[term]! - 1) * queryWords.length + w] = kind));
     });
     return { terms, kinds };
   }
 
+  /** The entries of the candidate names that match, each with its best name's score. */
   private rank(
     candidates: Int32Array, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number, allWhole: boolean,
-  ): Int32Array {
+  ): ScoredEntries {
     const scores = scratch(1, candidates.length);
     const entries = scratch(2, candidates.length);
     const entryCount = this.entryIds.length;
+    // How every candidate matches, when that is known without looking at its words: all whole (allWhole),
+    // or, for a query of one CJK word whose names are the candidates, whole for the names that have it
+    // as a word (its term's postings, walked alongside) and begun for the others.
+    let known = allWhole ? WHOLE : -1;
+    const sole = queryWords.length === 1 && queryWords[0]!.cjk && queryWords[0]!.walked ? queryWords[0]! : undefined;
+    const whole = sole === undefined ? -1 : this.dictionary.find(sole.text);
+    let cursor = whole < 0 ? 0 : this.postingStart[whole]!;
+    const cursorEnd = whole < 0 ? 0 : this.postingStart[whole + 1]!;
     let count = 0;
     let entry = 0;
     let entryBest = -1;
     for (let c = 0; c < candidates.length; c++) {
       const name = candidates[c]!;
+      if (sole !== undefined) {
+        cursor = seek(this.postings, cursor, cursorEnd, name);
+        known = cursor < cursorEnd && this.postings[cursor] === name ? WHOLE : PARTIAL;
+      }
       if (this.entryNameStart[entry + 1]! <= name) {
         // the entry of the name: the last whose first name is not after it (galloping: candidates may be far apart)
         const next = seek(this.entryNameStart, entry + 1, entryCount + 1, name + 1) - 1;
@@ -204,29 +296,29 @@ export class SearchIndex {
         entry = next;
         entryBest = -1;
       }
-      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount, allWhole);
+      const score = this.score(name, this.entryNameStart[entry] === name, queryWords, matches, key, literal, queryWordCount, known);
       if (score >= 0 && (entryBest < 0 || score < entryBest)) entryBest = score;
     }
     if (entryBest >= 0) {
       scores[count] = entryBest;
       entries[count++] = entry;
     }
-    const order = sortByScore(scores, entries, count);
-    const ids = new Int32Array(count);
-    for (let r = 0; r < count; r++) ids[r] = this.entryIds[order[r]!]!;
-    return ids;
+    return { entries, scores, count };
   }
 
-  /** The rank of `name` for the query (smaller is better), or -1 when some word does not match it. */
+  /**
+   * The rank of `name` for the query (smaller is better), or -1 when some word does not match it.
+   * `known`: how every word matches the name, when the caller knows it (no typo); -1 to look.
+   */
   private score(
     name: number, isTitle: boolean, queryWords: QueryWord[], matches: TermMatches, key: string, literal: number, queryWordCount: number,
-    allWhole: boolean,
+    known: number,
   ): number {
     const from = this.nameWordStart[name]!;
     const to = this.nameWordStart[name + 1]!;
-    let worst = WHOLE;
+    let worst = known < 0 ? WHOLE : known;
     let typos = 0;
-    for (let w = 0; w < queryWords.length && !allWhole; w++) {
+    for (let w = 0; w < queryWords.length && known < 0; w++) {
       const match = this.matchWord(queryWords[w]!, w, queryWords.length, matches, name, from, to);
       if (match === NO_MATCH) return -1;
       if (match > worst) worst = Math.min(match, TYPO);
@@ -305,7 +397,7 @@ export class SearchIndex {
 
   /** What a query word matches in the dictionary, and how many postings it would draw candidates from. */
   private analyse({ text, isLast }: { text: string; isLast: boolean }): QueryWord {
-    const terms = new Map<number, number>();
+    const terms = new TermKinds();
     const exact = this.dictionary.find(text);
     if (exact >= 0) terms.set(exact, WHOLE);
     const cjk = hasCjk(text);
@@ -319,9 +411,10 @@ export class SearchIndex {
     }
     if (isLast && text.length >= MIN_PREFIX) {
       const end = this.dictionary.prefixEnd(text);
-      for (let t = this.dictionary.lowerBound(text); t < end; t++) if (!terms.has(t)) terms.set(t, PARTIAL);
+      // the words it begins: the dictionary's words from it on (the word itself, when there, is first)
+      terms.setBegun(exact >= 0 ? exact + 1 : this.dictionary.lowerBound(text), end);
     }
-    const candidateTerms = [...terms.keys()];
+    const candidateTerms = terms.keys();
     for (let length = 1; length < Math.min(text.length, this.dictionary.longest + 1); length++) {
       const head = this.dictionary.find(text.slice(0, length));
       if (head >= 0 && !terms.has(head)) candidateTerms.push(head);
@@ -333,14 +426,12 @@ export class SearchIndex {
 
   /** Adds the word's typo matches to its terms and candidates. */
   private addTypos(word: QueryWord): void {
-    const found = new Map<number, number>();
-    this.typoWalk(word.text, found);
-    for (const [term, kind] of found) {
-      if (word.terms.has(term)) continue;
+    this.typoWalk(word.text, (term, kind) => {
+      if (word.terms.has(term)) return;
       word.terms.set(term, kind);
       word.candidateTerms.push(term);
       word.cost += this.postingStart[term + 1]! - this.postingStart[term]!;
-    }
+    });
     word.walked = true;
   }
 
@@ -369,7 +460,7 @@ export class SearchIndex {
    * a prefix that is already too far (optimal string alignment: substitutions, insertions, deletions and
    * swaps of adjacent characters).
    */
-  private typoWalk(text: string, terms: Map<number, number>): void {
+  private typoWalk(text: string, found: (term: number, kind: number) => void): void {
     const length = text.length;
     const limit = typosAllowed(length + 2);
     if (limit === 0) return;
@@ -418,7 +509,8 @@ export class SearchIndex {
       }
       validDepth = termLength;
       const distance = Math.abs(termLength - length) <= limit ? rows[termLength]![length]! : FAR;
-      if (distance > 0 && distance <= typosAllowed(termLength) && !terms.has(index)) terms.set(index, TYPO + distance);
+      // each term is met once (the walk only moves on)
+      if (distance > 0 && distance <= typosAllowed(termLength)) found(index, TYPO + distance);
       index++;
     }
   }
@@ -477,6 +569,7 @@ export class SearchIndex {
     const ranges = this.gramRanges(text);
     if (ranges === undefined || ranges.length === 0) return EMPTY;
     if (text.length === 1) return mergeSorted(ranges.map(({ from, to }) => this.gramNames.subarray(from, to)));
+    if (text.length === 2) return this.gramNames.subarray(ranges[0]!.from, ranges[0]!.to); // its one pair's names
     ranges.sort((a, b) => a.to - a.from - (b.to - b.from));
     const rarest = ranges[0]!;
     const found = new Int32Array(rarest.to - rarest.from);
@@ -551,6 +644,8 @@ const NARROW_TERMS = 64;
  * join), or for a CJK word in its character pairs'. Walks each range alongside, galloping between candidates.
  */
 function keepHaving(candidates: Int32Array, lists: Int32Array, ranges: { from: number; to: number }[], out: Int32Array): Int32Array {
+  const only = ranges.length === 1 ? ranges[0]! : undefined;
+  if (only && only.to - only.from <= MERGE_RATIO * candidates.length) return keepInRange(candidates, lists, only.from, only.to, out);
   const cursors = Int32Array.from(ranges, (range) => range.from);
   const ends = Int32Array.from(ranges, (range) => range.to);
   // `out` may be the candidates' own memory: a name is written no later than it was read
@@ -568,6 +663,21 @@ function keepHaving(candidates: Int32Array, lists: Int32Array, ranges: { from: n
     }
   }
   return narrowed.subarray(0, kept);
+}
+
+/** Up to this many list items a candidate, a plain merge beats galloping (two broad words: both lists long). */
+const MERGE_RATIO = 8;
+
+/** keepHaving for one range, by a plain merge of the two sorted lists. */
+function keepInRange(candidates: Int32Array, lists: Int32Array, from: number, to: number, out: Int32Array): Int32Array {
+  let kept = 0;
+  let at = from;
+  for (let c = 0; c < candidates.length && at < to; c++) {
+    const name = candidates[c]!;
+    while (at < to && lists[at]! < name) at++;
+    if (at < to && lists[at] === name) out[kept++] = name;
+  }
+  return out.subarray(0, kept);
 }
 
 /** The first index in sorted[from, to) whose value is not below `value`: gallops, then halves. */
