@@ -4,6 +4,7 @@
 //   BENCH_LIST_DB_URL=postgres://…/db bun bench/list-micro.ts [calls]
 import postgres from "postgres";
 import { ListCache } from "../src/list/list-cache.ts";
+import { createLogger } from "../src/log.ts";
 import { Lists } from "../src/list/service.ts";
 
 const url = process.env.BENCH_LIST_DB_URL;
@@ -12,7 +13,7 @@ const calls = Number(process.argv[2] ?? 300);
 const sql = postgres(url, { max: 4, onnotice: () => {} });
 // BENCH_LIST_CACHE_MB=0 measures the reads without the list cache (src/list/list-cache.ts).
 const cacheMB = Number(process.env.BENCH_LIST_CACHE_MB ?? 64);
-const lists = new Lists(sql, cacheMB > 0 ? new ListCache(sql, cacheMB * 1024 * 1024) : undefined);
+const lists = new Lists(sql, cacheMB > 0 ? new ListCache(sql, cacheMB * 1024 * 1024, createLogger("warn")) : undefined);
 const [largest] = await sql<[{ id: number }]>`select id from users where username = 'bench_list_1'`;
 await sql`update users set list_public = true where id = ${largest.id}`; // a copy: the public view needs it
 const small = await sql<{ id: number }[]>`select id from users where username like 'bench\\_list\\_%' and list_size between 1 and 2000 order by id limit 200`;

@@ -55,7 +55,7 @@ function createServices(config: Config, db: Database, log: Logger): AppServices 
   // The embedded database has no LISTEN for other processes: poll for the importer's imports.
   const exports = new Exports(db.sql, auth, config);
   const catalogue = new Catalogue(db.sql, db.changes, config, log, db.mode === "embedded");
-  const listCache = config.listCacheMB > 0 ? new ListCache(db.sql, config.listCacheMB * 1024 * 1024) : undefined;
+  const listCache = config.listCacheMB > 0 ? new ListCache(db.sql, config.listCacheMB * 1024 * 1024, log) : undefined;
   return { auth, throttles, accounts, exports, catalogue, lists: new Lists(db.sql, listCache) };
 }
 

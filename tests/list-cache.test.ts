@@ -210,6 +210,45 @@ describe("a change made behind the server's back is what it answers next", () =>
   });
 });
 
+describe("lists the cache does not hold are answered from PostgreSQL", () => {
+  test("a value set by hand that JavaScript would write otherwise (an infinite date): 200, as PostgreSQL writes it", async () => {
+    const user = await variedList("cacheinfinity");
+    await server.running.db.sql`
+      update list_entries set started_on = 'infinity', finished_on = null where user_id = ${user.userId} and anime_id = ${user.ids[0]!}`;
+    for (const path of ["/list?page_size=500", "/list?sort=title&page_size=500"]) {
+      const answer = await call(server, path, { token: user.token });
+      const query = Object.fromEntries(new URL(server.base + path).searchParams);
+      expect({ status: answer.status, text: answer.text }).toEqual(await oracle(() => uncached().page(user.userId, query, server.base + path)));
+    }
+    expect((await call(server, "/list/random", { token: user.token })).status).toBe(200);
+  });
+
+  test("a list larger than its share of LIST_CACHE_MB: right answers, read whole once, not held", async () => {
+    const small = await startTestServer({ LOG_LEVEL: "warn", LIST_CACHE_MB: "1" });
+    try {
+      const fixture = await loadFixtureCatalogue(small, 40);
+      const { token, username } = await registerUser(small, uniqueUser("cachelarge"));
+      // 40 entries with 2,000-character notes: ~80 KB, over a 1 MiB budget's share (48 KiB).
+      for (const a of fixture) expect((await putEntry(small, token, a.id, { status: "watching", notes: "n".repeat(2000) })).status).toBe(201);
+      const [{ id: userId }] = await small.running.db.sql<[{ id: number }]>`select id from users where username = ${username}`;
+      const state = async () => (await call(small, "/health")).body.list_cache;
+      const before = await state();
+      for (const path of ["/list?page_size=7&page=2", "/list?sort=-title", "/list"]) {
+        const answer = await call(small, path, { token });
+        const query = Object.fromEntries(new URL(small.base + path).searchParams);
+        expect({ status: answer.status, text: answer.text }).toEqual(
+          await oracle(() => new Lists(small.running.db.sql).page(userId, query, small.base + path)),
+        );
+      }
+      expect((await call(small, "/list/random", { token })).status).toBe(200);
+      const after = await state();
+      expect({ lists: after.lists, fills: after.fills - before.fills, hits: after.hits - before.hits }).toEqual({ lists: 0, fills: 1, hits: 0 });
+    } finally {
+      await small.stop();
+    }
+  }, 60_000);
+});
+
 describe("writes that race", () => {
   test("imports and entry writes of one user at once: each is done or refused, never a 5xx, and the list stays whole", async () => {
     const { token } = await registerUser(server, uniqueUser("cacherace"));

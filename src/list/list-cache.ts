@@ -8,9 +8,11 @@
 // PostgreSQL directly (a list written to without a pause).
 import { LRUCache } from "lru-cache";
 import type { Queryable as Sql } from "../db/connect.ts";
+import { isDatabaseUnreachable } from "../db/errors.ts";
+import { type Logger, describeError } from "../log.ts";
 import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
 import * as queries from "./queries.ts";
-import type { CacheableList, ListVersions } from "./queries.ts";
+import { type CacheableList, type ListVersions, RANDOM_TRIES } from "./queries.ts";
 import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
 /** Which entries an answer looks at. */
@@ -23,15 +25,18 @@ export interface CachedSelection {
 /** What a page's entries are framed by, given how many the selection holds: the JSON before and after them. */
 export type PageFrame = (count: number) => { head: Uint8Array; end: Uint8Array };
 
-/** How many times an answer reads a list again after finding its copy stale, before giving up. */
-const TRIES = 3;
-/** How many entries the filtered draw tries before it asks which of all the candidates pass (as queries.findRandomEntry). */
-const RANDOM_TRIES = 64;
+/** How many copies an answer tries (the held one, then one read again) before the caller asks PostgreSQL. */
+const TRIES = 2;
+/** A list may take this share of the lists' budget at most; a larger one is answered from PostgreSQL. */
+const LIST_SHARE = 1 / 16;
+/** How long a list found too large is answered from PostgreSQL before it is read whole again. */
+const TOO_LARGE_MS = 60_000;
 const ENTRY_OPEN = Buffer.from('{"anime":');
 const COMMA = 0x2c;
 const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8Array() };
-/** Bytes a cached list's entry costs besides its text: its keys, offsets, up to six sort orders and a few candidate sets. */
+/** Candidate sets (entries of some statuses) a list keeps at most. */
 const CANDIDATE_SETS = 3;
+/** Bytes a cached list's entry costs besides its text: its keys, offsets, up to six sort orders and the candidate sets. */
 const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4 + CANDIDATE_SETS * 4;
 const BODY_OVERHEAD_BYTES = 64;
 
@@ -74,8 +79,7 @@ export class CachedList {
       at += read.timesLengths[i]!;
       this.offsets[4 * i + 3] = at;
     }
-    // A copy: the bytes may be a view of the driver's receive buffer.
-    this.text = Buffer.from(read.text);
+    this.text = Buffer.from(read.text.buffer, read.text.byteOffset, read.text.byteLength);
   }
 
   get byteLength(): number {
@@ -193,12 +197,18 @@ export class ListCache {
   private readonly bodies: LRUCache<number, Buffer>;
   private bodiesCatalogue = -1n;
   private readonly filling = new Map<number, Promise<CachedList | undefined>>();
+  /** Lists too large to hold (or that failed to read): until when they are answered from PostgreSQL. */
+  private readonly notHeld = new LRUCache<number, number>({ max: 10_000 });
+  private readonly maxListBytes: number;
 
   constructor(
     private readonly sql: Sql,
     budgetBytes: number,
+    private readonly log: Logger,
   ) {
-    this.lists = new LRUCache({ maxSize: Math.max(1, Math.floor(budgetBytes * 0.75)), sizeCalculation: (list) => Math.max(1, list.byteLength) });
+    const listsBytes = Math.max(1, Math.floor(budgetBytes * 0.75));
+    this.maxListBytes = Math.max(1, Math.floor(listsBytes * LIST_SHARE));
+    this.lists = new LRUCache({ maxSize: listsBytes, sizeCalculation: (list) => Math.max(1, list.byteLength) });
     this.bodies = new LRUCache({ maxSize: Math.max(1, Math.floor(budgetBytes * 0.25)), sizeCalculation: (body) => body.byteLength + BODY_OVERHEAD_BYTES });
   }
 
@@ -326,18 +336,34 @@ export class ListCache {
     return undefined;
   }
 
-  /** Reads the user's whole list; concurrent reads of one list share one statement. */
+  /**
+   * Reads the user's whole list; concurrent reads of one list share one statement. Undefined (the
+   * caller asks PostgreSQL) for a list too large to hold, or that could not be read as expected: such
+   * a list is not read whole again for a while.
+   */
   private fill(userId: number): Promise<CachedList | undefined> {
+    const until = this.notHeld.get(userId);
+    if (until !== undefined && until > Date.now()) return Promise.resolve(undefined);
     let filling = this.filling.get(userId);
     if (!filling) {
       this.fills++;
       filling = queries
-        .findCacheableList(this.sql, userId)
+        .findCacheableList(this.sql, userId, this.maxListBytes)
         .then((read) => {
-          if (!read) return undefined;
-          const list = new CachedList(read);
+          const list = read && new CachedList(read);
+          if (!list || list.byteLength > this.maxListBytes) {
+            this.notHeld.set(userId, Date.now() + TOO_LARGE_MS);
+            return undefined;
+          }
           this.lists.set(userId, list);
           return list;
+        })
+        .catch((error: unknown) => {
+          if (isDatabaseUnreachable(error)) throw error;
+          // Values the cache cannot write as PostgreSQL does (set by hand in the database): answer from PostgreSQL.
+          this.log.warn("a list could not be read whole; answering it from the database", { userId, ...describeError(error) });
+          this.notHeld.set(userId, Date.now() + TOO_LARGE_MS);
+          return undefined;
         })
         .finally(() => this.filling.delete(userId));
       this.filling.set(userId, filling);

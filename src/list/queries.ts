@@ -255,7 +255,7 @@ function animeFilterSql(sql: Sql, filters: AnimeFilters, columns: Set<string>) {
 }
 
 /** How many entries the filtered draw first picks from all that pass `status`, before it counts. */
-const RANDOM_TRIES = 64;
+export const RANDOM_TRIES = 64;
 
 /**
  * One entry drawn uniformly from those that match, as its JSON text.
@@ -380,12 +380,12 @@ const CACHEABLE_KEYS = 12;
 
 /**
  * The user's whole list with the versions it was read at, in one statement (one snapshot); undefined
- * for no such user. A single row: the entries' numbers as one text (a date as days since 1970, `n` for
+ * for no such user, and for a list whose notes take more than `maxNotesBytes`. A single row: the entries' numbers as one text (a date as days since 1970, `n` for
  * none; a time in microseconds), and their notes one after another as bytes. The entries' texts are
  * written here, as entryJsonParts writes them in SQL (tests/list-cache.test.ts compares the two byte
  * for byte): PostgreSQL's to_char takes several times longer than reading the columns.
  */
-export async function findCacheableList(sql: Sql, userId: number): Promise<CacheableList | undefined> {
+export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes: number): Promise<CacheableList | undefined> {
   const [row] = await sql`
     with e as materialized (
       select l.anime_id, array_position(${LIST_STATUSES as unknown as string[]}::text[], l.status) - 1 as status_code,
@@ -395,15 +395,20 @@ export async function findCacheableList(sql: Sql, userId: number): Promise<Cache
         dense_rank() over (order by l.title) as title_rank, l.notes
       from list_entries l where l.user_id = ${userId})
     select u.list_version::text, c.version::text,
-      (select string_agg(concat_ws(',', anime_id, status_code, private, score, episodes_watched, rewatches, started, finished,
+      (select string_agg(concat_ws(',', anime_id, coalesce(status_code, -1), private, score, episodes_watched, rewatches, started, finished,
          created_us, updated_us, title_rank, octet_length(notes)), ',' order by anime_id) from e) as keys,
       (select string_agg(notes, '' order by anime_id) from e) as notes
     from users u cross join catalogue_state c
-    where u.id = ${userId}`.raw();
+    where u.id = ${userId}
+      -- octet_length reads a stored text's size without reading the text.
+      and (select coalesce(sum(octet_length(l.notes)), 0) from list_entries l where l.user_id = ${userId}) <= ${maxNotesBytes}`.raw();
   if (!row) return undefined;
   const [listVersion, catalogueVersion, keys, notes] = row;
   const numbers = keys ? keys.toString().split(",").map(Number) : [];
   const n = numbers.length / CACHEABLE_KEYS;
+  if (!Number.isInteger(n) || numbers.some((value) => !Number.isFinite(value) && !Number.isNaN(value))) {
+    throw new Error("a list's values did not read as expected");
+  }
   const at = (i: number, k: number) => numbers[i * CACHEABLE_KEYS + k]!;
   const column = <T extends Int32Array | Uint8Array | Int8Array | Float64Array>(make: new (n: number) => T, k: number): T => {
     const values = new make(n);
@@ -417,7 +422,7 @@ export async function findCacheableList(sql: Sql, userId: number): Promise<Cache
     const notesBytes = at(i, 11);
     const entryNotes = notesBytes === 0 ? "" : notes!.toString("utf8", notesAt, notesAt + notesBytes);
     notesAt += notesBytes;
-    const tail = entryTail(LIST_STATUSES[at(i, 1)]!, at(i, 4), at(i, 3), at(i, 5), at(i, 2) === 1, at(i, 6), at(i, 7), entryNotes, at(i, 8), at(i, 9));
+    const tail = entryTail(LIST_STATUSES[at(i, 1)], at(i, 4), at(i, 3), at(i, 5), at(i, 2) === 1, at(i, 6), at(i, 7), entryNotes, at(i, 8), at(i, 9));
     lengths.fields[i] = Buffer.byteLength(tail.fields);
     lengths.notes[i] = Buffer.byteLength(tail.notes);
     lengths.times[i] = tail.times.length; // ASCII
@@ -439,8 +444,14 @@ export async function findCacheableList(sql: Sql, userId: number): Promise<Cache
 }
 
 /** What entryJsonParts writes, from the entry's values (a score of 0 is none; dates in days since 1970, NaN for none). */
+/** An ISO text whose year has four digits (years 1–9999, as to_char writes them); anything else is not written as PostgreSQL would. */
+function fourDigitYear(iso: string): string {
+  if (!/^\d{4}-/.test(iso) || iso.startsWith("0000")) throw new Error(`a date outside the years 1-9999: ${iso}`);
+  return iso;
+}
+
 function entryTail(
-  status: ListStatus,
+  status: ListStatus | undefined,
   episodesWatched: number,
   score: number,
   rewatches: number,
@@ -451,9 +462,10 @@ function entryTail(
   createdMicros: number,
   updatedMicros: number,
 ): { fields: string; notes: string; times: string } {
-  const date = (days: number) => (Number.isNaN(days) ? "null" : `"${new Date(days * 86_400_000).toISOString().slice(0, 10)}"`);
+  const date = (days: number) => (Number.isNaN(days) ? "null" : `"${fourDigitYear(new Date(days * 86_400_000).toISOString()).slice(0, 10)}"`);
   // to_char's MS truncates the microseconds, as toISOString does once they are floored to milliseconds.
-  const time = (micros: number) => new Date(Math.floor(micros / 1000)).toISOString();
+  const time = (micros: number) => fourDigitYear(new Date(Math.floor(micros / 1000)).toISOString());
+  if (status === undefined) throw new Error("an entry's status is not one of LIST_STATUSES");
   return {
     fields:
       `,"status":"${status}","episodes_watched":${episodesWatched},"score":${score === 0 ? "null" : score},"rewatches":${rewatches}` +

@@ -1,5 +1,6 @@
 // The list's rules (issue 12): defaults, validation, the 10,000-entry cap, what an import does, and
-// the page around the entries' JSON (which PostgreSQL writes: src/list/queries.ts entryJson). No HTTP here.
+// the page around the entries' JSON (written by the list cache, or by PostgreSQL: src/list/queries.ts
+// entryJson). No HTTP here.
 // Pages and random picks come from the list cache (src/list/list-cache.ts) when it can answer: it
 // re-reads the list's version in PostgreSQL for every answer, so every instance answers what the last
 // write left; everything else reads PostgreSQL.
@@ -256,9 +257,10 @@ const DEADLOCK_TRIES = 3;
 
 /**
  * Runs a write; the database's own checks (the cap, the dates' order) become the contract's 400s. A
- * write that PostgreSQL chose to end in a deadlock had no effect and is run again: an entry's write
- * locks the entry, then its user's row (the list's size and version), while an import locks the row
- * first, then the entries.
+ * write that PostgreSQL chose to end in a deadlock had no effect and is run again. Every list write
+ * locks its user's row before any entry (queries.ts lockedOwner; an import too), so none is expected
+ * between them; the retry covers what is left (e.g. the anime rows an import and a catalogue import
+ * both lock).
  */
 async function writing<T>(write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
