@@ -3,6 +3,8 @@
 // the server's back (plain SQL, as another instance or a catalogue import would) is what it answers next.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { importCatalogue } from "../src/anime/import/importer.ts";
+import { CATALOGUE_IMPORT_LOCK } from "../src/shared/catalogue-import-lock.ts";
+import { adminUrl } from "./support/db.ts";
 import { HttpError } from "../src/http/errors.ts";
 import { Lists } from "../src/list/service.ts";
 import { call, post } from "./account-support.ts";
@@ -270,6 +272,35 @@ describe("writes that race", () => {
     const list = await call(server, "/list?page_size=500", { token });
     expect(list.body.count).toBe(ids.length);
   }, 60_000);
+});
+
+describe.skipIf(!adminUrl)("a list import and a catalogue import", () => {
+  test("a list import waits for a catalogue import under way (no deadlock between them), then completes", async () => {
+    const { token } = await registerUser(server, uniqueUser("cachelock"));
+    for (const a of anime.slice(0, 3)) await putEntry(server, token, a.id, { status: "watching", score: 4 });
+    const xml = (await call(server, "/list/export", { token })).text;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const catalogueImport = server.running.db.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${CATALOGUE_IMPORT_LOCK})`;
+      locked();
+      await held;
+    });
+    await lockTaken;
+    let finished = false;
+    const listImport = call(server, "/list/import?mode=replace", { method: "POST", token, body: xml, headers: { "content-type": "application/xml" } }).then(
+      (answer) => ((finished = true), answer),
+    );
+    await Bun.sleep(300);
+    expect(finished).toBeFalse();
+    release();
+    await catalogueImport;
+    const answer = await listImport;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ success: true, unchanged: 3 });
+  });
 });
 
 function twinDatasetEntries() {

@@ -3,6 +3,7 @@
 // entry's JSON as it is.
 import type { Queryable as Sql } from "../db/connect.ts";
 import { type AnimeFilters, type AnimeType, hasAnimeFilters } from "../shared/anime-filters.ts";
+import { CATALOGUE_IMPORT_LOCK } from "../shared/catalogue-import-lock.ts";
 import type { MalEntry } from "./mal-xml.ts";
 import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
@@ -575,8 +576,12 @@ export async function findEntriesForUpdate(sql: Sql, userId: number, animeIds: n
   return new Map(rows.map((row) => [row.anime_id, { ...toEntry(row), episodesWatched: row.episodes_watched }]));
 }
 
-/** Queues the user's concurrent imports and list writes behind this transaction. */
-export async function lockUser(sql: Sql, userId: number): Promise<void> {
+/**
+ * Waits for a catalogue import under way (and holds one off until this transaction ends), then queues
+ * the user's concurrent imports and list writes behind this transaction.
+ */
+export async function lockForImport(sql: Sql, userId: number): Promise<void> {
+  await sql`select pg_advisory_xact_lock_shared(${CATALOGUE_IMPORT_LOCK})`;
   await sql`select 1 from users where id = ${userId} for no key update`;
 }
 

@@ -216,7 +216,7 @@ export class Lists {
    */
   async importEntries(userId: number, entries: ImportEntry[], mode: ImportMode): Promise<ImportResult> {
     const run = async (tx: Queryable): Promise<ImportResult> => {
-      await queries.lockUser(tx, userId);
+      await queries.lockForImport(tx, userId);
       const matches = new Map((await queries.findAnimeByMalIds(tx, [...new Set(entries.map((e) => e.malId))])).map((m) => [m.malId, m]));
       const unmatched: ImportResult["unmatched"] = [];
       const byAnime = new Map<number, queries.ImportedEntry>();

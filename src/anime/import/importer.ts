@@ -24,6 +24,7 @@ import {
   type StoredEntry,
 } from "./plan.ts";
 import { ReleaseEntry, readReleaseFile } from "./release-file.ts";
+import { CATALOGUE_IMPORT_LOCK } from "../../shared/catalogue-import-lock.ts";
 
 export { ImportError } from "./errors.ts";
 export { ReleaseEntry, readReleaseFile } from "./release-file.ts";
@@ -59,7 +60,6 @@ export interface ImportOptions {
 
 export const PROGRESS_INTERVAL = 5_000;
 const BATCH_SIZE = 5_000;
-const IMPORT_LOCK = 0x6c756d61; // "luma"
 
 /**
  * Entries are raw dataset entries, or the ReleaseEntry items readReleaseFile yields (which carry
@@ -89,7 +89,7 @@ async function runImport(
     throw new ImportError("refusing to prune with a release that holds no importable entry: it would empty the catalogue");
   }
   return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${IMPORT_LOCK})`;
+    await tx`select pg_advisory_xact_lock(${CATALOGUE_IMPORT_LOCK})`;
     if (options.onlyIfEmpty && (await hasAnime(tx))) return null;
 
     const current = await readCurrentCatalogue(tx);
