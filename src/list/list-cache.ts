@@ -12,7 +12,7 @@ import { isDatabaseUnreachable } from "../db/errors.ts";
 import { type Logger, describeError } from "../log.ts";
 import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
 import * as queries from "./queries.ts";
-import { type CacheableList, type ListVersions, RANDOM_TRIES } from "./queries.ts";
+import type { CacheableList, ListVersions } from "./queries.ts";
 import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
 /** Which entries an answer looks at. */
@@ -31,6 +31,8 @@ const TRIES = 2;
 const LIST_SHARE = 1 / 16;
 /** How long a list found too large is answered from PostgreSQL before it is read whole again. */
 const TOO_LARGE_MS = 60_000;
+/** The filtered random pick's rounds of draws, before it asks which of all the candidates pass. */
+const FILTERED_ROUNDS = [16, 64];
 const ENTRY_OPEN = Buffer.from('{"anime":');
 const COMMA = 0x2c;
 const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8Array() };
@@ -293,8 +295,11 @@ export class ListCache {
   }
 
   /**
-   * Up to RANDOM_TRIES candidates drawn uniformly (with replacement), the first whose anime passes
-   * taken; when none does, one drawn from all the candidates that pass. PostgreSQL says which pass.
+   * Candidates drawn uniformly (with replacement) in rounds of FILTERED_ROUNDS draws, the first whose
+   * anime passes taken; when no draw passes, one drawn from all the candidates that pass. PostgreSQL
+   * says which pass, in the statement that checks the versions. Every draw is uniform and independent,
+   * so the first that passes is uniform over the entries that pass, and so is the last resort; a
+   * common filter costs one round of a few anime, a rare one all the candidates' anime once.
    */
   private async filteredPick(
     userId: number,
@@ -303,13 +308,16 @@ export class ListCache {
     filters: AnimeFilters,
     columns: Set<string>,
   ): Promise<{ position: number; body?: string } | null | Stale> {
-    const draws = candidates.length ? Array.from({ length: RANDOM_TRIES }, () => candidates[Math.floor(Math.random() * candidates.length)]!) : [];
-    const triedIds = [...new Set(draws.map((p) => list.animeIdAt(p)))];
-    const tried = await queries.findAnimePassing(this.sql, userId, triedIds, this.missingBodies(triedIds, list.versions), filters, columns);
-    if (!tried || !sameVersions(tried.versions, list.versions)) return STALE;
-    const hit = draws.find((position) => tried.passing.has(list.animeIdAt(position)));
-    if (hit !== undefined) return { position: hit, body: tried.bodies.get(list.animeIdAt(hit)) };
-    if (candidates.length === 0) return null;
+    if (candidates.length > 0) {
+      for (const draws of FILTERED_ROUNDS) {
+        const drawn = Array.from({ length: draws }, () => candidates[Math.floor(Math.random() * candidates.length)]!);
+        const ids = [...new Set(drawn.map((p) => list.animeIdAt(p)))];
+        const tried = await queries.findAnimePassing(this.sql, userId, ids, this.missingBodies(ids, list.versions), filters, columns);
+        if (!tried || !sameVersions(tried.versions, list.versions)) return STALE;
+        const hit = drawn.find((position) => tried.passing.has(list.animeIdAt(position)));
+        if (hit !== undefined) return { position: hit, body: tried.bodies.get(list.animeIdAt(hit)) };
+      }
+    }
     const allIds = Array.from(candidates, (p) => list.animeIdAt(p));
     const all = await queries.findAnimePassing(this.sql, userId, allIds, this.missingBodies(allIds, list.versions), filters, columns);
     if (!all || !sameVersions(all.versions, list.versions)) return STALE;

@@ -256,7 +256,7 @@ function animeFilterSql(sql: Sql, filters: AnimeFilters, columns: Set<string>) {
 }
 
 /** How many entries the filtered draw first picks from all that pass `status`, before it counts. */
-export const RANDOM_TRIES = 64;
+const RANDOM_TRIES = 64;
 
 /**
  * One entry drawn uniformly from those that match, as its JSON text.
