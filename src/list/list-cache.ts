@@ -81,7 +81,7 @@ export class CachedList {
       at += read.timesLengths[i]!;
       this.offsets[4 * i + 3] = at;
     }
-    this.text = Buffer.from(read.text.buffer, read.text.byteOffset, read.text.byteLength);
+    this.text = read.text;
   }
 
   get byteLength(): number {
@@ -257,7 +257,7 @@ export class ListCache {
     let fetched = new Map<number, string>();
     if (missing.length) {
       const read = await queries.findAnimeBodies(this.sql, missing);
-      if (BigInt(read.catalogue) !== BigInt(versions.catalogue)) return undefined;
+      if (read.catalogue !== versions.catalogue) return undefined;
       fetched = read.bodies;
     }
     return this.joinEntries(list, positions, fetched, !selection.publicOnly, frame(list.count(selection)));
@@ -279,7 +279,7 @@ export class ListCache {
       if (entry) return entry;
       // Its body left the cache meanwhile: read it, rather than draw again (which would favour cached bodies).
       const read = await queries.findAnimeBodies(this.sql, [id]);
-      if (BigInt(read.catalogue) !== BigInt(list.versions.catalogue)) return STALE;
+      if (read.catalogue !== list.versions.catalogue) return STALE;
       return this.joinEntries(list, [pick.position], read.bodies, true) ?? STALE;
     });
   }
@@ -381,7 +381,7 @@ export class ListCache {
 
   /** The ids whose bodies are not cached for the list's catalogue version. */
   private missingBodies(ids: number[], versions: ListVersions): number[] {
-    if (BigInt(versions.catalogue) !== this.bodiesCatalogue) return ids;
+    if (versions.catalogue !== this.bodiesCatalogue) return ids;
     return ids.filter((id) => !this.bodies.has(id));
   }
 
@@ -397,7 +397,7 @@ export class ListCache {
     withNotes: boolean,
     { head, end } = NO_FRAME,
   ): Uint8Array | undefined {
-    const catalogue = BigInt(list.versions.catalogue);
+    const { catalogue } = list.versions;
     if (catalogue > this.bodiesCatalogue) {
       this.bodies.clear();
       this.bodiesCatalogue = catalogue;

@@ -346,12 +346,19 @@ export async function updateListPublic(sql: Sql, userId: number, listPublic: boo
 // The list cache's reads (src/list/list-cache.ts): whole lists with the versions they were read at, and
 // the versions alone, which every cached answer reads again.
 
-/** users.list_version (migration 009) and catalogue_state.version, as text (bigint). */
+/** users.list_version (migration 009; only compared, so kept as its text) and catalogue_state.version (compared by order too). */
 export interface ListVersions {
   userId: number;
   list: string;
-  catalogue: string;
+  catalogue: bigint;
 }
+
+/** The versions as the statements below read them (bigints as text). */
+const toVersions = (userId: number, list: string, catalogue: string): ListVersions => ({ userId, list, catalogue: BigInt(catalogue) });
+
+/** The ids and bodies of these anime, as two arrays side by side (zipBodies pairs them). */
+const bodiesOf = (sql: Sql, ids: number[]) =>
+  sql`(select array_agg(a.id) as ids, array_agg(a.body) as bodies from anime a where a.id = any(${ids}::int[]))`;
 
 /**
  * A whole list as the cache keeps it, in anime_id order: a column per key, and the texts that follow
@@ -373,7 +380,7 @@ export interface CacheableList {
   fieldsLengths: Int32Array;
   notesLengths: Int32Array;
   timesLengths: Int32Array;
-  text: Uint8Array;
+  text: Buffer;
 }
 
 /** Numbers per entry in the keys text of findCacheableList, in this order. */
@@ -430,7 +437,7 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
     texts.push(tail.fields, tail.notes, tail.times);
   }
   return {
-    versions: { userId, list: listVersion!.toString(), catalogue: catalogueVersion!.toString() },
+    versions: toVersions(userId, listVersion!.toString(), catalogueVersion!.toString()),
     animeIds: column(Int32Array, 0),
     statuses: column(Uint8Array, 1),
     privates: column(Uint8Array, 2),
@@ -487,10 +494,10 @@ export async function findListVersions(
     select u.list_version::text as list_version, c.version::text as catalogue_version
       ${bodyIds.length ? sql`, b.ids as body_ids, b.bodies` : sql``}
     from users u cross join catalogue_state c
-      ${bodyIds.length ? sql`cross join (select array_agg(a.id) as ids, array_agg(a.body) as bodies from anime a where a.id = any(${bodyIds}::int[])) b` : sql``}
+      ${bodyIds.length ? sql`cross join ${bodiesOf(sql, bodyIds)} b` : sql``}
     where u.id = ${userId}`;
   if (!row) return undefined;
-  return { versions: { userId, list: row.list_version, catalogue: row.catalogue_version }, bodies: zipBodies(row.body_ids, row.bodies) };
+  return { versions: toVersions(userId, row.list_version, row.catalogue_version), bodies: zipBodies(row.body_ids, row.bodies) };
 }
 
 /** The versions of the list of the user whose username key this is, if that list is public. */
@@ -499,16 +506,16 @@ export async function findPublicListVersions(sql: Sql, usernameKey: string): Pro
     select u.id, u.list_version::text as list_version, c.version::text as catalogue_version
     from users u cross join catalogue_state c
     where u.username_key = ${usernameKey} and u.list_public`;
-  return row && { userId: row.id, list: row.list_version, catalogue: row.catalogue_version };
+  return row && toVersions(row.id, row.list_version, row.catalogue_version);
 }
 
 /** These anime's bodies and the catalogue's version they were read at. */
-export async function findAnimeBodies(sql: Sql, ids: number[]): Promise<{ catalogue: string; bodies: Map<number, string> }> {
+export async function findAnimeBodies(sql: Sql, ids: number[]): Promise<{ catalogue: bigint; bodies: Map<number, string> }> {
   const [row] = await sql<[{ catalogue_version: string; body_ids: number[] | null; bodies: string[] | null }]>`
     select c.version::text as catalogue_version, b.ids as body_ids, b.bodies
     from catalogue_state c
-    cross join (select array_agg(a.id) as ids, array_agg(a.body) as bodies from anime a where a.id = any(${ids}::int[])) b`;
-  return { catalogue: row.catalogue_version, bodies: zipBodies(row.body_ids, row.bodies) };
+    cross join ${bodiesOf(sql, ids)} b`;
+  return { catalogue: BigInt(row.catalogue_version), bodies: zipBodies(row.body_ids, row.bodies) };
 }
 
 /**
@@ -532,7 +539,7 @@ export async function findAnimePassing(
     where u.id = ${userId}`;
   if (!row) return undefined;
   return {
-    versions: { userId, list: row.list_version, catalogue: row.catalogue_version },
+    versions: toVersions(userId, row.list_version, row.catalogue_version),
     passing: new Set(row.passing ?? []),
     bodies: zipBodies(row.passing, row.bodies),
   };
