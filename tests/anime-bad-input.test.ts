@@ -220,6 +220,8 @@ describe("GET /anime/lookup", () => {
     ["🎉", 404, { detail: "Not found." }],
     ["https://", 404, { detail: "Not found." }],
     ["//", 404, { detail: "Not found." }],
+    ["\u0000", 404, { detail: "Not found." }],
+    ["https://anidb.net/anime/1\u0000", 404, { detail: "Not found." }],
   ];
   for (const [value, status, body] of cases) {
     test(`source=${JSON.stringify(value.slice(0, 30))}`, async () => {

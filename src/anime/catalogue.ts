@@ -465,6 +465,8 @@ export class Catalogue {
 
   /** The id of the entry listing this source URL; `http:`/`https:` and a trailing slash do not matter. */
   idBySource(url: string): Promise<number | undefined> {
+    // No source holds a NUL (PostgreSQL text cannot: looking it up would fail).
+    if (url.includes("\u0000")) return Promise.resolve(undefined);
     return queries.findAnimeIdBySource(this.sql, sourceUrlVariants(url));
   }
 
