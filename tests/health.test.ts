@@ -50,7 +50,7 @@ describe("GET /health", () => {
           index_bytes: expect.any(Number),
           details: { entries: expect.any(Number), bytes: expect.any(Number), hits: expect.any(Number), misses: expect.any(Number) },
         },
-        list_cache: { lists: expect.any(Number), bytes: expect.any(Number), hits: expect.any(Number), fills: expect.any(Number) },
+        list_cache: { lists: expect.any(Number), bytes: expect.any(Number), hits: expect.any(Number), fills: expect.any(Number), filling: expect.any(Number) },
       });
     }
   });

@@ -38,7 +38,11 @@ const ListCacheState = t.Object(
     lists: t.Integer({ description: "Lists held in memory" }),
     bytes: t.Integer({ description: "Memory they and their anime's bodies take, within LIST_CACHE_MB" }),
     hits: t.Integer({ description: "List answers (pages, random picks) that found their list in memory, current, since the server started" }),
-    fills: t.Integer({ description: "Whole lists read from the database since the server started (a list not held, or changed since it was read)" }),
+    fills: t.Integer({
+      description:
+        "Whole lists read from the database since the server started, in the background (a list not held, or changed since it was read: that answer came from the database)",
+    }),
+    filling: t.Integer({ description: "Lists being read whole right now" }),
   },
   { description: "The lists kept in memory for GET /list, the public lists and GET /list/random (every answer re-reads the list's version)" },
 );
@@ -56,7 +60,7 @@ const Alive = t.Object(
           index_bytes: 10485760,
           details: { entries: 5000, bytes: 6815744, hits: 120000, misses: 5000 },
         },
-        list_cache: { lists: 800, bytes: 52428800, hits: 90000, fills: 2500 },
+        list_cache: { lists: 800, bytes: 52428800, hits: 90000, fills: 2500, filling: 1 },
       },
     ],
   },

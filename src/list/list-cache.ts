@@ -4,8 +4,9 @@
 // (bumped by every write to the list, migration 009) and catalogue_state.version (bumped by every
 // catalogue import; the anime's bodies are part of an entry). So a write acknowledged by any instance
 // is what every instance answers next, and no notification is involved: trust comes from the database
-// alone. An answer that finds its copy stale reads the list again; after a few tries the caller asks
-// PostgreSQL directly (a list written to without a pause).
+// alone. A list not held (or found stale) is answered from PostgreSQL, which builds one page faster
+// than the whole list can be read, and the list is read whole in the background; answers that come
+// while it is being read wait for that read.
 import { LRUCache } from "lru-cache";
 import type { Queryable as Sql } from "../db/connect.ts";
 import { isDatabaseUnreachable } from "../db/errors.ts";
@@ -25,8 +26,6 @@ export interface CachedSelection {
 /** What a page's entries are framed by, given how many the selection holds: the JSON before and after them. */
 export type PageFrame = (count: number) => { head: Uint8Array; end: Uint8Array };
 
-/** How many copies an answer tries (the held one, then one read again) before the caller asks PostgreSQL. */
-const TRIES = 2;
 /** A list may take this share of the lists' budget at most; a larger one is answered from PostgreSQL. */
 const LIST_SHARE = 1 / 16;
 /** How long a list found too large is answered from PostgreSQL before it is read whole again. */
@@ -198,6 +197,7 @@ export class ListCache {
   /** The anime's bodies, shared by every list: valid for the catalogue version `bodiesCatalogue`. */
   private readonly bodies: LRUCache<number, Buffer>;
   private bodiesCatalogue = -1n;
+  /** The lists being read whole, by user: answers that find their list being read wait for it. */
   private readonly filling = new Map<number, Promise<CachedList | undefined>>();
   /** Lists too large to hold (or that failed to read): until when they are answered from PostgreSQL. */
   private readonly notHeld = new LRUCache<number, number>({ max: 10_000 });
@@ -217,8 +217,9 @@ export class ListCache {
   private hits = 0;
   private fills = 0;
 
-  state(): { lists: number; bytes: number; hits: number; fills: number } {
-    return { lists: this.lists.size, bytes: this.lists.calculatedSize + this.bodies.calculatedSize, hits: this.hits, fills: this.fills };
+  state(): { lists: number; bytes: number; hits: number; fills: number; filling: number } {
+    const bytes = this.lists.calculatedSize + this.bodies.calculatedSize;
+    return { lists: this.lists.size, bytes, hits: this.hits, fills: this.fills, filling: this.filling.size };
   }
 
   /**
@@ -248,8 +249,11 @@ export class ListCache {
     frame: PageFrame,
   ): Promise<Uint8Array | undefined> {
     let list = this.lists.get(versions.userId);
-    if (list && sameVersions(list.versions, versions)) this.hits++;
-    else list = await this.fill(versions.userId);
+    if (list && isOlder(list.versions, versions)) {
+      this.lists.delete(versions.userId);
+      list = undefined;
+    }
+    list ??= await this.filled(versions.userId);
     if (!list || !sameVersions(list.versions, versions)) return undefined;
     const positions = list.page(selection, sort, offset, limit);
     const ids = positions.map((position) => list.animeIdAt(position));
@@ -260,7 +264,9 @@ export class ListCache {
       if (read.catalogue !== versions.catalogue) return undefined;
       fetched = read.bodies;
     }
-    return this.joinEntries(list, positions, fetched, !selection.publicOnly, frame(list.count(selection)));
+    const page = this.joinEntries(list, positions, fetched, !selection.publicOnly, frame(list.count(selection)));
+    if (page) this.hits++;
+    return page;
   }
 
   /**
@@ -327,56 +333,66 @@ export class ListCache {
     return { position, body: all.bodies.get(list.animeIdAt(position)) };
   }
 
-  /** Runs `answer` on the user's copy (read if missing), again on a new copy while it finds its copy stale. */
+  /**
+   * Runs `answer` on the user's copy; undefined (the caller asks PostgreSQL) when no copy is held or
+   * the answer found it stale.
+   */
   private async withList<T>(userId: number, answer: (list: CachedList) => Promise<T | Stale>): Promise<T | undefined> {
-    for (let attempt = 0; attempt < TRIES; attempt++) {
-      const held = this.lists.get(userId);
-      const filled = held === undefined;
-      const list = held ?? (await this.fill(userId));
-      if (!list) return undefined;
-      const result = await answer(list);
-      if (result !== STALE) {
-        if (attempt === 0 && !filled) this.hits++;
-        return result;
-      }
+    const list = this.lists.get(userId) ?? (await this.filled(userId));
+    if (!list) return undefined;
+    const result = await answer(list);
+    if (result === STALE) {
       if (this.lists.peek(userId) === list) this.lists.delete(userId);
+      this.startFill(userId);
+      return undefined;
     }
+    if (result !== undefined) this.hits++;
+    return result;
+  }
+
+  /**
+   * The list being read whole for another answer, when one is; otherwise undefined, and a read starts
+   * in the background: PostgreSQL builds this one answer faster than the whole list can be read.
+   */
+  private async filled(userId: number): Promise<CachedList | undefined> {
+    const filling = this.filling.get(userId);
+    if (filling) return filling;
+    this.startFill(userId);
     return undefined;
   }
 
   /**
-   * Reads the user's whole list; concurrent reads of one list share one statement. Undefined (the
-   * caller asks PostgreSQL) for a list too large to hold, or that could not be read as expected: such
-   * a list is not read whole again for a while.
+   * Starts reading the user's whole list, unless it is being read or was found too large (or not
+   * readable as expected) lately: such a list is not read whole again for a while.
    */
-  private fill(userId: number): Promise<CachedList | undefined> {
+  private startFill(userId: number): void {
+    if (this.filling.has(userId)) return;
     const until = this.notHeld.get(userId);
-    if (until !== undefined && until > Date.now()) return Promise.resolve(undefined);
-    let filling = this.filling.get(userId);
-    if (!filling) {
-      this.fills++;
-      filling = queries
-        .findCacheableList(this.sql, userId, this.maxListBytes)
-        .then((read) => {
-          const list = read && new CachedList(read);
-          if (!list || list.byteLength > this.maxListBytes) {
-            this.notHeld.set(userId, Date.now() + TOO_LARGE_MS);
-            return undefined;
-          }
-          this.lists.set(userId, list);
-          return list;
-        })
-        .catch((error: unknown) => {
-          if (isDatabaseUnreachable(error)) throw error;
+    if (until !== undefined && until > Date.now()) return;
+    this.fills++;
+    const filling = queries
+      .findCacheableList(this.sql, userId, this.maxListBytes)
+      .then((read) => {
+        const list = read && new CachedList(read);
+        if (!list || list.byteLength > this.maxListBytes) {
+          this.notHeld.set(userId, Date.now() + TOO_LARGE_MS);
+          return undefined;
+        }
+        this.lists.set(userId, list);
+        return list;
+      })
+      .catch((error: unknown) => {
+        if (isDatabaseUnreachable(error)) {
+          this.log.debug("a list could not be read whole: the database is unreachable", { userId, ...describeError(error) });
+        } else {
           // Values the cache cannot write as PostgreSQL does (set by hand in the database): answer from PostgreSQL.
           this.log.warn("a list could not be read whole; answering it from the database", { userId, ...describeError(error) });
           this.notHeld.set(userId, Date.now() + TOO_LARGE_MS);
-          return undefined;
-        })
-        .finally(() => this.filling.delete(userId));
-      this.filling.set(userId, filling);
-    }
-    return filling;
+        }
+        return undefined;
+      })
+      .finally(() => this.filling.delete(userId));
+    this.filling.set(userId, filling);
   }
 
   /** The ids whose bodies are not cached for the list's catalogue version. */
@@ -432,6 +448,11 @@ export class ListCache {
     joined.set(end, at);
     return joined;
   }
+}
+
+/** Whether copy `a` was read before versions `b` (a copy read after them is left in place). */
+function isOlder(a: ListVersions, b: ListVersions): boolean {
+  return BigInt(a.list) < BigInt(b.list) || a.catalogue < b.catalogue;
 }
 
 function sameVersions(a: ListVersions, b: ListVersions): boolean {

@@ -384,12 +384,16 @@ export interface CacheableList {
 }
 
 /** Numbers per entry in the keys text of findCacheableList, in this order. */
-const CACHEABLE_KEYS = 12;
+const CACHEABLE_KEYS = 11;
+/** The most bytes an entry's notes can take: 2,000 characters (the table's check) of up to 4 UTF-8 bytes. */
+const MAX_NOTES_BYTES = 2_000 * 4;
 
 /**
  * The user's whole list with the versions it was read at, in one statement (one snapshot); undefined
- * for no such user, and for a list whose notes take more than `maxNotesBytes`. A single row: the entries' numbers as one text (a date as days since 1970, `n` for
- * none; a time in microseconds), and their notes one after another as bytes. The entries' texts are
+ * for no such user, and for a list whose notes take more than `maxNotesBytes`. A single row: the
+ * entries' numbers as one text in anime_id order (a date as days since 1970, `n` for none; a time in
+ * microseconds), their notes one after another as bytes, and the anime ids in title order (`-` before
+ * an id whose title equals the one before), read from the title index alone. The entries' texts are
  * written here, as entryJsonParts writes them in SQL (tests/list-cache.test.ts compares the two byte
  * for byte): PostgreSQL's to_char takes several times longer than reading the columns.
  */
@@ -399,51 +403,55 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
       select l.anime_id, array_position(${LIST_STATUSES as unknown as string[]}::text[], l.status) - 1 as status_code,
         l.private::int as private, coalesce(l.score, 0) as score, l.episodes_watched, l.rewatches,
         coalesce((l.started_on - date '1970-01-01')::text, 'n') as started, coalesce((l.finished_on - date '1970-01-01')::text, 'n') as finished,
-        (extract(epoch from l.created_at) * 1000000)::int8 as created_us, (extract(epoch from l.updated_at) * 1000000)::int8 as updated_us,
-        dense_rank() over (order by l.title) as title_rank, l.notes
-      from list_entries l where l.user_id = ${userId})
+        (extract(epoch from l.created_at) * 1000000)::int8 as created_us, (extract(epoch from l.updated_at) * 1000000)::int8 as updated_us, l.notes
+      from list_entries l where l.user_id = ${userId} order by l.anime_id)
     select u.list_version::text, c.version::text,
+      -- In the CTE's order (the JS side checks it): an aggregate's ORDER BY would sort again.
       (select string_agg(concat_ws(',', anime_id, coalesce(status_code, -1), private, score, episodes_watched, rewatches, started, finished,
-         created_us, updated_us, title_rank, octet_length(notes)), ',' order by anime_id) from e) as keys,
-      (select string_agg(notes, '' order by anime_id) from e) as notes
+         created_us, updated_us, octet_length(notes)), ',') from e) as keys,
+      (select string_agg(notes, '') from e) as notes,
+      (select string_agg(case when t.same then '-' else '' end || t.anime_id, ',')
+       from (select l.anime_id, l.title is not distinct from lag(l.title) over (order by l.title, l.anime_id) as same
+             from list_entries l where l.user_id = ${userId} order by l.title, l.anime_id) t) as title_order
     from users u cross join catalogue_state c
     where u.id = ${userId}
-      -- octet_length reads a stored text's size without reading the text.
-      and (select coalesce(sum(octet_length(l.notes)), 0) from list_entries l where l.user_id = ${userId}) <= ${maxNotesBytes}`.raw();
+      -- octet_length reads a stored text's size without reading the text; a short list needs no look.
+      and case when u.list_size <= ${Math.floor(maxNotesBytes / MAX_NOTES_BYTES)} then true
+               else (select coalesce(sum(octet_length(l.notes)), 0) from list_entries l where l.user_id = ${userId}) <= ${maxNotesBytes} end`.raw();
   if (!row) return undefined;
-  const [listVersion, catalogueVersion, keys, notes] = row;
-  const numbers = keys ? keys.toString().split(",").map(Number) : [];
+  const [listVersion, catalogueVersion, keys, notes, titleOrder] = row;
+  const numbers = keys ? parseNumbers(keys.toString("latin1")) : new Float64Array();
   const n = numbers.length / CACHEABLE_KEYS;
-  if (!Number.isInteger(n) || numbers.some((value) => !Number.isFinite(value) && !Number.isNaN(value))) {
-    throw new Error("a list's values did not read as expected");
-  }
+  if (!Number.isInteger(n)) throw new Error("a list's values did not read as expected");
   const at = (i: number, k: number) => numbers[i * CACHEABLE_KEYS + k]!;
   const column = <T extends Int32Array | Uint8Array | Int8Array | Float64Array>(make: new (n: number) => T, k: number): T => {
     const values = new make(n);
     for (let i = 0; i < n; i++) values[i] = at(i, k);
     return values;
   };
+  const animeIds = column(Int32Array, 0);
+  for (let i = 1; i < n; i++) if (animeIds[i - 1]! >= animeIds[i]!) throw new Error("a list's entries did not read in anime id order");
   const lengths = { fields: new Int32Array(n), notes: new Int32Array(n), times: new Int32Array(n) };
   const texts: string[] = [];
   let notesAt = 0;
   for (let i = 0; i < n; i++) {
-    const notesBytes = at(i, 11);
+    const notesBytes = at(i, 10);
     const entryNotes = notesBytes === 0 ? "" : notes!.toString("utf8", notesAt, notesAt + notesBytes);
     notesAt += notesBytes;
     const tail = entryTail(LIST_STATUSES[at(i, 1)], at(i, 4), at(i, 3), at(i, 5), at(i, 2) === 1, at(i, 6), at(i, 7), entryNotes, at(i, 8), at(i, 9));
-    lengths.fields[i] = Buffer.byteLength(tail.fields);
-    lengths.notes[i] = Buffer.byteLength(tail.notes);
+    lengths.fields[i] = tail.fields.length; // ASCII
+    lengths.notes[i] = notesBytes === 0 ? tail.notes.length : Buffer.byteLength(tail.notes);
     lengths.times[i] = tail.times.length; // ASCII
     texts.push(tail.fields, tail.notes, tail.times);
   }
   return {
     versions: toVersions(userId, listVersion!.toString(), catalogueVersion!.toString()),
-    animeIds: column(Int32Array, 0),
+    animeIds,
     statuses: column(Uint8Array, 1),
     privates: column(Uint8Array, 2),
     scores: column(Int8Array, 3),
     updatedMicros: column(Float64Array, 9),
-    titleRanks: column(Int32Array, 10),
+    titleRanks: titleRanksOf(animeIds, titleOrder ? titleOrder.toString("latin1") : ""),
     fieldsLengths: lengths.fields,
     notesLengths: lengths.notes,
     timesLengths: lengths.times,
@@ -451,13 +459,62 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
   };
 }
 
-/** What entryJsonParts writes, from the entry's values (a score of 0 is none; dates in days since 1970, NaN for none). */
+/** The comma-separated integers of `text` (`n` is NaN); a character of another kind is an error. */
+export function parseNumbers(text: string): Float64Array {
+  if (!text.length) return new Float64Array();
+  let count = 1;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0x2c) count++;
+  const numbers = new Float64Array(count);
+  let k = 0;
+  let value = 0;
+  let sign = 1;
+  let digits = 0;
+  let none = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2c;
+    if (c >= 0x30 && c <= 0x39) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else if (c === 0x2c) {
+      if (none ? digits > 0 : digits === 0) throw new Error("a list's values did not read as expected");
+      numbers[k++] = none ? Number.NaN : sign * value;
+      value = 0;
+      sign = 1;
+      digits = 0;
+      none = false;
+    } else if (c === 0x2d && digits === 0 && sign === 1 && !none) sign = -1;
+    else if (c === 0x6e && digits === 0 && sign === 1 && !none) none = true;
+    else throw new Error("a list's values did not read as expected");
+  }
+  return numbers;
+}
+
+/** Each entry's place in the title order (equal titles share one), from the ids in title order (`-` marks an equal title). */
+function titleRanksOf(animeIds: Int32Array, titleOrder: string): Int32Array {
+  const positions = new Map<number, number>();
+  for (let i = 0; i < animeIds.length; i++) positions.set(animeIds[i]!, i);
+  const ranks = new Int32Array(animeIds.length).fill(-1);
+  let rank = 0;
+  let seen = 0;
+  for (const item of titleOrder ? titleOrder.split(",") : []) {
+    const equal = item.startsWith("-");
+    const position = positions.get(Number(equal ? item.slice(1) : item));
+    if (position === undefined || ranks[position] !== -1) throw new Error("a list's title order did not read as expected");
+    if (!equal && seen > 0) rank++;
+    ranks[position] = rank;
+    seen++;
+  }
+  if (seen !== animeIds.length) throw new Error("a list's title order did not read as expected");
+  return ranks;
+}
+
 /** An ISO text whose year has four digits (years 1–9999, as to_char writes them); anything else is not written as PostgreSQL would. */
 function fourDigitYear(iso: string): string {
   if (!/^\d{4}-/.test(iso) || iso.startsWith("0000")) throw new Error(`a date outside the years 1-9999: ${iso}`);
   return iso;
 }
 
+/** What entryJsonParts writes, from the entry's values (a score of 0 is none; dates in days since 1970, NaN for none). */
 function entryTail(
   status: ListStatus | undefined,
   episodesWatched: number,

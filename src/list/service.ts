@@ -61,8 +61,8 @@ export class Lists {
   ) {}
 
   /** What the list cache holds, for /health. */
-  cacheState(): { lists: number; bytes: number; hits: number; fills: number } {
-    return this.cache?.state() ?? { lists: 0, bytes: 0, hits: 0, fills: 0 };
+  cacheState(): { lists: number; bytes: number; hits: number; fills: number; filling: number } {
+    return this.cache?.state() ?? { lists: 0, bytes: 0, hits: 0, fills: 0, filling: 0 };
   }
 
   /** The catalogue's optional columns, read once (migrations only add them, at start). */
