@@ -33,15 +33,19 @@ const TOO_LARGE_MS = 60_000;
 /** The filtered random pick's rounds of draws, before it asks which of all the candidates pass. */
 const FILTERED_ROUNDS = [16, 64];
 const ENTRY_OPEN = Buffer.from('{"anime":');
+const NOTES_OPEN = Buffer.from(',"notes":"');
+const QUOTE = 0x22;
 const COMMA = 0x2c;
 const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8Array() };
+/** Offsets kept per entry (see CachedList.offsets). */
+const OFFSETS = 5;
 /** Candidate sets (entries of some statuses) a list keeps at most. */
 const CANDIDATE_SETS = 3;
-/** Bytes a cached list's entry costs besides its text: its keys, offsets, up to six sort orders and the candidate sets. */
-const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 4 * 4 + 6 * 4 + CANDIDATE_SETS * 4;
+/** Bytes a cached list's entry costs besides its texts: its keys, offsets, up to six sort orders and the candidate sets. */
+const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 5 * 4 + 6 * 4 + CANDIDATE_SETS * 4;
 const BODY_OVERHEAD_BYTES = 64;
 
-/** A list as one snapshot read it: columns of keys, and the texts of its entries in one buffer. */
+/** A list as one snapshot read it: columns of keys, and the texts of its entries in two buffers (ASCII fields and times, notes). */
 export class CachedList {
   readonly size: number;
   readonly versions: ListVersions;
@@ -53,9 +57,10 @@ export class CachedList {
   private readonly scores: Int8Array;
   private readonly updated: Float64Array;
   private readonly titleRanks: Int32Array;
-  /** Per entry: where its text starts, where its notes start and end, where it ends. */
+  /** Per entry: where its fields start, its times start and end in `ascii`, where its notes start and end in `notes`. */
   private readonly offsets: Int32Array;
-  private readonly text: Buffer;
+  private readonly ascii: Buffer;
+  private readonly notes: Buffer;
   private readonly orders = new Map<ListSort, Int32Array>();
   private readonly candidatesByMask = new Map<number, Int32Array>();
 
@@ -69,22 +74,26 @@ export class CachedList {
     this.scores = read.scores;
     this.updated = read.updatedMicros;
     this.titleRanks = read.titleRanks;
-    this.offsets = new Int32Array(4 * n);
-    let at = 0;
+    this.offsets = new Int32Array(OFFSETS * n);
+    let asciiAt = 0;
+    let notesAt = 0;
     for (let i = 0; i < n; i++) {
-      this.offsets[4 * i] = at;
-      at += read.fieldsLengths[i]!;
-      this.offsets[4 * i + 1] = at;
-      at += read.notesLengths[i]!;
-      this.offsets[4 * i + 2] = at;
-      at += read.timesLengths[i]!;
-      this.offsets[4 * i + 3] = at;
+      const k = OFFSETS * i;
+      this.offsets[k] = asciiAt;
+      asciiAt += read.fieldsLengths[i]!;
+      this.offsets[k + 1] = asciiAt;
+      asciiAt += read.timesLengths[i]!;
+      this.offsets[k + 2] = asciiAt;
+      this.offsets[k + 3] = notesAt;
+      notesAt += read.notesLengths[i]!;
+      this.offsets[k + 4] = notesAt;
     }
-    this.text = read.text;
+    this.ascii = read.ascii;
+    this.notes = read.notes;
   }
 
   get byteLength(): number {
-    return this.text.byteLength + this.size * ENTRY_OVERHEAD_BYTES;
+    return this.ascii.byteLength + this.notes.byteLength + this.size * ENTRY_OVERHEAD_BYTES;
   }
 
   animeIdAt(position: number): number {
@@ -133,18 +142,22 @@ export class CachedList {
 
   /** The length of the entry's text after its anime's body; the public form leaves the notes out. */
   tailLength(position: number, withNotes: boolean): number {
-    const k = 4 * position;
-    const length = this.offsets[k + 3]! - this.offsets[k]!;
-    return withNotes ? length : length - (this.offsets[k + 2]! - this.offsets[k + 1]!);
+    const k = OFFSETS * position;
+    const ascii = this.offsets[k + 2]! - this.offsets[k]!;
+    return withNotes ? ascii + NOTES_OPEN.length + this.offsets[k + 4]! - this.offsets[k + 3]! + 1 : ascii;
   }
 
   /** Copies the entry's text after its anime's body into `target` at `at`; where it ends. */
   copyTail(position: number, withNotes: boolean, target: Buffer, at: number): number {
-    const k = 4 * position;
-    const [start, notesStart, notesEnd, end] = [this.offsets[k]!, this.offsets[k + 1]!, this.offsets[k + 2]!, this.offsets[k + 3]!];
-    if (withNotes) return at + this.text.copy(target, at, start, end);
-    at += this.text.copy(target, at, start, notesStart);
-    return at + this.text.copy(target, at, notesEnd, end);
+    const k = OFFSETS * position;
+    const offsets = this.offsets;
+    at += this.ascii.copy(target, at, offsets[k]!, offsets[k + 1]!);
+    if (withNotes) {
+      at += NOTES_OPEN.copy(target, at);
+      at += this.notes.copy(target, at, offsets[k + 3]!, offsets[k + 4]!);
+      target[at++] = QUOTE;
+    }
+    return at + this.ascii.copy(target, at, offsets[k + 1]!, offsets[k + 2]!);
   }
 
   private matches(position: number, mask: number, publicOnly: boolean): boolean {

@@ -361,8 +361,9 @@ const bodiesOf = (sql: Sql, ids: number[]) =>
   sql`(select array_agg(a.id) as ids, array_agg(a.body) as bodies from anime a where a.id = any(${ids}::int[]))`;
 
 /**
- * A whole list as the cache keeps it, in anime_id order: a column per key, and the texts that follow
- * each anime's body in its entry's JSON (fields, `,"notes":…`, times) one after another in `text`.
+ * A whole list as the cache keeps it, in anime_id order: a column per key, and what follows each
+ * anime's body in its entry's JSON: its fields and times (ASCII) one after another in `ascii`, and
+ * its notes as the inside of a JSON string one after another in `notes`.
  */
 export interface CacheableList {
   versions: ListVersions;
@@ -376,11 +377,12 @@ export interface CacheableList {
   updatedMicros: Float64Array;
   /** The title's place among the list's titles (equal titles share one), in the title index's order. */
   titleRanks: Int32Array;
-  /** Bytes of each entry's fields, notes and times in `text`. */
+  /** Bytes of each entry's fields (`,"status":…` up to the notes) and times (`,"created":…}`) in `ascii`, and of its notes in `notes`. */
   fieldsLengths: Int32Array;
-  notesLengths: Int32Array;
   timesLengths: Int32Array;
-  text: Buffer;
+  notesLengths: Int32Array;
+  ascii: Buffer;
+  notes: Buffer;
 }
 
 /** Numbers per entry in the keys text of findCacheableList, in this order. */
@@ -419,7 +421,7 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
       and case when u.list_size <= ${Math.floor(maxNotesBytes / MAX_NOTES_BYTES)} then true
                else (select coalesce(sum(octet_length(l.notes)), 0) from list_entries l where l.user_id = ${userId}) <= ${maxNotesBytes} end`.raw();
   if (!row) return undefined;
-  const [listVersion, catalogueVersion, keys, notes, titleOrder] = row;
+  const [listVersion, catalogueVersion, keys, notes, titleOrder] = row as (Buffer | null)[];
   const numbers = keys ? parseNumbers(keys.toString("latin1")) : new Float64Array();
   const n = numbers.length / CACHEABLE_KEYS;
   if (!Number.isInteger(n)) throw new Error("a list's values did not read as expected");
@@ -431,19 +433,30 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
   };
   const animeIds = column(Int32Array, 0);
   for (let i = 1; i < n; i++) if (animeIds[i - 1]! >= animeIds[i]!) throw new Error("a list's entries did not read in anime id order");
-  const lengths = { fields: new Int32Array(n), notes: new Int32Array(n), times: new Int32Array(n) };
+  const lengths = { fields: new Int32Array(n), times: new Int32Array(n), notes: new Int32Array(n) };
   const texts: string[] = [];
+  const notesBytes = notes ?? Buffer.alloc(0);
+  let escaped: Buffer[] | undefined;
   let notesAt = 0;
   for (let i = 0; i < n; i++) {
-    const notesBytes = at(i, 10);
-    const entryNotes = notesBytes === 0 ? "" : notes!.toString("utf8", notesAt, notesAt + notesBytes);
-    notesAt += notesBytes;
-    const tail = entryTail(LIST_STATUSES[at(i, 1)], at(i, 4), at(i, 3), at(i, 5), at(i, 2) === 1, at(i, 6), at(i, 7), entryNotes, at(i, 8), at(i, 9));
-    lengths.fields[i] = tail.fields.length; // ASCII
-    lengths.notes[i] = notesBytes === 0 ? tail.notes.length : Buffer.byteLength(tail.notes);
-    lengths.times[i] = tail.times.length; // ASCII
-    texts.push(tail.fields, tail.notes, tail.times);
+    const tail = entryTail(LIST_STATUSES[at(i, 1)], at(i, 4), at(i, 3), at(i, 5), at(i, 2) === 1, at(i, 6), at(i, 7), at(i, 8), at(i, 9));
+    lengths.fields[i] = tail.fields.length;
+    lengths.times[i] = tail.times.length;
+    texts.push(tail.fields, tail.times);
+    const start = notesAt;
+    notesAt += at(i, 10);
+    if (!escaped && !needsJsonEscape(notesBytes, start, notesAt)) {
+      lengths.notes[i] = notesAt - start;
+      continue;
+    }
+    // The first entry whose notes need escaping: the notes are written one by one from here on.
+    escaped ??= [notesBytes.subarray(0, start)];
+    const raw = notesBytes.subarray(start, notesAt);
+    const inside = needsJsonEscape(notesBytes, start, notesAt) ? Buffer.from(JSON.stringify(raw.toString("utf8")).slice(1, -1)) : raw;
+    escaped.push(inside);
+    lengths.notes[i] = inside.byteLength;
   }
+  if (notesAt !== notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
   return {
     versions: toVersions(userId, listVersion!.toString(), catalogueVersion!.toString()),
     animeIds,
@@ -453,10 +466,24 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
     updatedMicros: column(Float64Array, 9),
     titleRanks: titleRanksOf(animeIds, titleOrder ? titleOrder.toString("latin1") : ""),
     fieldsLengths: lengths.fields,
-    notesLengths: lengths.notes,
     timesLengths: lengths.times,
-    text: Buffer.from(texts.join("")),
+    notesLengths: lengths.notes,
+    ascii: Buffer.from(texts.join(""), "latin1"),
+    notes: escaped ? Buffer.concat(escaped) : Buffer.from(notesBytes),
   };
+}
+
+/**
+ * Whether text (UTF-8 bytes from `start` to `end`) holds a character that a JSON string escapes: a quote, a backslash or a
+ * control character. Without one, the text's bytes are the inside of its JSON string, as to_json and
+ * JSON.stringify write it (PostgreSQL text holds no lone surrogate, the other thing they escape).
+ */
+function needsJsonEscape(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i]!;
+    if (byte < 0x20 || byte === 0x22 || byte === 0x5c) return true;
+  }
+  return false;
 }
 
 /** The comma-separated integers of `text` (`n` is NaN); a character of another kind is an error. */
@@ -514,7 +541,10 @@ function fourDigitYear(iso: string): string {
   return iso;
 }
 
-/** What entryJsonParts writes, from the entry's values (a score of 0 is none; dates in days since 1970, NaN for none). */
+/**
+ * What entryJsonParts writes after the anime's body, from the entry's values (a score of 0 is none;
+ * dates in days since 1970, NaN for none), but the notes: the fields before them and the times after.
+ */
 function entryTail(
   status: ListStatus | undefined,
   episodesWatched: number,
@@ -523,10 +553,9 @@ function entryTail(
   isPrivate: boolean,
   startedDays: number,
   finishedDays: number,
-  notes: string,
   createdMicros: number,
   updatedMicros: number,
-): { fields: string; notes: string; times: string } {
+): { fields: string; times: string } {
   const date = (days: number) => (Number.isNaN(days) ? "null" : `"${fourDigitYear(new Date(days * 86_400_000).toISOString()).slice(0, 10)}"`);
   // to_char's MS truncates the microseconds, as toISOString does once they are floored to milliseconds.
   const time = (micros: number) => fourDigitYear(new Date(Math.floor(micros / 1000)).toISOString());
@@ -535,8 +564,6 @@ function entryTail(
     fields:
       `,"status":"${status}","episodes_watched":${episodesWatched},"score":${score === 0 ? "null" : score},"rewatches":${rewatches}` +
       `,"private":${isPrivate},"started_on":${date(startedDays)},"finished_on":${date(finishedDays)}`,
-    // to_json escapes a text as JSON.stringify does (PostgreSQL text holds no lone surrogate).
-    notes: `,"notes":${JSON.stringify(notes)}`,
     times: `,"created":"${time(createdMicros)}","updated":"${time(updatedMicros)}"}`,
   };
 }
