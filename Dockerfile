@@ -11,6 +11,8 @@
 FROM oven/bun:1.4.4-slim AS deps
 WORKDIR /app
 COPY package.json bun.lock bunfig.toml ./
+# The lockfile's patchedDependencies (a fix to postgres.js, see README "Reliability"), applied by the install.
+COPY patches ./patches
 RUN bun install --frozen-lockfile --production
 
 # ---- Stage 2: the runtime image -----------------------------------------------------------------
