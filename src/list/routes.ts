@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { Auth } from "../auth/service.ts";
 import { type FieldErrors, badUpload } from "../http/errors.ts";
-import type { JsonResponder } from "../http/headers.ts";
+import { type JsonResponder, sendableBody } from "../http/headers.ts";
 import { readImportBody } from "../http/raw-body.ts";
 import { MalFormatError, parseMalExportAsync, serializeMalExport } from "./mal-xml.ts";
 import {
@@ -117,7 +117,7 @@ export function listRoutes(lists: Lists, auth: Auth, json: JsonResponder) {
         const { username, rows } = await lists.exportRows(session.userId);
         const exported = rows.filter((row): row is ExportRow & { malId: number } => row.malId !== null);
         const xml = serializeMalExport({ id: session.userId, username }, exported, rows.length - exported.length);
-        return new Response(xml, {
+        return new Response(sendableBody(xml), {
           headers: {
             "content-type": "application/xml; charset=utf-8",
             "content-disposition": 'attachment; filename="animelist.xml"',
