@@ -349,7 +349,9 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const proc = Bun.spawn(["bun", ...(options.bunArgs ?? []), options.script ?? "src/main.ts"], {
+  // BENCH_SERVER_BUN_ARGS: extra arguments for every server the bench starts (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+  const bunArgs = options.bunArgs ?? process.env.BENCH_SERVER_BUN_ARGS?.split(" ").filter(Boolean) ?? [];
+  const proc = Bun.spawn(["bun", ...bunArgs, options.script ?? "src/main.ts"], {
     cwd: options.script?.startsWith("bench/") ? ROOT : (options.root ?? process.env.BENCH_SERVER_ROOT ?? ROOT),
     env: {
       ...process.env,
