@@ -4,9 +4,9 @@
 // (bumped by every write to the list, migration 009) and catalogue_state.version (bumped by every
 // catalogue import; the anime's bodies are part of an entry). So a write acknowledged by any instance
 // is what every instance answers next, and no notification is involved: trust comes from the database
-// alone. A list not held (or found stale) is answered from PostgreSQL, which builds one page faster
-// than the whole list can be read, and the list is read whole in the background; answers that come
-// while it is being read wait for that read.
+// alone. A list not held (or found stale) is read whole in the background; meanwhile PostgreSQL builds
+// the answer (one page costs less than reading the whole list), unless other lists are being read too:
+// then the answer waits for its list. Answers that come while a list is being read wait for that read.
 import { LRUCache } from "lru-cache";
 import type { Queryable as Sql } from "../db/connect.ts";
 import { isDatabaseUnreachable } from "../db/errors.ts";
@@ -38,14 +38,14 @@ const QUOTE = 0x22;
 const COMMA = 0x2c;
 const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8Array() };
 /** Offsets kept per entry (see CachedList.offsets). */
-const OFFSETS = 5;
+const OFFSETS = 4;
 /** Candidate sets (entries of some statuses) a list keeps at most. */
 const CANDIDATE_SETS = 3;
 /** Bytes a cached list's entry costs besides its texts: its keys, offsets, up to six sort orders and the candidate sets. */
-const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + 5 * 4 + 6 * 4 + CANDIDATE_SETS * 4;
+const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + OFFSETS * 4 + 6 * 4 + CANDIDATE_SETS * 4;
 const BODY_OVERHEAD_BYTES = 64;
 
-/** A list as one snapshot read it: columns of keys, and the texts of its entries in two buffers (ASCII fields and times, notes). */
+/** A list as one snapshot read it: columns of keys, and the texts of its entries one after another in one buffer. */
 export class CachedList {
   readonly size: number;
   readonly versions: ListVersions;
@@ -57,10 +57,10 @@ export class CachedList {
   private readonly scores: Int8Array;
   private readonly updated: Float64Array;
   private readonly titleRanks: Int32Array;
-  /** Per entry: where its fields start, its times start and end in `ascii`, where its notes start and end in `notes`. */
+  /** Per entry: where its text starts, where its notes (`,"notes":"…"`) start and end, where it ends. */
   private readonly offsets: Int32Array;
-  private readonly ascii: Buffer;
-  private readonly notes: Buffer;
+  /** Each entry's text after its anime's body: its fields, notes and times, so that a page copies it at once. */
+  private readonly text: Buffer;
   private readonly orders = new Map<ListSort, Int32Array>();
   private readonly candidatesByMask = new Map<number, Int32Array>();
 
@@ -75,25 +75,31 @@ export class CachedList {
     this.updated = read.updatedMicros;
     this.titleRanks = read.titleRanks;
     this.offsets = new Int32Array(OFFSETS * n);
+    const notesFraming = NOTES_OPEN.length + 1;
+    this.text = Buffer.allocUnsafe(read.ascii.byteLength + read.notes.byteLength + n * notesFraming);
+    let at = 0;
     let asciiAt = 0;
     let notesAt = 0;
     for (let i = 0; i < n; i++) {
       const k = OFFSETS * i;
-      this.offsets[k] = asciiAt;
-      asciiAt += read.fieldsLengths[i]!;
-      this.offsets[k + 1] = asciiAt;
-      asciiAt += read.timesLengths[i]!;
-      this.offsets[k + 2] = asciiAt;
-      this.offsets[k + 3] = notesAt;
-      notesAt += read.notesLengths[i]!;
-      this.offsets[k + 4] = notesAt;
+      const fieldsEnd = asciiAt + read.fieldsLengths[i]!;
+      const notesEnd = notesAt + read.notesLengths[i]!;
+      this.offsets[k] = at;
+      at += read.ascii.copy(this.text, at, asciiAt, fieldsEnd);
+      this.offsets[k + 1] = at;
+      at += NOTES_OPEN.copy(this.text, at);
+      at += read.notes.copy(this.text, at, notesAt, notesEnd);
+      this.text[at++] = QUOTE;
+      this.offsets[k + 2] = at;
+      asciiAt = fieldsEnd + read.timesLengths[i]!;
+      at += read.ascii.copy(this.text, at, fieldsEnd, asciiAt);
+      this.offsets[k + 3] = at;
+      notesAt = notesEnd;
     }
-    this.ascii = read.ascii;
-    this.notes = read.notes;
   }
 
   get byteLength(): number {
-    return this.ascii.byteLength + this.notes.byteLength + this.size * ENTRY_OVERHEAD_BYTES;
+    return this.text.byteLength + this.size * ENTRY_OVERHEAD_BYTES;
   }
 
   animeIdAt(position: number): number {
@@ -143,21 +149,17 @@ export class CachedList {
   /** The length of the entry's text after its anime's body; the public form leaves the notes out. */
   tailLength(position: number, withNotes: boolean): number {
     const k = OFFSETS * position;
-    const ascii = this.offsets[k + 2]! - this.offsets[k]!;
-    return withNotes ? ascii + NOTES_OPEN.length + this.offsets[k + 4]! - this.offsets[k + 3]! + 1 : ascii;
+    const length = this.offsets[k + 3]! - this.offsets[k]!;
+    return withNotes ? length : length - (this.offsets[k + 2]! - this.offsets[k + 1]!);
   }
 
   /** Copies the entry's text after its anime's body into `target` at `at`; where it ends. */
   copyTail(position: number, withNotes: boolean, target: Buffer, at: number): number {
     const k = OFFSETS * position;
-    const offsets = this.offsets;
-    at += this.ascii.copy(target, at, offsets[k]!, offsets[k + 1]!);
-    if (withNotes) {
-      at += NOTES_OPEN.copy(target, at);
-      at += this.notes.copy(target, at, offsets[k + 3]!, offsets[k + 4]!);
-      target[at++] = QUOTE;
-    }
-    return at + this.ascii.copy(target, at, offsets[k + 1]!, offsets[k + 2]!);
+    const [start, notesStart, notesEnd, end] = [this.offsets[k]!, this.offsets[k + 1]!, this.offsets[k + 2]!, this.offsets[k + 3]!];
+    if (withNotes) return at + this.text.copy(target, at, start, end);
+    at += this.text.copy(target, at, start, notesStart);
+    return at + this.text.copy(target, at, notesEnd, end);
   }
 
   private matches(position: number, mask: number, publicOnly: boolean): boolean {
@@ -207,7 +209,7 @@ type Stale = typeof STALE;
 
 export class ListCache {
   private readonly lists: LRUCache<number, CachedList>;
-  /** The anime's bodies, shared by every list: valid for the catalogue version `bodiesCatalogue`. */
+  /** The anime's bodies, each after `{"anime":` (see openedEntry), shared by every list: valid for the catalogue version `bodiesCatalogue`. */
   private readonly bodies: LRUCache<number, Buffer>;
   private bodiesCatalogue = -1n;
   /** The lists being read whole, by user: answers that find their list being read wait for it. */
@@ -364,14 +366,17 @@ export class ListCache {
   }
 
   /**
-   * The list being read whole for another answer, when one is; otherwise undefined, and a read starts
-   * in the background: PostgreSQL builds this one answer faster than the whole list can be read.
+   * The list being read whole for another answer, when one is. Otherwise a read starts in the
+   * background, and this answer waits for it only while other lists are being read too (a burst of
+   * new lists, when a page built by PostgreSQL would add to its load); else it is undefined: PostgreSQL
+   * builds this one page faster than the whole list can be read.
    */
   private async filled(userId: number): Promise<CachedList | undefined> {
     const filling = this.filling.get(userId);
     if (filling) return filling;
+    const othersFilling = this.filling.size > 0;
     this.startFill(userId);
-    return undefined;
+    return othersFilling ? this.filling.get(userId) : undefined;
   }
 
   /**
@@ -441,20 +446,19 @@ export class ListCache {
       if (!body) {
         const text = fetched.get(id);
         if (text === undefined) return undefined;
-        body = Buffer.from(text);
+        body = openedEntry(text);
         read.push([id, body]);
       }
       bodies.push(body);
     }
     if (current) for (const [id, body] of read) this.bodies.set(id, body);
     let length = head.byteLength + Math.max(0, positions.length - 1) + end.byteLength;
-    for (let k = 0; k < positions.length; k++) length += ENTRY_OPEN.length + bodies[k]!.length + list.tailLength(positions[k]!, withNotes);
+    for (let k = 0; k < positions.length; k++) length += bodies[k]!.length + list.tailLength(positions[k]!, withNotes);
     const joined = Buffer.allocUnsafe(length);
     joined.set(head, 0);
     let at = head.byteLength;
     for (let k = 0; k < positions.length; k++) {
       if (k > 0) joined[at++] = COMMA;
-      at += ENTRY_OPEN.copy(joined, at);
       at += bodies[k]!.copy(joined, at);
       at = list.copyTail(positions[k]!, withNotes, joined, at);
     }
@@ -466,6 +470,14 @@ export class ListCache {
 /** Whether copy `a` was read before versions `b` (a copy read after them is left in place). */
 function isOlder(a: ListVersions, b: ListVersions): boolean {
   return BigInt(a.list) < BigInt(b.list) || a.catalogue < b.catalogue;
+}
+
+/** An entry's JSON up to its anime's body included, `{"anime":{…}`: how the bodies are kept, so that a page copies each at once. */
+function openedEntry(body: string): Buffer {
+  const opened = Buffer.allocUnsafe(ENTRY_OPEN.length + Buffer.byteLength(body));
+  ENTRY_OPEN.copy(opened, 0);
+  opened.write(body, ENTRY_OPEN.length);
+  return opened;
 }
 
 function sameVersions(a: ListVersions, b: ListVersions): boolean {
