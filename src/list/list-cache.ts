@@ -273,7 +273,7 @@ export class ListCache {
     const positions = list.page(selection, sort, offset, limit);
     const ids = positions.map((position) => list.animeIdAt(position));
     const missing = this.missingBodies(ids, versions);
-    let fetched = new Map<number, string>();
+    let fetched = new Map<number, Buffer>();
     if (missing.length) {
       const read = await queries.findAnimeBodies(this.sql, missing);
       if (read.catalogue !== versions.catalogue) return undefined;
@@ -295,7 +295,7 @@ export class ListCache {
       const pick = hasAnimeFilters(filters) ? await this.filteredPick(userId, list, candidates, filters, columns) : await this.plainPick(userId, list, candidates);
       if (pick === STALE || pick === null) return pick;
       const id = list.animeIdAt(pick.position);
-      const bodies = pick.body === undefined ? new Map<number, string>() : new Map([[id, pick.body]]);
+      const bodies = pick.body === undefined ? new Map<number, Buffer>() : new Map([[id, pick.body]]);
       const entry = this.joinEntries(list, [pick.position], bodies, true);
       if (entry) return entry;
       // Its body left the cache meanwhile: read it, rather than draw again (which would favour cached bodies).
@@ -306,7 +306,7 @@ export class ListCache {
   }
 
   /** One of the candidates, drawn uniformly, once the copy is confirmed current (and its body, when not cached). */
-  private async plainPick(userId: number, list: CachedList, candidates: Int32Array): Promise<{ position: number; body?: string } | null | Stale> {
+  private async plainPick(userId: number, list: CachedList, candidates: Int32Array): Promise<{ position: number; body?: Buffer } | null | Stale> {
     const position = candidates.length ? candidates[Math.floor(Math.random() * candidates.length)]! : undefined;
     const ids = position === undefined ? [] : [list.animeIdAt(position)];
     const checked = await queries.findListVersions(this.sql, userId, this.missingBodies(ids, list.versions));
@@ -328,7 +328,7 @@ export class ListCache {
     candidates: Int32Array,
     filters: AnimeFilters,
     columns: Set<string>,
-  ): Promise<{ position: number; body?: string } | null | Stale> {
+  ): Promise<{ position: number; body?: Buffer } | null | Stale> {
     if (candidates.length > 0) {
       for (const draws of FILTERED_ROUNDS) {
         const drawn = Array.from({ length: draws }, () => candidates[Math.floor(Math.random() * candidates.length)]!);
@@ -427,7 +427,7 @@ export class ListCache {
   private joinEntries(
     list: CachedList,
     positions: number[],
-    fetched: Map<number, string>,
+    fetched: Map<number, Buffer>,
     withNotes: boolean,
     { head, end } = NO_FRAME,
   ): Uint8Array | undefined {
@@ -444,9 +444,9 @@ export class ListCache {
       const id = list.animeIdAt(position);
       let body = current ? this.bodies.get(id) : undefined;
       if (!body) {
-        const text = fetched.get(id);
-        if (text === undefined) return undefined;
-        body = openedEntry(text);
+        const fetchedBody = fetched.get(id);
+        if (fetchedBody === undefined) return undefined;
+        body = openedEntry(fetchedBody);
         read.push([id, body]);
       }
       bodies.push(body);
@@ -473,10 +473,10 @@ function isOlder(a: ListVersions, b: ListVersions): boolean {
 }
 
 /** An entry's JSON up to its anime's body included, `{"anime":{…}`: how the bodies are kept, so that a page copies each at once. */
-function openedEntry(body: string): Buffer {
-  const opened = Buffer.allocUnsafe(ENTRY_OPEN.length + Buffer.byteLength(body));
+function openedEntry(body: Uint8Array): Buffer {
+  const opened = Buffer.allocUnsafe(ENTRY_OPEN.length + body.byteLength);
   ENTRY_OPEN.copy(opened, 0);
-  opened.write(body, ENTRY_OPEN.length);
+  opened.set(body, ENTRY_OPEN.length);
   return opened;
 }
 

@@ -356,9 +356,15 @@ export interface ListVersions {
 /** The versions as the statements below read them (bigints as text). */
 const toVersions = (userId: number, list: string, catalogue: string): ListVersions => ({ userId, list, catalogue: BigInt(catalogue) });
 
-/** The ids and bodies of these anime, as two arrays side by side (zipBodies pairs them). */
+/**
+ * The ids of these anime, the byte lengths of their bodies and the bodies one after another as bytes
+ * (splitBodies cuts them apart): an array of texts would come JSON-escaped and be parsed character by
+ * character.
+ */
 const bodiesOf = (sql: Sql, ids: number[]) =>
-  sql`(select array_agg(a.id) as ids, array_agg(a.body) as bodies from anime a where a.id = any(${ids}::int[]))`;
+  sql`(select array_agg(a.id order by a.id) as ids, array_agg(octet_length(a.body) order by a.id) as lengths,
+         string_agg(convert_to(a.body, 'UTF8'), ''::bytea order by a.id) as bodies
+       from anime a where a.id = any(${ids}::int[]))`;
 
 /**
  * A whole list as the cache keeps it, in anime_id order: a column per key, and what follows each
@@ -573,15 +579,15 @@ export async function findListVersions(
   sql: Sql,
   userId: number,
   bodyIds: number[],
-): Promise<{ versions: ListVersions; bodies: Map<number, string> } | undefined> {
-  const [row] = await sql<[{ list_version: string; catalogue_version: string; body_ids: number[] | null; bodies: string[] | null }?]>`
+): Promise<{ versions: ListVersions; bodies: Map<number, Buffer> } | undefined> {
+  const [row] = await sql<[({ list_version: string; catalogue_version: string } & Partial<ReadBodies>)?]>`
     select u.list_version::text as list_version, c.version::text as catalogue_version
-      ${bodyIds.length ? sql`, b.ids as body_ids, b.bodies` : sql``}
+      ${bodyIds.length ? sql`, b.ids as body_ids, b.lengths as body_lengths, b.bodies` : sql``}
     from users u cross join catalogue_state c
       ${bodyIds.length ? sql`cross join ${bodiesOf(sql, bodyIds)} b` : sql``}
     where u.id = ${userId}`;
   if (!row) return undefined;
-  return { versions: toVersions(userId, row.list_version, row.catalogue_version), bodies: zipBodies(row.body_ids, row.bodies) };
+  return { versions: toVersions(userId, row.list_version, row.catalogue_version), bodies: splitBodies(row) };
 }
 
 /** The versions of the list of the user whose username key this is, if that list is public. */
@@ -594,12 +600,12 @@ export async function findPublicListVersions(sql: Sql, usernameKey: string): Pro
 }
 
 /** These anime's bodies and the catalogue's version they were read at. */
-export async function findAnimeBodies(sql: Sql, ids: number[]): Promise<{ catalogue: bigint; bodies: Map<number, string> }> {
-  const [row] = await sql<[{ catalogue_version: string; body_ids: number[] | null; bodies: string[] | null }]>`
-    select c.version::text as catalogue_version, b.ids as body_ids, b.bodies
+export async function findAnimeBodies(sql: Sql, ids: number[]): Promise<{ catalogue: bigint; bodies: Map<number, Buffer> }> {
+  const [row] = await sql<[{ catalogue_version: string } & ReadBodies]>`
+    select c.version::text as catalogue_version, b.ids as body_ids, b.lengths as body_lengths, b.bodies
     from catalogue_state c
     cross join ${bodiesOf(sql, ids)} b`;
-  return { catalogue: BigInt(row.catalogue_version), bodies: zipBodies(row.body_ids, row.bodies) };
+  return { catalogue: BigInt(row.catalogue_version), bodies: splitBodies(row) };
 }
 
 /**
@@ -613,7 +619,7 @@ export async function findAnimePassing(
   bodyIds: number[],
   filters: AnimeFilters,
   columns: Set<string>,
-): Promise<{ versions: ListVersions; passing: Set<number>; bodies: Map<number, string> } | undefined> {
+): Promise<{ versions: ListVersions; passing: Set<number>; bodies: Map<number, Buffer> } | undefined> {
   const [row] = await sql<[{ list_version: string; catalogue_version: string; passing: number[] | null; bodies: (string | null)[] | null }?]>`
     select u.list_version::text as list_version, c.version::text as catalogue_version, p.passing, p.bodies
     from users u cross join catalogue_state c
@@ -630,9 +636,31 @@ export async function findAnimePassing(
 }
 
 /** Two arrays aggregated side by side into a map; null bodies (not asked for) left out. */
-function zipBodies(ids: number[] | null, bodies: (string | null)[] | null): Map<number, string> {
-  const map = new Map<number, string>();
-  if (ids && bodies) for (let i = 0; i < ids.length; i++) if (bodies[i] != null) map.set(ids[i]!, bodies[i]!);
+function zipBodies(ids: number[] | null, bodies: (string | null)[] | null): Map<number, Buffer> {
+  const map = new Map<number, Buffer>();
+  if (ids && bodies) for (let i = 0; i < ids.length; i++) if (bodies[i] != null) map.set(ids[i]!, Buffer.from(bodies[i]!));
+  return map;
+}
+
+/** The columns bodiesOf reads (all null when no anime was found). */
+interface ReadBodies {
+  body_ids: number[] | null;
+  body_lengths: number[] | null;
+  bodies: Buffer | null;
+}
+
+/** The bodies bodiesOf read, by anime id (each a copy: the read bytes are not kept). */
+function splitBodies(row: Partial<ReadBodies>): Map<number, Buffer> {
+  const map = new Map<number, Buffer>();
+  const { body_ids: ids, body_lengths: lengths, bodies } = row;
+  if (!ids || !lengths || !bodies) return map;
+  let at = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const end = at + lengths[i]!;
+    map.set(ids[i]!, Buffer.from(bodies.subarray(at, end)));
+    at = end;
+  }
+  if (at !== bodies.byteLength) throw new Error("the anime bodies did not read as expected");
   return map;
 }
 
