@@ -28,6 +28,12 @@ export type PageFrame = (count: number) => { head: Uint8Array; end: Uint8Array }
 
 /** A list may take this share of the lists' budget at most; a larger one is answered from PostgreSQL. */
 const LIST_SHARE = 1 / 16;
+/**
+ * Whole lists read at once, at most; more wait their turn. So reads of many new lists at once (a
+ * restart, a burst of users) never take every connection of the pool from the answers' short
+ * statements, nor queue those behind them.
+ */
+const CONCURRENT_FILLS = 2;
 /** How long a list found too large is answered from PostgreSQL before it is read whole again. */
 const TOO_LARGE_MS = 60_000;
 /** The filtered random pick's rounds of draws, before it asks which of all the candidates pass. */
@@ -212,7 +218,9 @@ export class ListCache {
   /** The anime's bodies, each after `{"anime":` (see openedEntry), shared by every list: valid for the catalogue version `bodiesCatalogue`. */
   private readonly bodies: LRUCache<number, Buffer>;
   private bodiesCatalogue = -1n;
-  /** The lists being read whole, by user: answers that find their list being read wait for it. */
+  private fillsRunning = 0;
+  private readonly fillsWaiting: (() => void)[] = [];
+  /** The lists being read whole (or waiting for a slot), by user: answers that find their list being read wait for it. */
   private readonly filling = new Map<number, Promise<CachedList | undefined>>();
   /** Lists too large to hold (or that failed to read): until when they are answered from PostgreSQL. */
   private readonly notHeld = new LRUCache<number, number>({ max: 10_000 });
@@ -388,8 +396,7 @@ export class ListCache {
     const until = this.notHeld.get(userId);
     if (until !== undefined && until > Date.now()) return;
     this.fills++;
-    const filling = queries
-      .findCacheableList(this.sql, userId, this.maxListBytes)
+    const filling = this.inFillSlot(() => queries.findCacheableList(this.sql, userId, this.maxListBytes))
       .then((read) => {
         const list = read && new CachedList(read);
         if (!list || list.byteLength > this.maxListBytes) {
@@ -411,6 +418,19 @@ export class ListCache {
       })
       .finally(() => this.filling.delete(userId));
     this.filling.set(userId, filling);
+  }
+
+  /** Runs a whole-list read once one of the CONCURRENT_FILLS slots is free (handed over in turn). */
+  private async inFillSlot<T>(read: () => Promise<T>): Promise<T> {
+    if (this.fillsRunning < CONCURRENT_FILLS) this.fillsRunning++;
+    else await new Promise<void>((resolve) => this.fillsWaiting.push(resolve));
+    try {
+      return await read();
+    } finally {
+      const next = this.fillsWaiting.shift();
+      if (next) next();
+      else this.fillsRunning--;
+    }
   }
 
   /** The ids whose bodies are not cached for the list's catalogue version. */
