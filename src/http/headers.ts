@@ -24,7 +24,8 @@ const STREAMED_ABOVE_BYTES = 12 * 1024;
 
 /** The body as Bun sends it cheapest, whenever the answer completes (see STREAMED_ABOVE_BYTES). */
 export function sendableBody(body: string | Uint8Array): BodyInit {
-  if (body.length * 3 <= STREAMED_ABOVE_BYTES) return body as BodyInit; // a UTF-16 unit is at most 3 UTF-8 bytes
+  // A UTF-16 unit takes at most 3 UTF-8 bytes: a short string is not encoded to be measured.
+  if (typeof body === "string" && body.length * 3 <= STREAMED_ABOVE_BYTES) return body;
   const bytes = typeof body === "string" ? Buffer.from(body) : body;
   if (bytes.byteLength <= STREAMED_ABOVE_BYTES) return bytes as BodyInit;
   return new ReadableStream<Uint8Array>({

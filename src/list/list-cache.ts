@@ -16,6 +16,15 @@ import * as queries from "./queries.ts";
 import type { CacheableList, ListVersions } from "./queries.ts";
 import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
+/** What /health reports of the cache. */
+export interface ListCacheState {
+  lists: number;
+  bytes: number;
+  hits: number;
+  fills: number;
+  filling: number;
+}
+
 /** Which entries an answer looks at. */
 export interface CachedSelection {
   statuses?: ListStatus[];
@@ -39,8 +48,6 @@ const TOO_LARGE_MS = 60_000;
 /** The filtered random pick's rounds of draws, before it asks which of all the candidates pass. */
 const FILTERED_ROUNDS = [16, 64];
 const ENTRY_OPEN = Buffer.from('{"anime":');
-const NOTES_OPEN = Buffer.from(',"notes":"');
-const QUOTE = 0x22;
 const COMMA = 0x2c;
 const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8Array() };
 /** Offsets kept per entry (see CachedList.offsets). */
@@ -81,27 +88,18 @@ export class CachedList {
     this.updated = read.updatedMicros;
     this.titleRanks = read.titleRanks;
     this.offsets = new Int32Array(OFFSETS * n);
-    const notesFraming = NOTES_OPEN.length + 1;
-    this.text = Buffer.allocUnsafe(read.ascii.byteLength + read.notes.byteLength + n * notesFraming);
     let at = 0;
-    let asciiAt = 0;
-    let notesAt = 0;
     for (let i = 0; i < n; i++) {
       const k = OFFSETS * i;
-      const fieldsEnd = asciiAt + read.fieldsLengths[i]!;
-      const notesEnd = notesAt + read.notesLengths[i]!;
       this.offsets[k] = at;
-      at += read.ascii.copy(this.text, at, asciiAt, fieldsEnd);
+      at += read.fieldsLengths[i]!;
       this.offsets[k + 1] = at;
-      at += NOTES_OPEN.copy(this.text, at);
-      at += read.notes.copy(this.text, at, notesAt, notesEnd);
-      this.text[at++] = QUOTE;
+      at += read.notesLengths[i]!;
       this.offsets[k + 2] = at;
-      asciiAt = fieldsEnd + read.timesLengths[i]!;
-      at += read.ascii.copy(this.text, at, fieldsEnd, asciiAt);
+      at += read.timesLengths[i]!;
       this.offsets[k + 3] = at;
-      notesAt = notesEnd;
     }
+    this.text = read.text;
   }
 
   get byteLength(): number {
@@ -240,7 +238,7 @@ export class ListCache {
   private hits = 0;
   private fills = 0;
 
-  state(): { lists: number; bytes: number; hits: number; fills: number; filling: number } {
+  state(): ListCacheState {
     const bytes = this.lists.calculatedSize + this.bodies.calculatedSize;
     return { lists: this.lists.size, bytes, hits: this.hits, fills: this.fills, filling: this.filling.size };
   }

@@ -368,8 +368,7 @@ const bodiesOf = (sql: Sql, ids: number[]) =>
 
 /**
  * A whole list as the cache keeps it, in anime_id order: a column per key, and what follows each
- * anime's body in its entry's JSON: its fields and times (ASCII) one after another in `ascii`, and
- * its notes as the inside of a JSON string one after another in `notes`.
+ * anime's body in its entry's JSON (its fields, `,"notes":"…"` and times) one entry after another in `text`.
  */
 export interface CacheableList {
   versions: ListVersions;
@@ -383,18 +382,18 @@ export interface CacheableList {
   updatedMicros: Float64Array;
   /** The title's place among the list's titles (equal titles share one), in the title index's order. */
   titleRanks: Int32Array;
-  /** Bytes of each entry's fields (`,"status":…` up to the notes) and times (`,"created":…}`) in `ascii`, and of its notes in `notes`. */
+  /** Bytes of each entry's fields (`,"status":…` up to the notes), notes (`,"notes":"…"`) and times (`,"created":…}`) in `text`. */
   fieldsLengths: Int32Array;
-  timesLengths: Int32Array;
   notesLengths: Int32Array;
-  ascii: Buffer;
-  notes: Buffer;
+  timesLengths: Int32Array;
+  text: Buffer;
 }
 
 /** Numbers per entry in the keys text of findCacheableList, in this order. */
 const CACHEABLE_KEYS = 11;
 /** The most bytes an entry's notes can take: 2,000 characters (the table's check) of up to 4 UTF-8 bytes. */
 const MAX_NOTES_BYTES = 2_000 * 4;
+const NOTES_OPEN = Buffer.from(',"notes":"');
 
 /**
  * The user's whole list with the versions it was read at, in one statement (one snapshot); undefined
@@ -439,30 +438,36 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
   };
   const animeIds = column(Int32Array, 0);
   for (let i = 1; i < n; i++) if (animeIds[i - 1]! >= animeIds[i]!) throw new Error("a list's entries did not read in anime id order");
-  const lengths = { fields: new Int32Array(n), times: new Int32Array(n), notes: new Int32Array(n) };
-  const texts: string[] = [];
+  // The texts are measured first, then written into one buffer: no per-entry strings joined and encoded.
+  const lengths = { fields: new Int32Array(n), notes: new Int32Array(n), times: new Int32Array(n) };
+  const tails: { fields: string; times: string }[] = [];
   const notesBytes = notes ?? Buffer.alloc(0);
-  let escaped: Buffer[] | undefined;
-  let notesAt = 0;
+  const notesStarts = new Int32Array(n + 1);
+  /** Notes with a character to escape, written as JSON; the others are their bytes. */
+  const escapedNotes = new Map<number, Buffer>();
+  let total = 0;
   for (let i = 0; i < n; i++) {
     const tail = entryTail(LIST_STATUSES[at(i, 1)], at(i, 4), at(i, 3), at(i, 5), at(i, 2) === 1, at(i, 6), at(i, 7), at(i, 8), at(i, 9));
-    lengths.fields[i] = tail.fields.length;
-    lengths.times[i] = tail.times.length;
-    texts.push(tail.fields, tail.times);
-    const start = notesAt;
-    notesAt += at(i, 10);
-    if (!escaped && !needsJsonEscape(notesBytes, start, notesAt)) {
-      lengths.notes[i] = notesAt - start;
-      continue;
-    }
-    // The first entry whose notes need escaping: the notes are written one by one from here on.
-    escaped ??= [notesBytes.subarray(0, start)];
-    const raw = notesBytes.subarray(start, notesAt);
-    const inside = needsJsonEscape(notesBytes, start, notesAt) ? Buffer.from(JSON.stringify(raw.toString("utf8")).slice(1, -1)) : raw;
-    escaped.push(inside);
-    lengths.notes[i] = inside.byteLength;
+    tails.push(tail);
+    const [start, end] = [notesStarts[i]!, notesStarts[i]! + at(i, 10)];
+    notesStarts[i + 1] = end;
+    if (needsJsonEscape(notesBytes, start, end)) escapedNotes.set(i, Buffer.from(JSON.stringify(notesBytes.toString("utf8", start, end)).slice(1, -1)));
+    lengths.fields[i] = tail.fields.length; // ASCII
+    lengths.notes[i] = NOTES_OPEN.length + (escapedNotes.get(i)?.byteLength ?? end - start) + 1;
+    lengths.times[i] = tail.times.length; // ASCII
+    total += lengths.fields[i]! + lengths.notes[i]! + lengths.times[i]!;
   }
-  if (notesAt !== notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
+  if (notesStarts[n] !== notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
+  const text = Buffer.allocUnsafe(total);
+  let written = 0;
+  for (let i = 0; i < n; i++) {
+    written += text.write(tails[i]!.fields, written, "latin1");
+    written += NOTES_OPEN.copy(text, written);
+    const escaped = escapedNotes.get(i);
+    written += escaped ? escaped.copy(text, written) : notesBytes.copy(text, written, notesStarts[i]!, notesStarts[i + 1]!);
+    text[written++] = 0x22; // the notes' closing quote
+    written += text.write(tails[i]!.times, written, "latin1");
+  }
   return {
     versions: toVersions(userId, listVersion!.toString(), catalogueVersion!.toString()),
     animeIds,
@@ -472,10 +477,9 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
     updatedMicros: column(Float64Array, 9),
     titleRanks: titleRanksOf(animeIds, titleOrder ? titleOrder.toString("latin1") : ""),
     fieldsLengths: lengths.fields,
-    timesLengths: lengths.times,
     notesLengths: lengths.notes,
-    ascii: Buffer.from(texts.join(""), "latin1"),
-    notes: escaped ? Buffer.concat(escaped) : Buffer.from(notesBytes),
+    timesLengths: lengths.times,
+    text,
   };
 }
 

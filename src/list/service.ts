@@ -11,7 +11,7 @@ import { type FieldErrors, notFound, fieldFailure } from "../http/errors.ts";
 import { type PageRequest, QueryReader, type RawQuery, pageHeadJson, pageOf, pageOffset, queryMessages } from "../http/query.ts";
 import { readAnimeFilters } from "../shared/anime-filters.ts";
 import { usernameKey } from "../shared/username-key.ts";
-import type { ListCache, PageFrame } from "./list-cache.ts";
+import type { ListCache, ListCacheState, PageFrame } from "./list-cache.ts";
 import * as queries from "./queries.ts";
 import type { EntryValues, ListSelection, ListVersions } from "./queries.ts";
 import type { MalEntry } from "./mal-xml.ts";
@@ -61,7 +61,7 @@ export class Lists {
   ) {}
 
   /** What the list cache holds, for /health. */
-  cacheState(): { lists: number; bytes: number; hits: number; fills: number; filling: number } {
+  cacheState(): ListCacheState {
     return this.cache?.state() ?? { lists: 0, bytes: 0, hits: 0, fills: 0, filling: 0 };
   }
 
