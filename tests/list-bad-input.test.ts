@@ -98,6 +98,16 @@ describe("parameters", () => {
     { path: `/users/${"USERNAME"}/list`, params: ["status", "sort", "page", "page_size"] },
   ];
 
+  test("a NUL in a name filter (PostgreSQL text cannot hold one): no anime has that tag or studio, none is excluded", async () => {
+    for (const nul of ["\u0000", "action\u0000"]) {
+      for (const name of ["tags", "studio"]) {
+        const answer = await call(server, `/list/random?${new URLSearchParams({ [name]: nul })}`, { token });
+        expect({ name, status: answer.status, body: answer.body }).toEqual({ name, status: 404, body: { detail: "Not found." } });
+      }
+      expect((await call(server, `/list/random?${new URLSearchParams({ exclude_tags: nul })}`, { token })).status).toBe(200);
+    }
+  });
+
   test("any text in any query parameter: 200, 400 with bare field errors, or 404", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), fc.array(fc.tuple(fc.nat(20), text), { maxLength: 4 }), async (route, values) => {

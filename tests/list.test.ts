@@ -139,6 +139,7 @@ describe("validation", () => {
     [{ status: "watching", private: "yes" }, { private: ["Must be a valid boolean."] }],
     [{ status: "watching", notes: 5 }, { notes: ["Not a valid string."] }],
     [{ status: "watching", notes: "x".repeat(2001) }, { notes: ["Ensure this field has no more than 2000 characters."] }],
+    [{ status: "watching", notes: "a\u0000b" }, { notes: ["Null characters are not allowed."] }],
     [{ status: "watching", started_on: "05/01/2024" }, { started_on: ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."] }],
     [{ status: "watching", started_on: "2023-02-29" }, { started_on: ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."] }],
     [{ status: "watching", finished_on: "0000-01-01" }, { finished_on: ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."] }],

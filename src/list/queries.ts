@@ -247,10 +247,16 @@ function animeFilterSql(sql: Sql, filters: AnimeFilters, columns: Set<string>) {
   if (filters.yearTo !== undefined) parts.push(sql`a.year <= ${filters.yearTo}`);
   if (filters.episodesMin !== undefined) parts.push(sql`a.num_episodes >= ${filters.episodesMin}`);
   if (filters.episodesMax !== undefined) parts.push(sql`a.num_episodes <= ${filters.episodesMax}`);
-  if (filters.tags) parts.push(sql`array(select lower(tag) from unnest(a.tags) tag) @> ${filters.tags}::text[]`);
-  if (filters.excludeTags) parts.push(sql`not array(select lower(tag) from unnest(a.tags) tag) && ${filters.excludeTags}::text[]`);
+  // PostgreSQL text holds no NUL: no anime has a name holding one (and sending one would fail the statement).
+  const storable = (name: string) => !name.includes("\u0000");
+  if (filters.tags) {
+    parts.push(filters.tags.every(storable) ? sql`array(select lower(tag) from unnest(a.tags) tag) @> ${filters.tags}::text[]` : sql`false`);
+  }
+  const excludeTags = filters.excludeTags?.filter(storable);
+  if (excludeTags?.length) parts.push(sql`not array(select lower(tag) from unnest(a.tags) tag) && ${excludeTags}::text[]`);
   if (filters.studio !== undefined) {
-    parts.push(columns.has("studios") ? sql`exists (select 1 from unnest(a.studios) studio where lower(studio) = ${filters.studio})` : sql`false`);
+    const studio = filters.studio;
+    parts.push(columns.has("studios") && storable(studio) ? sql`exists (select 1 from unnest(a.studios) studio where lower(studio) = ${studio})` : sql`false`);
   }
   return parts.reduce((all, part) => sql`${all} and ${part}`, sql`true`);
 }

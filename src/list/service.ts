@@ -281,7 +281,7 @@ function writeFailure(error: unknown): unknown {
   return error;
 }
 
-/** The rules beyond the body's schema: real dates in order, notes' length in characters. */
+/** The rules beyond the body's schema: real dates in order, notes' length in characters and no NUL. */
 function entryProblems(values: EntryValues): FieldErrors {
   const problems: FieldErrors = {};
   const started = values.startedOn;
@@ -292,6 +292,8 @@ function entryProblems(values: EntryValues): FieldErrors {
     problems.finished_on = [DATES_ORDER];
   }
   if (countCharacters(values.notes) > MAX_NOTES) problems.notes = [`Ensure this field has no more than ${MAX_NOTES} characters.`];
+  // DRF's CharField says so too; PostgreSQL text cannot hold one.
+  else if (values.notes.includes("\u0000")) problems.notes = ["Null characters are not allowed."];
   return problems;
 }
 
@@ -331,7 +333,7 @@ function clampedEntry(entry: ImportEntry, animeId: number, numEpisodes: number):
     rewatches: Math.min(Math.max(whole(entry.rewatches), 0), MAX_REWATCHES),
     started_on: startedOn,
     finished_on: finishedOn,
-    notes: [...entry.notes].slice(0, MAX_NOTES).join(""),
+    notes: [...entry.notes.replaceAll("\u0000", "")].slice(0, MAX_NOTES).join(""), // PostgreSQL text holds no NUL
   };
 }
 
