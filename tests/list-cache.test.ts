@@ -54,6 +54,11 @@ async function variedList(name: string) {
   // Ten entries updated at one instant: the update sorts break their tie by anime id, both ways.
   await server.running.db.sql`
     update list_entries set updated_at = '2026-01-02T03:04:05.678901Z' where user_id = ${userId} and anime_id = any(${ids.slice(5, 15)}::int[])`;
+  // Times around 1970 and 2000 (where the times' binary form is counted from), to the microsecond.
+  await server.running.db.sql`
+    update list_entries set created_at = (array['1969-12-31T23:59:59.999999Z', '1970-01-01T00:00:00.000999Z', '1999-12-31T23:59:59.9995Z',
+        '2000-01-01T00:00:00Z', '2000-01-01T00:00:00.000001Z']::timestamptz[])[1 + anime_id % 5]
+    where user_id = ${userId} and anime_id = any(${ids.slice(15, 25)}::int[])`;
   return { ...user, userId, ids };
 }
 
@@ -230,17 +235,23 @@ describe("a change made behind the server's back is what it answers next", () =>
 });
 
 describe("lists the cache does not hold are answered from PostgreSQL", () => {
-  test("a value set by hand that JavaScript would write otherwise (an infinite date): 200, as PostgreSQL writes it", async () => {
-    const user = await variedList("cacheinfinity");
-    await server.running.db.sql`
-      update list_entries set started_on = 'infinity', finished_on = null where user_id = ${user.userId} and anime_id = ${user.ids[0]!}`;
-    for (const path of ["/list?page_size=500", "/list?sort=title&page_size=500"]) {
-      const answer = await call(server, path, { token: user.token });
-      const query = Object.fromEntries(new URL(server.base + path).searchParams);
-      expect({ status: answer.status, text: answer.text }).toEqual(await oracle(() => uncached().page(user.userId, query, server.base + path)));
-    }
-    expect((await call(server, "/list/random", { token: user.token })).status).toBe(200);
-  });
+  const handSet = [
+    ["an infinite date", "started_on = 'infinity', finished_on = null"],
+    ["a time in 1500 (its microseconds beyond a double's exact range)", "created_at = '1500-06-24T12:00:00.999999Z'"],
+    ["an infinite time", "updated_at = 'infinity'"],
+  ];
+  for (const [what, assignment] of handSet) {
+    test(`a value set by hand that JavaScript would write otherwise (${what}): 200, as PostgreSQL writes it`, async () => {
+      const user = await variedList("cachehandset");
+      await server.running.db.sql.unsafe(`update list_entries set ${assignment} where user_id = $1 and anime_id = $2`, [user.userId, user.ids[0]!]);
+      for (const path of ["/list?page_size=500", "/list?sort=title&page_size=500"]) {
+        const answer = await call(server, path, { token: user.token });
+        const query = Object.fromEntries(new URL(server.base + path).searchParams);
+        expect({ status: answer.status, text: answer.text }).toEqual(await oracle(() => uncached().page(user.userId, query, server.base + path)));
+      }
+      expect((await call(server, "/list/random", { token: user.token })).status).toBe(200);
+    });
+  }
 
   test("a list larger than its share of LIST_CACHE_MB: right answers, read whole once, not held", async () => {
     const small = await startTestServer({ LOG_LEVEL: "warn", LIST_CACHE_MB: "1" });

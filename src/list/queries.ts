@@ -395,93 +395,114 @@ export interface CacheableList {
   text: Buffer;
 }
 
-/** Numbers per entry in the keys text of findCacheableList, in this order. */
-const CACHEABLE_KEYS = 11;
+/** Bytes per entry in the keys of findCacheableList (big-endian, as int4send and timestamptz_send write them). */
+const KEY_BYTES = 44;
+/** Where each value sits in an entry's keys. */
+const KEY = { animeId: 0, statusScore: 4, episodes: 8, rewatches: 12, started: 16, finished: 20, created: 24, updated: 32, notesLength: 40 } as const;
+/** A date that is none, in the keys. */
+const NO_DATE = -2147483648;
+/** timestamptz_send counts microseconds from 2000-01-01, this many after 1970-01-01. */
+const MICROS_1970_TO_2000 = 946_684_800_000_000;
+const MS_PER_DAY = 86_400_000;
 /** The most bytes an entry's notes can take: 2,000 characters (the table's check) of up to 4 UTF-8 bytes. */
 const MAX_NOTES_BYTES = 2_000 * 4;
-const NOTES_OPEN = Buffer.from(',"notes":"');
+const NOTES_OPEN = ',"notes":"';
 
 /**
  * The user's whole list with the versions it was read at, in one statement (one snapshot); undefined
  * for no such user, and for a list whose notes take more than `maxNotesBytes`. A single row: the
- * entries' numbers as one text in anime_id order (a date as days since 1970, `n` for none; a time in
- * microseconds), their notes one after another as bytes, and the anime ids in title order (`-` before
- * an id whose title equals the one before), read from the title index alone. The entries' texts are
- * written here, as entryJsonParts writes them in SQL (tests/list-cache.test.ts compares the two byte
- * for byte): PostgreSQL's to_char takes several times longer than reading the columns.
+ * entries' values in anime_id order as one byte string of KEY_BYTES each (the status's place + 1 times
+ * 256, plus 128 if private, plus the score, 0 for none; a date in days since 1970, NO_DATE for none),
+ * their notes one after another as bytes, and the anime ids in title order (negated when the title
+ * equals the one before), read from the title index alone. Values are read in binary: PostgreSQL
+ * writes a number or a time as text several times slower than it writes its bytes. The entries'
+ * texts are written here, as entryJsonParts writes them in SQL (tests/list-cache.test.ts compares the
+ * two byte for byte): PostgreSQL's to_char takes several times longer than reading the columns.
  */
 export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes: number): Promise<CacheableList | undefined> {
   const [row] = await sql`
-    with e as materialized (
-      select l.anime_id, array_position(${LIST_STATUSES as unknown as string[]}::text[], l.status) - 1 as status_code,
-        l.private::int as private, coalesce(l.score, 0) as score, l.episodes_watched, l.rewatches,
-        coalesce((l.started_on - date '1970-01-01')::text, 'n') as started, coalesce((l.finished_on - date '1970-01-01')::text, 'n') as finished,
-        (extract(epoch from l.created_at) * 1000000)::int8 as created_us, (extract(epoch from l.updated_at) * 1000000)::int8 as updated_us, l.notes
-      from list_entries l where l.user_id = ${userId} order by l.anime_id)
-    select u.list_version::text, c.version::text,
-      -- In the CTE's order (the JS side checks it): an aggregate's ORDER BY would sort again.
-      (select string_agg(concat_ws(',', anime_id, coalesce(status_code, -1), private, score, episodes_watched, rewatches, started, finished,
-         created_us, updated_us, octet_length(notes)), ',') from e) as keys,
-      (select string_agg(notes, '') from e) as notes,
-      (select string_agg(case when t.same then '-' else '' end || t.anime_id, ',')
+    select u.list_version::text, c.version::text, e.keys, e.notes,
+      (select string_agg(int4send(case when t.same then -t.anime_id else t.anime_id end), ''::bytea)
        from (select l.anime_id, l.title is not distinct from lag(l.title) over (order by l.title, l.anime_id) as same
              from list_entries l where l.user_id = ${userId} order by l.title, l.anime_id) t) as title_order
-    from users u cross join catalogue_state c
+    from users u cross join catalogue_state c cross join lateral (
+      -- Both aggregates read the subquery's rows in its order (the JS side checks it): an aggregate's ORDER BY would sort again.
+      select string_agg(int4send(l.anime_id)
+          || int4send(coalesce(array_position(${LIST_STATUSES as unknown as string[]}::text[], l.status), 0) * 256 + l.private::int * 128 + coalesce(l.score, 0))
+          || int4send(l.episodes_watched) || int4send(l.rewatches)
+          || int4send(coalesce(l.started_on - date '1970-01-01', ${NO_DATE})) || int4send(coalesce(l.finished_on - date '1970-01-01', ${NO_DATE}))
+          || timestamptz_send(l.created_at) || timestamptz_send(l.updated_at) || int4send(octet_length(l.notes)), ''::bytea) as keys,
+        string_agg(l.notes, '') as notes
+      from (select * from list_entries l where l.user_id = ${userId} order by l.anime_id) l) e
     where u.id = ${userId}
       -- octet_length reads a stored text's size without reading the text; a short list needs no look.
       and case when u.list_size <= ${Math.floor(maxNotesBytes / MAX_NOTES_BYTES)} then true
                else (select coalesce(sum(octet_length(l.notes)), 0) from list_entries l where l.user_id = ${userId}) <= ${maxNotesBytes} end`.raw();
   if (!row) return undefined;
-  const [listVersion, catalogueVersion, keys, notes, titleOrder] = row as (Buffer | null)[];
-  const numbers = keys ? parseNumbers(keys.toString("latin1")) : new Float64Array();
-  const n = numbers.length / CACHEABLE_KEYS;
+  const [listVersion, catalogueVersion, rawKeys, notes, rawTitleOrder] = row as (Buffer | null)[];
+  const keys = fromByteaText(rawKeys);
+  const n = keys.byteLength / KEY_BYTES;
   if (!Number.isInteger(n)) throw new Error("a list's values did not read as expected");
-  const at = (i: number, k: number) => numbers[i * CACHEABLE_KEYS + k]!;
-  const column = <T extends Int32Array | Uint8Array | Int8Array | Float64Array>(make: new (n: number) => T, k: number): T => {
-    const values = new make(n);
-    for (let i = 0; i < n; i++) values[i] = at(i, k);
-    return values;
+  const view = new DataView(keys.buffer, keys.byteOffset, keys.byteLength);
+  const int = (i: number, key: number) => view.getInt32(i * KEY_BYTES + key);
+  const micros1970 = (i: number, key: number) => {
+    const at = i * KEY_BYTES + key;
+    const high = view.getInt32(at);
+    // Exact in a double within 2^53 µs (285 years) of 2000; PostgreSQL writes a time outside that.
+    if (Math.abs(high) >= 2 ** 21) throw new Error("a time outside the years 1715-2284");
+    return high * 2 ** 32 + view.getUint32(at + 4) + MICROS_1970_TO_2000;
   };
-  const animeIds = column(Int32Array, 0);
-  for (let i = 1; i < n; i++) if (animeIds[i - 1]! >= animeIds[i]!) throw new Error("a list's entries did not read in anime id order");
-  // The texts are measured first, then written into one buffer: no per-entry strings joined and encoded.
+  const animeIds = new Int32Array(n);
+  const statuses = new Uint8Array(n);
+  const privates = new Uint8Array(n);
+  const scores = new Int8Array(n);
+  const updatedMicros = new Float64Array(n);
   const lengths = { fields: new Int32Array(n), notes: new Int32Array(n), times: new Int32Array(n) };
-  const tails: { fields: string; times: string }[] = [];
+  // The entries' texts as one text of Latin-1 characters, each a byte (the notes' UTF-8 bytes
+  // included), encoded at once: writing each entry's short texts into a buffer costs more.
+  const parts: string[] = [];
   const notesBytes = notes ?? Buffer.alloc(0);
-  const notesStarts = new Int32Array(n + 1);
-  /** Notes with a character to escape, written as JSON; the others are their bytes. */
-  const escapedNotes = new Map<number, Buffer>();
-  let total = 0;
+  let notesAt = 0;
+  const days = new IsoDays();
   for (let i = 0; i < n; i++) {
-    const tail = entryTail(LIST_STATUSES[at(i, 1)], at(i, 4), at(i, 3), at(i, 5), at(i, 2) === 1, at(i, 6), at(i, 7), at(i, 8), at(i, 9));
-    tails.push(tail);
-    const [start, end] = [notesStarts[i]!, notesStarts[i]! + at(i, 10)];
-    notesStarts[i + 1] = end;
-    if (needsJsonEscape(notesBytes, start, end)) escapedNotes.set(i, Buffer.from(JSON.stringify(notesBytes.toString("utf8", start, end)).slice(1, -1)));
-    lengths.fields[i] = tail.fields.length; // ASCII
-    lengths.notes[i] = NOTES_OPEN.length + (escapedNotes.get(i)?.byteLength ?? end - start) + 1;
-    lengths.times[i] = tail.times.length; // ASCII
-    total += lengths.fields[i]! + lengths.notes[i]! + lengths.times[i]!;
+    animeIds[i] = int(i, KEY.animeId);
+    if (i > 0 && animeIds[i - 1]! >= animeIds[i]!) throw new Error("a list's entries did not read in anime id order");
+    const statusScore = int(i, KEY.statusScore);
+    statuses[i] = (statusScore >> 8) - 1;
+    privates[i] = (statusScore >> 7) & 1;
+    scores[i] = statusScore & 127;
+    updatedMicros[i] = micros1970(i, KEY.updated);
+    const tail = entryTail(
+      LIST_STATUSES[(statusScore >> 8) - 1],
+      int(i, KEY.episodes),
+      scores[i]!,
+      int(i, KEY.rewatches),
+      privates[i] === 1,
+      orNaN(int(i, KEY.started)),
+      orNaN(int(i, KEY.finished)),
+      micros1970(i, KEY.created),
+      updatedMicros[i]!,
+      days,
+    );
+    const start = notesAt;
+    notesAt += int(i, KEY.notesLength);
+    if (notesAt > notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
+    const notesText = start === notesAt ? "" : jsonNotesText(notesBytes, start, notesAt);
+    lengths.fields[i] = tail.fields.length;
+    lengths.notes[i] = NOTES_OPEN.length + notesText.length + 1;
+    lengths.times[i] = tail.times.length;
+    parts.push(tail.fields, NOTES_OPEN, notesText, '"', tail.times);
   }
-  if (notesStarts[n] !== notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
-  const text = Buffer.allocUnsafe(total);
-  let written = 0;
-  for (let i = 0; i < n; i++) {
-    written += text.write(tails[i]!.fields, written, "latin1");
-    written += NOTES_OPEN.copy(text, written);
-    const escaped = escapedNotes.get(i);
-    written += escaped ? escaped.copy(text, written) : notesBytes.copy(text, written, notesStarts[i]!, notesStarts[i + 1]!);
-    text[written++] = 0x22; // the notes' closing quote
-    written += text.write(tails[i]!.times, written, "latin1");
-  }
+  if (notesAt !== notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
+  const text = Buffer.from(parts.join(""), "latin1");
   return {
     versions: toVersions(userId, listVersion!.toString(), catalogueVersion!.toString()),
     animeIds,
-    statuses: column(Uint8Array, 1),
-    privates: column(Uint8Array, 2),
-    scores: column(Int8Array, 3),
-    updatedMicros: column(Float64Array, 9),
-    titleRanks: titleRanksOf(animeIds, titleOrder ? titleOrder.toString("latin1") : ""),
+    statuses,
+    privates,
+    scores,
+    updatedMicros,
+    titleRanks: titleRanksOf(animeIds, fromByteaText(rawTitleOrder)),
     fieldsLengths: lengths.fields,
     notesLengths: lengths.notes,
     timesLengths: lengths.times,
@@ -502,52 +523,38 @@ function needsJsonEscape(bytes: Uint8Array, start: number, end: number): boolean
   return false;
 }
 
-/** The comma-separated integers of `text` (`n` is NaN); a character of another kind is an error. */
-export function parseNumbers(text: string): Float64Array {
-  if (!text.length) return new Float64Array();
-  let count = 1;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0x2c) count++;
-  const numbers = new Float64Array(count);
-  let k = 0;
-  let value = 0;
-  let sign = 1;
-  let digits = 0;
-  let none = false;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 0x2c;
-    if (c >= 0x30 && c <= 0x39) {
-      value = value * 10 + (c - 0x30);
-      digits++;
-    } else if (c === 0x2c) {
-      if (none ? digits > 0 : digits === 0) throw new Error("a list's values did not read as expected");
-      numbers[k++] = none ? Number.NaN : sign * value;
-      value = 0;
-      sign = 1;
-      digits = 0;
-      none = false;
-    } else if (c === 0x2d && digits === 0 && sign === 1 && !none) sign = -1;
-    else if (c === 0x6e && digits === 0 && sign === 1 && !none) none = true;
-    else throw new Error("a list's values did not read as expected");
-  }
-  return numbers;
+/**
+ * The inside of the JSON string of the notes (UTF-8 bytes from `start` to `end`), as Latin-1
+ * characters, one per byte: the bytes themselves, unless a character needs escaping.
+ */
+function jsonNotesText(bytes: Buffer, start: number, end: number): string {
+  if (!needsJsonEscape(bytes, start, end)) return bytes.toString("latin1", start, end);
+  return Buffer.from(JSON.stringify(bytes.toString("utf8", start, end)).slice(1, -1)).toString("latin1");
 }
 
-/** Each entry's place in the title order (equal titles share one), from the ids in title order (`-` marks an equal title). */
-function titleRanksOf(animeIds: Int32Array, titleOrder: string): Int32Array {
+/** A bytea column as postgres.js's raw mode hands it over (its text form, `\x` and hex digits), as bytes. */
+function fromByteaText(text: Buffer | null | undefined): Buffer {
+  if (!text || text.byteLength === 0) return Buffer.alloc(0);
+  if (text[0] !== 0x5c || text[1] !== 0x78) throw new Error("a bytea did not read in hex");
+  return Buffer.from(text.toString("latin1", 2), "hex");
+}
+
+const orNaN = (days: number) => (days === NO_DATE ? Number.NaN : days);
+
+/** Each entry's place in the title order (equal titles share one), from the ids in title order (negated for an equal title), 4 bytes each. */
+function titleRanksOf(animeIds: Int32Array, titleOrder: Buffer): Int32Array {
+  if (titleOrder.byteLength !== 4 * animeIds.length) throw new Error("a list's title order did not read as expected");
   const positions = new Map<number, number>();
   for (let i = 0; i < animeIds.length; i++) positions.set(animeIds[i]!, i);
   const ranks = new Int32Array(animeIds.length).fill(-1);
   let rank = 0;
-  let seen = 0;
-  for (const item of titleOrder ? titleOrder.split(",") : []) {
-    const equal = item.startsWith("-");
-    const position = positions.get(Number(equal ? item.slice(1) : item));
+  for (let k = 0; k < animeIds.length; k++) {
+    const item = titleOrder.readInt32BE(4 * k);
+    const position = positions.get(Math.abs(item));
     if (position === undefined || ranks[position] !== -1) throw new Error("a list's title order did not read as expected");
-    if (!equal && seen > 0) rank++;
+    if (item > 0 && k > 0) rank++;
     ranks[position] = rank;
-    seen++;
   }
-  if (seen !== animeIds.length) throw new Error("a list's title order did not read as expected");
   return ranks;
 }
 
@@ -556,6 +563,36 @@ function fourDigitYear(iso: string): string {
   if (!/^\d{4}-/.test(iso) || iso.startsWith("0000")) throw new Error(`a date outside the years 1-9999: ${iso}`);
   return iso;
 }
+
+/** Days since 1970 as ISO dates (`2024-05-01`), each written once: a list's dates and times share few days. */
+class IsoDays {
+  private readonly written = new Map<number, string>();
+
+  of(days: number): string {
+    let iso = this.written.get(days);
+    if (iso === undefined) {
+      iso = fourDigitYear(new Date(days * MS_PER_DAY).toISOString()).slice(0, 10);
+      this.written.set(days, iso);
+    }
+    return iso;
+  }
+
+  /** A time (microseconds since 1970) as toISOString writes it once they are floored to milliseconds (as to_char's MS truncates them). */
+  time(micros: number): string {
+    const ms = Math.floor(micros / 1000);
+    const day = Math.floor(ms / MS_PER_DAY);
+    let rest = ms - day * MS_PER_DAY;
+    const millis = rest % 1000;
+    rest = (rest - millis) / 1000;
+    const seconds = rest % 60;
+    rest = (rest - seconds) / 60;
+    const minutes = rest % 60;
+    const hours = (rest - minutes) / 60;
+    return `${this.of(day)}T${two(hours)}:${two(minutes)}:${two(seconds)}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+  }
+}
+
+const two = (value: number) => (value < 10 ? `0${value}` : `${value}`);
 
 /**
  * What entryJsonParts writes after the anime's body, from the entry's values (a score of 0 is none;
@@ -571,16 +608,15 @@ function entryTail(
   finishedDays: number,
   createdMicros: number,
   updatedMicros: number,
+  days: IsoDays,
 ): { fields: string; times: string } {
-  const date = (days: number) => (Number.isNaN(days) ? "null" : `"${fourDigitYear(new Date(days * 86_400_000).toISOString()).slice(0, 10)}"`);
-  // to_char's MS truncates the microseconds, as toISOString does once they are floored to milliseconds.
-  const time = (micros: number) => fourDigitYear(new Date(Math.floor(micros / 1000)).toISOString());
+  const date = (value: number) => (Number.isNaN(value) ? "null" : `"${days.of(value)}"`);
   if (status === undefined) throw new Error("an entry's status is not one of LIST_STATUSES");
   return {
     fields:
       `,"status":"${status}","episodes_watched":${episodesWatched},"score":${score === 0 ? "null" : score},"rewatches":${rewatches}` +
       `,"private":${isPrivate},"started_on":${date(startedDays)},"finished_on":${date(finishedDays)}`,
-    times: `,"created":"${time(createdMicros)}","updated":"${time(updatedMicros)}"}`,
+    times: `,"created":"${days.time(createdMicros)}","updated":"${days.time(updatedMicros)}"}`,
   };
 }
 
