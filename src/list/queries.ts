@@ -4,6 +4,7 @@
 import type { Queryable as Sql } from "../db/connect.ts";
 import { type AnimeFilters, type AnimeType, hasAnimeFilters } from "../shared/anime-filters.ts";
 import { CATALOGUE_IMPORT_LOCK } from "../shared/catalogue-import-lock.ts";
+import { EntryTextWriter } from "./entry-text.ts";
 import type { MalEntry } from "./mal-xml.ts";
 import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
@@ -403,10 +404,8 @@ const KEY = { animeId: 0, statusScore: 4, episodes: 8, rewatches: 12, started: 1
 const NO_DATE = -2147483648;
 /** timestamptz_send counts microseconds from 2000-01-01, this many after 1970-01-01. */
 const MICROS_1970_TO_2000 = 946_684_800_000_000;
-const MS_PER_DAY = 86_400_000;
 /** The most bytes an entry's notes can take: 2,000 characters (the table's check) of up to 4 UTF-8 bytes. */
 const MAX_NOTES_BYTES = 2_000 * 4;
-const NOTES_OPEN = ',"notes":"';
 
 /**
  * The user's whole list with the versions it was read at, in one statement (one snapshot); undefined
@@ -416,8 +415,8 @@ const NOTES_OPEN = ',"notes":"';
  * their notes one after another as bytes, and the anime ids in title order (negated when the title
  * equals the one before), read from the title index alone. Values are read in binary: PostgreSQL
  * writes a number or a time as text several times slower than it writes its bytes. The entries'
- * texts are written here, as entryJsonParts writes them in SQL (tests/list-cache.test.ts compares the
- * two byte for byte): PostgreSQL's to_char takes several times longer than reading the columns.
+ * texts are written in JavaScript (entry-text.ts), as entryJsonParts writes them in SQL: PostgreSQL's
+ * to_char takes several times longer than reading the columns.
  */
 export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes: number): Promise<CacheableList | undefined> {
   const [row] = await sql`
@@ -458,43 +457,37 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
   const scores = new Int8Array(n);
   const updatedMicros = new Float64Array(n);
   const lengths = { fields: new Int32Array(n), notes: new Int32Array(n), times: new Int32Array(n) };
-  // The entries' texts as one text of Latin-1 characters, each a byte (the notes' UTF-8 bytes
-  // included), encoded at once: writing each entry's short texts into a buffer costs more.
-  const parts: string[] = [];
   const notesBytes = notes ?? Buffer.alloc(0);
+  const writer = new EntryTextWriter(n, notesBytes.byteLength);
   let notesAt = 0;
-  const days = new IsoDays();
   for (let i = 0; i < n; i++) {
     animeIds[i] = int(i, KEY.animeId);
     if (i > 0 && animeIds[i - 1]! >= animeIds[i]!) throw new Error("a list's entries did not read in anime id order");
     const statusScore = int(i, KEY.statusScore);
+    const status = LIST_STATUSES[(statusScore >> 8) - 1];
+    if (status === undefined) throw new Error("an entry's status is not one of LIST_STATUSES");
     statuses[i] = (statusScore >> 8) - 1;
     privates[i] = (statusScore >> 7) & 1;
     scores[i] = statusScore & 127;
     updatedMicros[i] = micros1970(i, KEY.updated);
-    const tail = entryTail(
-      LIST_STATUSES[(statusScore >> 8) - 1],
-      int(i, KEY.episodes),
-      scores[i]!,
-      int(i, KEY.rewatches),
-      privates[i] === 1,
-      orNaN(int(i, KEY.started)),
-      orNaN(int(i, KEY.finished)),
-      micros1970(i, KEY.created),
-      updatedMicros[i]!,
-      days,
-    );
     const start = notesAt;
     notesAt += int(i, KEY.notesLength);
     if (notesAt > notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
-    const notesText = start === notesAt ? "" : jsonNotesText(notesBytes, start, notesAt);
-    lengths.fields[i] = tail.fields.length;
-    lengths.notes[i] = NOTES_OPEN.length + notesText.length + 1;
-    lengths.times[i] = tail.times.length;
-    parts.push(tail.fields, NOTES_OPEN, notesText, '"', tail.times);
+    const values = {
+      status,
+      episodesWatched: int(i, KEY.episodes),
+      score: scores[i]!,
+      rewatches: int(i, KEY.rewatches),
+      isPrivate: privates[i] === 1,
+      startedDays: orNaN(int(i, KEY.started)),
+      finishedDays: orNaN(int(i, KEY.finished)),
+      createdMicros: micros1970(i, KEY.created),
+      updatedMicros: updatedMicros[i]!,
+    };
+    [lengths.fields[i], lengths.notes[i], lengths.times[i]] = writer.write(values, jsonNotes(notesBytes, start, notesAt));
   }
   if (notesAt !== notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
-  const text = Buffer.from(parts.join(""), "latin1");
+  const text = writer.text();
   return {
     versions: toVersions(userId, listVersion!.toString(), catalogueVersion!.toString()),
     animeIds,
@@ -523,13 +516,10 @@ function needsJsonEscape(bytes: Uint8Array, start: number, end: number): boolean
   return false;
 }
 
-/**
- * The inside of the JSON string of the notes (UTF-8 bytes from `start` to `end`), as Latin-1
- * characters, one per byte: the bytes themselves, unless a character needs escaping.
- */
-function jsonNotesText(bytes: Buffer, start: number, end: number): string {
-  if (!needsJsonEscape(bytes, start, end)) return bytes.toString("latin1", start, end);
-  return Buffer.from(JSON.stringify(bytes.toString("utf8", start, end)).slice(1, -1)).toString("latin1");
+/** The inside of the JSON string of the notes (UTF-8 bytes from `start` to `end`): the bytes themselves, unless a character needs escaping. */
+function jsonNotes(bytes: Buffer, start: number, end: number): Uint8Array {
+  if (!needsJsonEscape(bytes, start, end)) return bytes.subarray(start, end);
+  return Buffer.from(JSON.stringify(bytes.toString("utf8", start, end)).slice(1, -1));
 }
 
 /** A bytea column as postgres.js's raw mode hands it over (its text form, `\x` and hex digits), as bytes. */
@@ -556,68 +546,6 @@ function titleRanksOf(animeIds: Int32Array, titleOrder: Buffer): Int32Array {
     ranks[position] = rank;
   }
   return ranks;
-}
-
-/** An ISO text whose year has four digits (years 1–9999, as to_char writes them); anything else is not written as PostgreSQL would. */
-function fourDigitYear(iso: string): string {
-  if (!/^\d{4}-/.test(iso) || iso.startsWith("0000")) throw new Error(`a date outside the years 1-9999: ${iso}`);
-  return iso;
-}
-
-/** Days since 1970 as ISO dates (`2024-05-01`), each written once: a list's dates and times share few days. */
-class IsoDays {
-  private readonly written = new Map<number, string>();
-
-  of(days: number): string {
-    let iso = this.written.get(days);
-    if (iso === undefined) {
-      iso = fourDigitYear(new Date(days * MS_PER_DAY).toISOString()).slice(0, 10);
-      this.written.set(days, iso);
-    }
-    return iso;
-  }
-
-  /** A time (microseconds since 1970) as toISOString writes it once they are floored to milliseconds (as to_char's MS truncates them). */
-  time(micros: number): string {
-    const ms = Math.floor(micros / 1000);
-    const day = Math.floor(ms / MS_PER_DAY);
-    let rest = ms - day * MS_PER_DAY;
-    const millis = rest % 1000;
-    rest = (rest - millis) / 1000;
-    const seconds = rest % 60;
-    rest = (rest - seconds) / 60;
-    const minutes = rest % 60;
-    const hours = (rest - minutes) / 60;
-    return `${this.of(day)}T${two(hours)}:${two(minutes)}:${two(seconds)}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
-  }
-}
-
-const two = (value: number) => (value < 10 ? `0${value}` : `${value}`);
-
-/**
- * What entryJsonParts writes after the anime's body, from the entry's values (a score of 0 is none;
- * dates in days since 1970, NaN for none), but the notes: the fields before them and the times after.
- */
-function entryTail(
-  status: ListStatus | undefined,
-  episodesWatched: number,
-  score: number,
-  rewatches: number,
-  isPrivate: boolean,
-  startedDays: number,
-  finishedDays: number,
-  createdMicros: number,
-  updatedMicros: number,
-  days: IsoDays,
-): { fields: string; times: string } {
-  const date = (value: number) => (Number.isNaN(value) ? "null" : `"${days.of(value)}"`);
-  if (status === undefined) throw new Error("an entry's status is not one of LIST_STATUSES");
-  return {
-    fields:
-      `,"status":"${status}","episodes_watched":${episodesWatched},"score":${score === 0 ? "null" : score},"rewatches":${rewatches}` +
-      `,"private":${isPrivate},"started_on":${date(startedDays)},"finished_on":${date(finishedDays)}`,
-    times: `,"created":"${days.time(createdMicros)}","updated":"${days.time(updatedMicros)}"}`,
-  };
 }
 
 /** The versions of the user's list, and the bodies of `bodyIds` (anime that are gone are left out): one snapshot. */
