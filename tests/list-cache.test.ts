@@ -200,6 +200,20 @@ describe("a change made behind the server's back is what it answers next", () =>
     expect((await call(server, "/list?status=watching", { token: user.token })).body.count).toBe(0);
   });
 
+  test("a list read whole, then changed before its first title-sorted page: that page shows the change", async () => {
+    const user = await variedList("cachetitlelater");
+    await call(server, "/list", { token: user.token });
+    await settledCache();
+    await server.running.db.sql`
+      insert into list_entries (user_id, anime_id, status) values (${user.userId}, ${anime[36]!.id}, 'watching')`;
+    for (const path of ["/list?sort=title&page_size=500", "/list?sort=-title&page_size=500"]) {
+      const answer = await call(server, path, { token: user.token });
+      expect(answer.body.results.map((e: any) => e.anime.id)).toContain(anime[36]!.id);
+      const query = Object.fromEntries(new URL(server.base + path).searchParams);
+      expect({ status: answer.status, text: answer.text }).toEqual(await oracle(() => uncached().page(user.userId, query, server.base + path)));
+    }
+  });
+
   test("a public view follows plain-SQL changes to the entries and to list_public", async () => {
     const user = await variedList("cachepublic");
     const sql = server.running.db.sql;

@@ -70,7 +70,8 @@ export class CachedList {
   /** 0 for no score. */
   private readonly scores: Int8Array;
   private readonly updated: Float64Array;
-  private readonly titleRanks: Int32Array;
+  /** Read when a page first asks for a title order (setTitleOrder). */
+  private titleRanks?: Int32Array;
   /** Per entry: where its text starts, where its notes (`,"notes":"…"`) start and end, where it ends. */
   private readonly offsets: Int32Array;
   /** Each entry's text after its anime's body: its fields, notes and times, so that a page copies it at once. */
@@ -87,7 +88,6 @@ export class CachedList {
     this.privateFlags = read.privates;
     this.scores = read.scores;
     this.updated = read.updatedMicros;
-    this.titleRanks = read.titleRanks;
     this.offsets = new Int32Array(OFFSETS * n);
     let at = 0;
     for (let i = 0; i < n; i++) {
@@ -105,6 +105,16 @@ export class CachedList {
 
   get byteLength(): number {
     return this.text.byteLength + this.size * ENTRY_OVERHEAD_BYTES;
+  }
+
+  /** Whether the sort needs the title order, not read yet. */
+  lacksOrderFor(sort: ListSort): boolean {
+    return (sort === "title" || sort === "-title") && !this.titleRanks;
+  }
+
+  /** Takes the title order findListTitleOrder read at this copy's versions. */
+  setTitleOrder(titleOrder: Buffer): void {
+    this.titleRanks = queries.titleRanksOf(this.animeIds, titleOrder);
   }
 
   animeIdAt(position: number): number {
@@ -182,7 +192,11 @@ export class CachedList {
   }
 
   private comparator(sort: ListSort): (a: number, b: number) => number {
-    const { updated, titleRanks, scores } = this;
+    const { updated, scores } = this;
+    const titleRank = (i: number) => {
+      if (!this.titleRanks) throw new Error("a title sort before the list's title order was read");
+      return this.titleRanks[i]!;
+    };
     // No score sorts last both ways.
     const scoreKey = (i: number, descending: boolean) => (scores[i] === 0 ? Infinity : descending ? -scores[i]! : scores[i]!);
     switch (sort) {
@@ -191,9 +205,9 @@ export class CachedList {
       case "updated":
         return (a, b) => updated[a]! - updated[b]! || a - b;
       case "title":
-        return (a, b) => titleRanks[a]! - titleRanks[b]! || a - b;
+        return (a, b) => titleRank(a) - titleRank(b) || a - b;
       case "-title":
-        return (a, b) => titleRanks[b]! - titleRanks[a]! || a - b;
+        return (a, b) => titleRank(b) - titleRank(a) || a - b;
       case "score":
         return (a, b) => compareNumbers(scoreKey(a, false), scoreKey(b, false)) || a - b;
       case "-score":
@@ -250,6 +264,7 @@ export class ListCache {
    */
   ownPage(userId: number, selection: CachedSelection, sort: ListSort, offset: number, limit: number, frame: PageFrame): Promise<Uint8Array | undefined> {
     return this.withList(userId, async (list) => {
+      if (!(await this.readOrderFor(list, sort))) return STALE;
       const positions = list.page(selection, sort, offset, limit);
       const ids = positions.map((position) => list.animeIdAt(position));
       const checked = await queries.findListVersions(this.sql, userId, this.missingBodies(ids, list.versions));
@@ -276,7 +291,7 @@ export class ListCache {
       list = undefined;
     }
     list ??= await this.filled(versions.userId);
-    if (!list || !sameVersions(list.versions, versions)) return undefined;
+    if (!list || !sameVersions(list.versions, versions) || !(await this.readOrderFor(list, sort))) return undefined;
     const positions = list.page(selection, sort, offset, limit);
     const ids = positions.map((position) => list.animeIdAt(position));
     const missing = this.missingBodies(ids, versions);
@@ -417,6 +432,23 @@ export class ListCache {
       })
       .finally(() => this.filling.delete(userId));
     this.filling.set(userId, filling);
+  }
+
+  /**
+   * Reads the list's title order when the sort needs it and the copy has none (most pages never sort by
+   * title, so a whole-list read leaves it out); false when the list changed since the copy was read.
+   */
+  private async readOrderFor(list: CachedList, sort: ListSort): Promise<boolean> {
+    if (!list.lacksOrderFor(sort)) return true;
+    const read = await queries.findListTitleOrder(this.sql, list.versions.userId);
+    if (!read || !sameVersions(read.versions, list.versions)) return false;
+    try {
+      list.setTitleOrder(read.titleOrder);
+    } catch (error) {
+      this.log.warn("a list's title order did not match its entries; reading the list again", { userId: list.versions.userId, ...describeError(error) });
+      return false;
+    }
+    return true;
   }
 
   /** Runs a whole-list read once one of the CONCURRENT_FILLS slots is free (handed over in turn). */

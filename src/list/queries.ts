@@ -387,8 +387,6 @@ export interface CacheableList {
   scores: Int8Array;
   /** updated_at in microseconds since 1970 (exact in a double until the year 2255). */
   updatedMicros: Float64Array;
-  /** The title's place among the list's titles (equal titles share one), in the title index's order. */
-  titleRanks: Int32Array;
   /** Bytes of each entry's fields (`,"status":…` up to the notes), notes (`,"notes":"…"`) and times (`,"created":…}`) in `text`. */
   fieldsLengths: Int32Array;
   notesLengths: Int32Array;
@@ -412,18 +410,15 @@ const MAX_NOTES_BYTES = 2_000 * 4;
  * for no such user, and for a list whose notes take more than `maxNotesBytes`. A single row: the
  * entries' values in anime_id order as one byte string of KEY_BYTES each (the status's place + 1 times
  * 256, plus 128 if private, plus the score, 0 for none; a date in days since 1970, NO_DATE for none),
- * their notes one after another as bytes, and the anime ids in title order (negated when the title
- * equals the one before), read from the title index alone. Values are read in binary: PostgreSQL
+ * and their notes one after another as bytes (the title order is read when a page first asks for it:
+ * findListTitleOrder). Values are read in binary: PostgreSQL
  * writes a number or a time as text several times slower than it writes its bytes. The entries'
  * texts are written in JavaScript (entry-text.ts), as entryJsonParts writes them in SQL: PostgreSQL's
  * to_char takes several times longer than reading the columns.
  */
 export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes: number): Promise<CacheableList | undefined> {
   const [row] = await sql`
-    select u.list_version::text, c.version::text, e.keys, e.notes,
-      (select string_agg(int4send(case when t.same then -t.anime_id else t.anime_id end), ''::bytea)
-       from (select l.anime_id, l.title is not distinct from lag(l.title) over (order by l.title, l.anime_id) as same
-             from list_entries l where l.user_id = ${userId} order by l.title, l.anime_id) t) as title_order
+    select u.list_version::text, c.version::text, e.keys, e.notes
     from users u cross join catalogue_state c cross join lateral (
       -- Both aggregates read the subquery's rows in its order (the JS side checks it): an aggregate's ORDER BY would sort again.
       select string_agg(int4send(l.anime_id)
@@ -438,7 +433,7 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
       and case when u.list_size <= ${Math.floor(maxNotesBytes / MAX_NOTES_BYTES)} then true
                else (select coalesce(sum(octet_length(l.notes)), 0) from list_entries l where l.user_id = ${userId}) <= ${maxNotesBytes} end`.raw();
   if (!row) return undefined;
-  const [listVersion, catalogueVersion, rawKeys, notes, rawTitleOrder] = row as (Buffer | null)[];
+  const [listVersion, catalogueVersion, rawKeys, notes] = row as (Buffer | null)[];
   const keys = fromByteaText(rawKeys);
   const n = keys.byteLength / KEY_BYTES;
   if (!Number.isInteger(n)) throw new Error("a list's values did not read as expected");
@@ -495,7 +490,6 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
     privates,
     scores,
     updatedMicros,
-    titleRanks: titleRanksOf(animeIds, fromByteaText(rawTitleOrder)),
     fieldsLengths: lengths.fields,
     notesLengths: lengths.notes,
     timesLengths: lengths.times,
@@ -531,8 +525,28 @@ function fromByteaText(text: Buffer | null | undefined): Buffer {
 
 const orNaN = (days: number) => (days === NO_DATE ? Number.NaN : days);
 
-/** Each entry's place in the title order (equal titles share one), from the ids in title order (negated for an equal title), 4 bytes each. */
-function titleRanksOf(animeIds: Int32Array, titleOrder: Buffer): Int32Array {
+/**
+ * The anime ids of the user's list in title order (negated when the title equals the one before), 4
+ * bytes each, read from the title index alone, with the versions they were read at (one snapshot).
+ */
+export async function findListTitleOrder(sql: Sql, userId: number): Promise<{ versions: ListVersions; titleOrder: Buffer } | undefined> {
+  const [row] = await sql`
+    select u.list_version::text, c.version::text,
+      (select string_agg(int4send(case when t.same then -t.anime_id else t.anime_id end), ''::bytea)
+       from (select l.anime_id, l.title is not distinct from lag(l.title) over (order by l.title, l.anime_id) as same
+             from list_entries l where l.user_id = ${userId} order by l.title, l.anime_id) t) as title_order
+    from users u cross join catalogue_state c
+    where u.id = ${userId}`.raw();
+  if (!row) return undefined;
+  const [listVersion, catalogueVersion, titleOrder] = row as (Buffer | null)[];
+  return { versions: toVersions(userId, listVersion!.toString(), catalogueVersion!.toString()), titleOrder: fromByteaText(titleOrder) };
+}
+
+/**
+ * Each entry's place in the title order (equal titles share one), from findListTitleOrder's ids;
+ * the entries' anime ids in list order.
+ */
+export function titleRanksOf(animeIds: Int32Array, titleOrder: Buffer): Int32Array {
   if (titleOrder.byteLength !== 4 * animeIds.length) throw new Error("a list's title order did not read as expected");
   const positions = new Map<number, number>();
   for (let i = 0; i < animeIds.length; i++) positions.set(animeIds[i]!, i);
