@@ -170,6 +170,28 @@ describe("the cache answers", () => {
   });
 });
 
+describe("the texts of the entries a page shows are written then, and counted", () => {
+  test("a list read whole counts its notes; the entries pages show add their texts to /health's bytes", async () => {
+    const user = await variedList("cachebytes");
+    const bytes = async () => (await call(server, "/health")).body.list_cache.bytes;
+    await call(server, "/list?page_size=2", { token: user.token }); // from PostgreSQL; the list is read whole meanwhile
+    await settledCache();
+    const read = await bytes();
+    const firstPage = await call(server, "/list?page_size=2", { token: user.token });
+    const shownTwo = await bytes();
+    // Its texts' first buffer (room for a page of its 32 entries) and the anime objects of the page.
+    expect(shownTwo - read).toBeGreaterThan(32 * 200);
+    const all = await call(server, "/list?page_size=500", { token: user.token });
+    expect(all.body.results).toHaveLength(user.ids.length);
+    expect(all.body.results.slice(0, 2)).toEqual(firstPage.body.results);
+    const shownAll = await bytes();
+    expect(shownAll).toBeGreaterThan(shownTwo); // every entry's text now: the buffer grew, and 30 more anime objects
+    const again = await call(server, "/list?page_size=500", { token: user.token });
+    expect(again.text).toBe(all.text);
+    expect(await bytes()).toBe(shownAll);
+  });
+});
+
 describe("a change made behind the server's back is what it answers next", () => {
   test("entries inserted, updated and deleted with plain SQL", async () => {
     const user = await variedList("cachesql");

@@ -1,8 +1,7 @@
 // The JSON text of list entries after their anime's body (`,"status":…,"updated":"…"}`), written as
-// bytes into one buffer for the list cache, exactly as entryJsonParts writes it in SQL
-// (tests/list-cache.test.ts compares the two byte for byte). A whole list is written at once when it is
-// read (~270 bytes an entry), so this writes bytes in plain loops: no per-entry strings to build and
-// encode, which took most of a list's read.
+// bytes for the list cache, exactly as entryJsonParts writes it in SQL (tests/list-cache.test.ts
+// compares the two byte for byte). An entry's text is written when a page first shows it, in plain
+// loops: no per-entry strings to build and encode.
 import type { ListStatus } from "./schemas.ts";
 
 const MS_PER_DAY = 86_400_000;
@@ -41,19 +40,24 @@ export interface EntryValues {
   updatedMicros: number;
 }
 
-/** Writes entries' texts one after another; each entry's fields, notes (`,"notes":"…"`) and times are measured. */
-export class EntryTextWriter {
-  private bytes: Buffer;
+/** Entries' texts, written one after another into one buffer that grows as entries are added. */
+export class EntryTexts {
+  private bytes = Buffer.alloc(0);
   private at = 0;
-  private readonly days = new Map<number, Uint8Array>();
 
-  /** `notesBytes`: the notes' bytes the entries will hold, all told (escaping may add more: the buffer grows). */
-  constructor(entries: number, notesBytes: number) {
-    this.bytes = Buffer.allocUnsafe(entries * MAX_BYTES_BESIDES_NOTES + notesBytes);
+  /** `firstBytes`: the size of the buffer the first text is written into (it grows by doubling). */
+  constructor(private readonly firstBytes: number) {}
+
+  /** The bytes the texts hold, written or not yet. */
+  get byteLength(): number {
+    return this.bytes.byteLength;
   }
 
-  /** Writes the entry; its fields', notes' and times' lengths. `notes` are the inside of the notes' JSON string, as UTF-8. */
-  write(entry: EntryValues, notes: Uint8Array): [fields: number, notes: number, times: number] {
+  /**
+   * Appends the entry's text (`notes`: the inside of the notes' JSON string, as UTF-8, see
+   * jsonNotes); where it starts, and its fields', notes' (`,"notes":"…"`) and times' lengths.
+   */
+  append(entry: EntryValues, notes: Uint8Array): [start: number, fields: number, notes: number, times: number] {
     this.ensure(MAX_BYTES_BESIDES_NOTES + notes.length);
     const start = this.at;
     this.copy(statusBytes(entry.status));
@@ -78,17 +82,17 @@ export class EntryTextWriter {
     this.copy(UPDATED);
     this.time(entry.updatedMicros);
     this.copy(END);
-    return [notesStart - start, timesStart - notesStart, this.at - timesStart];
+    return [start, notesStart - start, timesStart - notesStart, this.at - timesStart];
   }
 
-  /** The texts written, in a buffer of their size. */
-  text(): Buffer {
-    return Buffer.from(this.bytes.subarray(0, this.at));
+  /** Copies the bytes from `start` to `end` into `target` at `at`; how many. */
+  copyTo(target: Buffer, at: number, start: number, end: number): number {
+    return this.bytes.copy(target, at, start, end);
   }
 
   private ensure(bytes: number) {
     if (this.at + bytes <= this.bytes.length) return;
-    const larger = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.at + bytes));
+    const larger = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.at + bytes, this.firstBytes));
     this.bytes.copy(larger, 0, 0, this.at);
     this.bytes = larger;
   }
@@ -145,19 +149,42 @@ export class EntryTextWriter {
     this.bytes[this.at++] = 0x5a; // Z
   }
 
-  /** The day's ISO date, written once per list: a list's dates and times share few days. */
   private isoDay(days: number): Uint8Array {
-    let iso = this.days.get(days);
+    let iso = ISO_DAYS.get(days);
     if (!iso) {
+      if (ISO_DAYS.size >= ISO_DAYS_KEPT) ISO_DAYS.clear();
       iso = ascii(fourDigitYear(new Date(days * MS_PER_DAY).toISOString()).slice(0, 10));
-      this.days.set(days, iso);
+      ISO_DAYS.set(days, iso);
     }
     return iso;
   }
 }
 
+/** Days (since 1970) as ISO dates, each written once while it is kept: entries' dates and times share few days. */
+const ISO_DAYS = new Map<number, Uint8Array>();
+const ISO_DAYS_KEPT = 4096;
+
 /** An ISO text whose year has four digits (years 1–9999, as to_char writes them); anything else is not written as PostgreSQL would. */
 function fourDigitYear(iso: string): string {
   if (!/^\d{4}-/.test(iso) || iso.startsWith("0000")) throw new Error(`a date outside the years 1-9999: ${iso}`);
   return iso;
+}
+
+/**
+ * Whether text (UTF-8 bytes from `start` to `end`) holds a character that a JSON string escapes: a quote, a backslash or a
+ * control character. Without one, the text's bytes are the inside of its JSON string, as to_json and
+ * JSON.stringify write it (PostgreSQL text holds no lone surrogate, the other thing they escape).
+ */
+function needsJsonEscape(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i]!;
+    if (byte < 0x20 || byte === 0x22 || byte === 0x5c) return true;
+  }
+  return false;
+}
+
+/** The inside of the JSON string of the notes (UTF-8 bytes from `start` to `end`): the bytes themselves, unless a character needs escaping. */
+export function jsonNotes(bytes: Buffer, start: number, end: number): Uint8Array {
+  if (!needsJsonEscape(bytes, start, end)) return bytes.subarray(start, end);
+  return Buffer.from(JSON.stringify(bytes.toString("utf8", start, end)).slice(1, -1));
 }

@@ -12,8 +12,9 @@ import type { Queryable as Sql } from "../db/connect.ts";
 import { isDatabaseUnreachable } from "../db/errors.ts";
 import { type Logger, describeError } from "../log.ts";
 import { type AnimeFilters, hasAnimeFilters } from "../shared/anime-filters.ts";
+import { EntryTexts, jsonNotes } from "./entry-text.ts";
 import * as queries from "./queries.ts";
-import type { CacheableList, ListVersions } from "./queries.ts";
+import { type CacheableList, type ListVersions, NO_DATE } from "./queries.ts";
 import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
 /** What /health reports of the cache. */
@@ -55,11 +56,19 @@ const NO_FRAME: ReturnType<PageFrame> = { head: new Uint8Array(), end: new Uint8
 const OFFSETS = 4;
 /** Candidate sets (entries of some statuses) a list keeps at most. */
 const CANDIDATE_SETS = 3;
-/** Bytes a cached list's entry costs besides its texts: its keys, offsets, up to six sort orders and the candidate sets. */
-const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 8 + 4 + OFFSETS * 4 + 6 * 4 + CANDIDATE_SETS * 4;
+/**
+ * Bytes a cached list's entry costs besides its text and notes: its values, offsets, up to six sort
+ * orders (the title's ranks among them) and the candidate sets.
+ */
+const ENTRY_OVERHEAD_BYTES = 4 + 1 + 1 + 1 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + OFFSETS * 4 + 6 * 4 + CANDIDATE_SETS * 4;
+/** What an entry's text takes, typically (without its notes): what a list is counted as holding before its texts are written. */
+const TYPICAL_TEXT_BYTES = 220;
 const BODY_OVERHEAD_BYTES = 64;
 
-/** A list as one snapshot read it: columns of keys, and the texts of its entries one after another in one buffer. */
+/**
+ * A list as one snapshot read it: columns of values and the notes, and the JSON texts of the entries a
+ * page has shown (written then, once: most entries of a long list are never shown).
+ */
 export class CachedList {
   readonly size: number;
   readonly versions: ListVersions;
@@ -70,41 +79,38 @@ export class CachedList {
   /** 0 for no score. */
   private readonly scores: Int8Array;
   private readonly updated: Float64Array;
+  private readonly values: CacheableList;
   /** Read when a page first asks for a title order (setTitleOrder). */
   private titleRanks?: Int32Array;
-  /** Per entry: where its text starts, where its notes (`,"notes":"…"`) start and end, where it ends. */
+  /** Per entry: where its text starts (-1: not written yet), where its notes (`,"notes":"…"`) start and end, where it ends. */
   private readonly offsets: Int32Array;
-  /** Each entry's text after its anime's body: its fields, notes and times, so that a page copies it at once. */
-  private readonly text: Buffer;
+  /** The texts written so far: each entry's text after its anime's body (its fields, notes and times), so that a page copies it at once. */
+  private readonly texts: EntryTexts;
   private readonly orders = new Map<ListSort, Int32Array>();
   private readonly candidatesByMask = new Map<number, Int32Array>();
 
   constructor(read: CacheableList) {
-    const n = read.animeIds.length;
-    this.size = n;
+    this.size = read.animeIds.length;
     this.versions = read.versions;
+    this.values = read;
     this.animeIds = read.animeIds;
     this.statusBits = read.statuses.map((status) => 1 << status);
     this.privateFlags = read.privates;
     this.scores = read.scores;
     this.updated = read.updatedMicros;
-    this.offsets = new Int32Array(OFFSETS * n);
-    let at = 0;
-    for (let i = 0; i < n; i++) {
-      const k = OFFSETS * i;
-      this.offsets[k] = at;
-      at += read.fieldsLengths[i]!;
-      this.offsets[k + 1] = at;
-      at += read.notesLengths[i]!;
-      this.offsets[k + 2] = at;
-      at += read.timesLengths[i]!;
-      this.offsets[k + 3] = at;
-    }
-    this.text = read.text;
+    this.offsets = new Int32Array(OFFSETS * this.size).fill(-1);
+    // Room for a page of texts at first (a page shows up to 100 entries).
+    this.texts = new EntryTexts(Math.min(this.size, 100) * TYPICAL_TEXT_BYTES);
   }
 
+  /** The memory the list takes: grows as its texts are written. */
   get byteLength(): number {
-    return this.text.byteLength + this.size * ENTRY_OVERHEAD_BYTES;
+    return this.values.notes.byteLength + this.texts.byteLength + this.size * ENTRY_OVERHEAD_BYTES;
+  }
+
+  /** What the list will take once most of its texts are written: whether it fits is judged on this. */
+  get expectedByteLength(): number {
+    return 2 * this.values.notes.byteLength + this.size * (ENTRY_OVERHEAD_BYTES + TYPICAL_TEXT_BYTES);
   }
 
   /** Whether the sort needs the title order, not read yet. */
@@ -161,20 +167,44 @@ export class CachedList {
     return positions;
   }
 
-  /** The length of the entry's text after its anime's body; the public form leaves the notes out. */
+  /** The length of the entry's text after its anime's body (written now if it was not); the public form leaves the notes out. */
   tailLength(position: number, withNotes: boolean): number {
     const k = OFFSETS * position;
+    if (this.offsets[k]! < 0) this.writeText(position);
     const length = this.offsets[k + 3]! - this.offsets[k]!;
     return withNotes ? length : length - (this.offsets[k + 2]! - this.offsets[k + 1]!);
   }
 
-  /** Copies the entry's text after its anime's body into `target` at `at`; where it ends. */
+  /** Copies the entry's text after its anime's body (tailLength wrote it) into `target` at `at`; where it ends. */
   copyTail(position: number, withNotes: boolean, target: Buffer, at: number): number {
     const k = OFFSETS * position;
     const [start, notesStart, notesEnd, end] = [this.offsets[k]!, this.offsets[k + 1]!, this.offsets[k + 2]!, this.offsets[k + 3]!];
-    if (withNotes) return at + this.text.copy(target, at, start, end);
-    at += this.text.copy(target, at, start, notesStart);
-    return at + this.text.copy(target, at, notesEnd, end);
+    if (withNotes) return at + this.texts.copyTo(target, at, start, end);
+    at += this.texts.copyTo(target, at, start, notesStart);
+    return at + this.texts.copyTo(target, at, notesEnd, end);
+  }
+
+  private writeText(position: number) {
+    const v = this.values;
+    const i = position;
+    const date = (days: number) => (days === NO_DATE ? Number.NaN : days);
+    const entry = {
+      status: LIST_STATUSES[v.statuses[i]!]!,
+      episodesWatched: v.episodes[i]!,
+      score: v.scores[i]!,
+      rewatches: v.rewatches[i]!,
+      isPrivate: v.privates[i] === 1,
+      startedDays: date(v.startedDays[i]!),
+      finishedDays: date(v.finishedDays[i]!),
+      createdMicros: v.createdMicros[i]!,
+      updatedMicros: v.updatedMicros[i]!,
+    };
+    const [start, fields, notes, times] = this.texts.append(entry, jsonNotes(v.notes, v.notesStarts[i]!, v.notesStarts[i + 1]!));
+    const k = OFFSETS * position;
+    this.offsets[k] = start;
+    this.offsets[k + 1] = start + fields;
+    this.offsets[k + 2] = start + fields + notes;
+    this.offsets[k + 3] = start + fields + notes + times;
   }
 
   private matches(position: number, mask: number, publicOnly: boolean): boolean {
@@ -413,7 +443,7 @@ export class ListCache {
     const filling = this.inFillSlot(() => queries.findCacheableList(this.sql, userId, this.maxListBytes))
       .then((read) => {
         const list = read && new CachedList(read);
-        if (!list || list.byteLength > this.maxListBytes) {
+        if (!list || list.expectedByteLength > this.maxListBytes) {
           this.notHeld.set(userId, Date.now() + TOO_LARGE_MS);
           return undefined;
         }
@@ -503,8 +533,15 @@ export class ListCache {
       bodies.push(body);
     }
     if (current) for (const [id, body] of read) this.bodies.set(id, body);
+    const bytesBefore = list.byteLength;
     let length = head.byteLength + Math.max(0, positions.length - 1) + end.byteLength;
     for (let k = 0; k < positions.length; k++) length += bodies[k]!.length + list.tailLength(positions[k]!, withNotes);
+    // Texts written for this page: count them against the budget (lru-cache measures an entry when it is
+    // set, and not again when the same value is set again).
+    if (list.byteLength !== bytesBefore && this.lists.peek(list.versions.userId) === list) {
+      this.lists.delete(list.versions.userId);
+      this.lists.set(list.versions.userId, list);
+    }
     const joined = Buffer.allocUnsafe(length);
     joined.set(head, 0);
     let at = head.byteLength;

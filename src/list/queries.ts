@@ -4,7 +4,6 @@
 import type { Queryable as Sql } from "../db/connect.ts";
 import { type AnimeFilters, type AnimeType, hasAnimeFilters } from "../shared/anime-filters.ts";
 import { CATALOGUE_IMPORT_LOCK } from "../shared/catalogue-import-lock.ts";
-import { EntryTextWriter } from "./entry-text.ts";
 import type { MalEntry } from "./mal-xml.ts";
 import { LIST_STATUSES, type ListSort, type ListStatus } from "./schemas.ts";
 
@@ -373,10 +372,7 @@ const bodiesOf = (sql: Sql, ids: number[]) =>
          string_agg(convert_to(a.body, 'UTF8'), ''::bytea order by a.id) as bodies
        from anime a where a.id = any(${ids}::int[]))`;
 
-/**
- * A whole list as the cache keeps it, in anime_id order: a column per key, and what follows each
- * anime's body in its entry's JSON (its fields, `,"notes":"…"` and times) one entry after another in `text`.
- */
+/** A whole list as the cache keeps it, in anime_id order: a column per value, and the notes. */
 export interface CacheableList {
   versions: ListVersions;
   animeIds: Int32Array;
@@ -385,13 +381,17 @@ export interface CacheableList {
   privates: Uint8Array;
   /** 0 for no score. */
   scores: Int8Array;
-  /** updated_at in microseconds since 1970 (exact in a double until the year 2255). */
+  episodes: Int32Array;
+  rewatches: Int32Array;
+  /** Days since 1970, NO_DATE for none (years 1–9999). */
+  startedDays: Int32Array;
+  finishedDays: Int32Array;
+  /** created_at and updated_at in microseconds since 1970 (exact in a double: years 1715–2284). */
+  createdMicros: Float64Array;
   updatedMicros: Float64Array;
-  /** Bytes of each entry's fields (`,"status":…` up to the notes), notes (`,"notes":"…"`) and times (`,"created":…}`) in `text`. */
-  fieldsLengths: Int32Array;
-  notesLengths: Int32Array;
-  timesLengths: Int32Array;
-  text: Buffer;
+  /** The entries' notes one after another, as UTF-8; entry i's from notesStarts[i] to notesStarts[i + 1]. */
+  notes: Buffer;
+  notesStarts: Int32Array;
 }
 
 /** Bytes per entry in the keys of findCacheableList (big-endian, as int4send and timestamptz_send write them). */
@@ -399,7 +399,10 @@ const KEY_BYTES = 44;
 /** Where each value sits in an entry's keys. */
 const KEY = { animeId: 0, statusScore: 4, episodes: 8, rewatches: 12, started: 16, finished: 20, created: 24, updated: 32, notesLength: 40 } as const;
 /** A date that is none, in the keys. */
-const NO_DATE = -2147483648;
+export const NO_DATE = -2147483648;
+/** 0001-01-01 and 9999-12-31, in days since 1970. */
+const FIRST_DAY = -719_162;
+const LAST_DAY = 2_932_896;
 /** timestamptz_send counts microseconds from 2000-01-01, this many after 1970-01-01. */
 const MICROS_1970_TO_2000 = 946_684_800_000_000;
 /** The most bytes an entry's notes can take: 2,000 characters (the table's check) of up to 4 UTF-8 bytes. */
@@ -411,10 +414,10 @@ const MAX_NOTES_BYTES = 2_000 * 4;
  * entries' values in anime_id order as one byte string of KEY_BYTES each (the status's place + 1 times
  * 256, plus 128 if private, plus the score, 0 for none; a date in days since 1970, NO_DATE for none),
  * and their notes one after another as bytes (the title order is read when a page first asks for it:
- * findListTitleOrder). Values are read in binary: PostgreSQL
- * writes a number or a time as text several times slower than it writes its bytes. The entries'
- * texts are written in JavaScript (entry-text.ts), as entryJsonParts writes them in SQL: PostgreSQL's
- * to_char takes several times longer than reading the columns.
+ * findListTitleOrder). Values are read in binary: PostgreSQL writes a number or a time as text
+ * several times slower than it writes its bytes. The entries' JSON texts are written from these
+ * values when a page first shows them (entry-text.ts), as entryJsonParts writes them in SQL:
+ * PostgreSQL's to_char takes several times longer than reading the columns.
  */
 export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes: number): Promise<CacheableList | undefined> {
   const [row] = await sql`
@@ -450,70 +453,52 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
   const statuses = new Uint8Array(n);
   const privates = new Uint8Array(n);
   const scores = new Int8Array(n);
+  const episodes = new Int32Array(n);
+  const rewatches = new Int32Array(n);
+  const startedDays = new Int32Array(n);
+  const finishedDays = new Int32Array(n);
+  const createdMicros = new Float64Array(n);
   const updatedMicros = new Float64Array(n);
-  const lengths = { fields: new Int32Array(n), notes: new Int32Array(n), times: new Int32Array(n) };
   const notesBytes = notes ?? Buffer.alloc(0);
-  const writer = new EntryTextWriter(n, notesBytes.byteLength);
-  let notesAt = 0;
+  const notesStarts = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
     animeIds[i] = int(i, KEY.animeId);
     if (i > 0 && animeIds[i - 1]! >= animeIds[i]!) throw new Error("a list's entries did not read in anime id order");
     const statusScore = int(i, KEY.statusScore);
-    const status = LIST_STATUSES[(statusScore >> 8) - 1];
-    if (status === undefined) throw new Error("an entry's status is not one of LIST_STATUSES");
+    if (LIST_STATUSES[(statusScore >> 8) - 1] === undefined) throw new Error("an entry's status is not one of LIST_STATUSES");
     statuses[i] = (statusScore >> 8) - 1;
     privates[i] = (statusScore >> 7) & 1;
     scores[i] = statusScore & 127;
+    episodes[i] = int(i, KEY.episodes);
+    rewatches[i] = int(i, KEY.rewatches);
+    startedDays[i] = checkedDays(int(i, KEY.started));
+    finishedDays[i] = checkedDays(int(i, KEY.finished));
+    createdMicros[i] = micros1970(i, KEY.created);
     updatedMicros[i] = micros1970(i, KEY.updated);
-    const start = notesAt;
-    notesAt += int(i, KEY.notesLength);
-    if (notesAt > notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
-    const values = {
-      status,
-      episodesWatched: int(i, KEY.episodes),
-      score: scores[i]!,
-      rewatches: int(i, KEY.rewatches),
-      isPrivate: privates[i] === 1,
-      startedDays: orNaN(int(i, KEY.started)),
-      finishedDays: orNaN(int(i, KEY.finished)),
-      createdMicros: micros1970(i, KEY.created),
-      updatedMicros: updatedMicros[i]!,
-    };
-    [lengths.fields[i], lengths.notes[i], lengths.times[i]] = writer.write(values, jsonNotes(notesBytes, start, notesAt));
+    notesStarts[i + 1] = notesStarts[i]! + int(i, KEY.notesLength);
   }
-  if (notesAt !== notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
-  const text = writer.text();
+  if (notesStarts[n] !== notesBytes.byteLength) throw new Error("a list's notes did not read as expected");
   return {
     versions: toVersions(userId, listVersion!.toString(), catalogueVersion!.toString()),
     animeIds,
     statuses,
     privates,
     scores,
+    episodes,
+    rewatches,
+    startedDays,
+    finishedDays,
+    createdMicros,
     updatedMicros,
-    fieldsLengths: lengths.fields,
-    notesLengths: lengths.notes,
-    timesLengths: lengths.times,
-    text,
+    notes: notesBytes,
+    notesStarts,
   };
 }
 
-/**
- * Whether text (UTF-8 bytes from `start` to `end`) holds a character that a JSON string escapes: a quote, a backslash or a
- * control character. Without one, the text's bytes are the inside of its JSON string, as to_json and
- * JSON.stringify write it (PostgreSQL text holds no lone surrogate, the other thing they escape).
- */
-function needsJsonEscape(bytes: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const byte = bytes[i]!;
-    if (byte < 0x20 || byte === 0x22 || byte === 0x5c) return true;
-  }
-  return false;
-}
-
-/** The inside of the JSON string of the notes (UTF-8 bytes from `start` to `end`): the bytes themselves, unless a character needs escaping. */
-function jsonNotes(bytes: Buffer, start: number, end: number): Uint8Array {
-  if (!needsJsonEscape(bytes, start, end)) return bytes.subarray(start, end);
-  return Buffer.from(JSON.stringify(bytes.toString("utf8", start, end)).slice(1, -1));
+/** Days since 1970 of a date in the years 1–9999 (as to_char writes them), or NO_DATE; others are not written as PostgreSQL would. */
+function checkedDays(days: number): number {
+  if (days !== NO_DATE && (days < FIRST_DAY || days > LAST_DAY)) throw new Error("a date outside the years 1-9999");
+  return days;
 }
 
 /** A bytea column as postgres.js's raw mode hands it over (its text form, `\x` and hex digits), as bytes. */
@@ -522,8 +507,6 @@ function fromByteaText(text: Buffer | null | undefined): Buffer {
   if (text[0] !== 0x5c || text[1] !== 0x78) throw new Error("a bytea did not read in hex");
   return Buffer.from(text.toString("latin1", 2), "hex");
 }
-
-const orNaN = (days: number) => (days === NO_DATE ? Number.NaN : days);
 
 /**
  * The anime ids of the user's list in title order (negated when the title equals the one before), 4
