@@ -39,6 +39,26 @@ async function expectRegistered(body: { username: string; email: string; passwor
 /** A short suffix that keeps a test's usernames apart from every other run's. */
 const tag = () => uniqueUser().username.slice(-7);
 
+describe("values whose toString is not a function", () => {
+  // Elysia 1.4.30 wrote the value into its validation message, which threw for these: a 500
+  // (patches/elysia@1.4.30.patch). fast-check found it with {"notes": {"toString": 0}}.
+  const odd = [{ toString: 0 }, [{ toString: 0 }], { valueOf: 0, toString: 0 }];
+
+  test("in any string field of register and login: 400, the field 'Not a valid string.' (login's errors bare, as DRF's)", async () => {
+    for (const value of odd) {
+      const fields = { username: `odd${tag()}`, email: `odd${tag()}@example.com`, password: "long enough password" };
+      for (const field of ["username", "email", "password"] as const) {
+        const answer = await register({ ...fields, [field]: value });
+        expect({ field, value, status: answer.status, error: answer.body.errors?.[field] }).toEqual({ field, value, status: 400, error: [NOT_STRING] });
+      }
+      for (const field of ["username", "password"] as const) {
+        const answer = await login({ username: "someone", password: "long enough password", [field]: value });
+        expect({ field, value, status: answer.status, error: answer.body[field] }).toEqual({ field, value, status: 400, error: [NOT_STRING] });
+      }
+    }
+  });
+});
+
 describe("register: field validation", () => {
   test("invalid emails: 'Enter a valid email address.'", async () => {
     const emails = [

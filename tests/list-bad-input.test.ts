@@ -43,6 +43,8 @@ const hostileValue = fc.oneof(
     null, "", " ", -1, 0, 1, 10, 11, 1.5, -0, 1e308, -1e308, 2 ** 31, 2 ** 53, "12", "1e3", "0x10", "NaN", true, "true", [], {},
     "2024-02-30", "2024-13-01", "0000-00-00", "99999-01-01", "2024-1-1", "2024-01-01T00:00:00Z", "watching", "COMPLETED", "x".repeat(3000),
     "\u0000", "𠮷".repeat(2001), "'; drop table list_entries; --",
+    // Values whose toString is not a function: Elysia's validation message wrote them into a template (a 500).
+    { toString: 0 }, [{ toString: 0 }], { valueOf: 0, toString: 0 },
   ),
 );
 
