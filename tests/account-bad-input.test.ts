@@ -42,7 +42,7 @@ const tag = () => uniqueUser().username.slice(-7);
 describe("values whose toString is not a function", () => {
   // Elysia 1.4.30 wrote the value into its validation message, which threw for these: a 500
   // (patches/elysia@1.4.30.patch). fast-check found it with {"notes": {"toString": 0}}.
-  const odd = [{ toString: 0 }, [{ toString: 0 }], { valueOf: 0, toString: 0 }];
+  const odd: unknown[] = [{ toString: 0 }, [{ toString: 0 }], { valueOf: 0, toString: 0 }];
 
   test("in any string field of register and login: 400, the field 'Not a valid string.' (login's errors bare, as DRF's)", async () => {
     for (const value of odd) {
