@@ -2,7 +2,7 @@
 // bytes for the list cache, exactly as entryJsonParts writes it in SQL (tests/list-cache.test.ts
 // compares the two byte for byte). An entry's text is written when a page first shows it, in plain
 // loops: no per-entry strings to build and encode.
-import type { ListStatus } from "./schemas.ts";
+import { LIST_STATUSES, type ListStatus } from "./schemas.ts";
 
 const MS_PER_DAY = 86_400_000;
 /** The most bytes an entry's text takes besides its notes (long numbers and both dates included). */
@@ -20,12 +20,7 @@ const NOTES = ascii(',"notes":"');
 const CREATED = ascii(',"created":"');
 const UPDATED = ascii('","updated":"');
 const END = ascii('"}');
-const STATUS = new Map<string, Uint8Array>();
-const statusBytes = (status: ListStatus) => {
-  let bytes = STATUS.get(status);
-  if (!bytes) STATUS.set(status, (bytes = ascii(`,"status":"${status}`)));
-  return bytes;
-};
+const STATUS = new Map(LIST_STATUSES.map((status) => [status, ascii(`,"status":"${status}`)]));
 
 /** One entry's values, as the list cache reads them (a score of 0 is none; dates in days since 1970, NaN for none). */
 export interface EntryValues {
@@ -60,7 +55,7 @@ export class EntryTexts {
   append(entry: EntryValues, notes: Uint8Array): [start: number, fields: number, notes: number, times: number] {
     this.ensure(MAX_BYTES_BESIDES_NOTES + notes.length);
     const start = this.at;
-    this.copy(statusBytes(entry.status));
+    this.copy(STATUS.get(entry.status)!);
     this.copy(EPISODES);
     this.integer(entry.episodesWatched);
     this.copy(SCORE);
@@ -153,7 +148,8 @@ export class EntryTexts {
     let iso = ISO_DAYS.get(days);
     if (!iso) {
       if (ISO_DAYS.size >= ISO_DAYS_KEPT) ISO_DAYS.clear();
-      iso = ascii(fourDigitYear(new Date(days * MS_PER_DAY).toISOString()).slice(0, 10));
+      // The whole-list read keeps dates within the years 1–9999 and times within 1715–2284: four-digit years, as to_char writes them.
+      iso = ascii(new Date(days * MS_PER_DAY).toISOString().slice(0, 10));
       ISO_DAYS.set(days, iso);
     }
     return iso;
@@ -163,12 +159,6 @@ export class EntryTexts {
 /** Days (since 1970) as ISO dates, each written once while it is kept: entries' dates and times share few days. */
 const ISO_DAYS = new Map<number, Uint8Array>();
 const ISO_DAYS_KEPT = 4096;
-
-/** An ISO text whose year has four digits (years 1–9999, as to_char writes them); anything else is not written as PostgreSQL would. */
-function fourDigitYear(iso: string): string {
-  if (!/^\d{4}-/.test(iso) || iso.startsWith("0000")) throw new Error(`a date outside the years 1-9999: ${iso}`);
-  return iso;
-}
 
 /**
  * Whether text (UTF-8 bytes from `start` to `end`) holds a character that a JSON string escapes: a quote, a backslash or a

@@ -72,14 +72,10 @@ const BODY_OVERHEAD_BYTES = 64;
 export class CachedList {
   readonly size: number;
   readonly versions: ListVersions;
-  private readonly animeIds: Int32Array;
+  /** The entries' values, as the whole-list read returned them. */
+  private readonly values: CacheableList;
   /** 1 << the status's place in LIST_STATUSES. */
   private readonly statusBits: Uint8Array;
-  private readonly privateFlags: Uint8Array;
-  /** 0 for no score. */
-  private readonly scores: Int8Array;
-  private readonly updated: Float64Array;
-  private readonly values: CacheableList;
   /** Read when a page first asks for a title order (setTitleOrder). */
   private titleRanks?: Int32Array;
   /** Per entry: where its text starts (-1: not written yet), where its notes (`,"notes":"…"`) start and end, where it ends. */
@@ -93,11 +89,7 @@ export class CachedList {
     this.size = read.animeIds.length;
     this.versions = read.versions;
     this.values = read;
-    this.animeIds = read.animeIds;
     this.statusBits = read.statuses.map((status) => 1 << status);
-    this.privateFlags = read.privates;
-    this.scores = read.scores;
-    this.updated = read.updatedMicros;
     this.offsets = new Int32Array(OFFSETS * this.size).fill(-1);
     // Room for a page of texts at first (a page shows up to 100 entries).
     this.texts = new EntryTexts(Math.min(this.size, 100) * TYPICAL_TEXT_BYTES);
@@ -120,11 +112,11 @@ export class CachedList {
 
   /** Takes the title order findListTitleOrder read at this copy's versions. */
   setTitleOrder(titleOrder: Buffer): void {
-    this.titleRanks = queries.titleRanksOf(this.animeIds, titleOrder);
+    this.titleRanks = queries.titleRanksOf(this.values.animeIds, titleOrder);
   }
 
   animeIdAt(position: number): number {
-    return this.animeIds[position]!;
+    return this.values.animeIds[position]!;
   }
 
   /** How many entries the selection holds. */
@@ -208,7 +200,7 @@ export class CachedList {
   }
 
   private matches(position: number, mask: number, publicOnly: boolean): boolean {
-    return (this.statusBits[position]! & mask) !== 0 && !(publicOnly && this.privateFlags[position]);
+    return (this.statusBits[position]! & mask) !== 0 && !(publicOnly && this.values.privates[position]);
   }
 
   /** The entries' positions in the sort's order (ties by anime id: positions are in anime id order), computed once. */
@@ -222,7 +214,7 @@ export class CachedList {
   }
 
   private comparator(sort: ListSort): (a: number, b: number) => number {
-    const { updated, scores } = this;
+    const { updatedMicros: updated, scores } = this.values;
     const titleRank = (i: number) => {
       if (!this.titleRanks) throw new Error("a title sort before the list's title order was read");
       return this.titleRanks[i]!;
@@ -494,6 +486,17 @@ export class ListCache {
     }
   }
 
+  /**
+   * Counts the texts a page wrote against the budget, if the list is still held: lru-cache measures an
+   * entry when it is set, and not again when the same value is set again.
+   */
+  private recount(list: CachedList): void {
+    const userId = list.versions.userId;
+    if (this.lists.peek(userId) !== list) return;
+    this.lists.delete(userId);
+    this.lists.set(userId, list);
+  }
+
   /** The ids whose bodies are not cached for the list's catalogue version. */
   private missingBodies(ids: number[], versions: ListVersions): number[] {
     if (versions.catalogue !== this.bodiesCatalogue) return ids;
@@ -536,12 +539,7 @@ export class ListCache {
     const bytesBefore = list.byteLength;
     let length = head.byteLength + Math.max(0, positions.length - 1) + end.byteLength;
     for (let k = 0; k < positions.length; k++) length += bodies[k]!.length + list.tailLength(positions[k]!, withNotes);
-    // Texts written for this page: count them against the budget (lru-cache measures an entry when it is
-    // set, and not again when the same value is set again).
-    if (list.byteLength !== bytesBefore && this.lists.peek(list.versions.userId) === list) {
-      this.lists.delete(list.versions.userId);
-      this.lists.set(list.versions.userId, list);
-    }
+    if (list.byteLength !== bytesBefore) this.recount(list);
     const joined = Buffer.allocUnsafe(length);
     joined.set(head, 0);
     let at = head.byteLength;

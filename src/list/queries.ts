@@ -363,14 +363,14 @@ export interface ListVersions {
 const toVersions = (userId: number, list: string, catalogue: string): ListVersions => ({ userId, list, catalogue: BigInt(catalogue) });
 
 /**
- * The ids of these anime, the byte lengths of their bodies and the bodies one after another as bytes
- * (splitBodies cuts them apart): an array of texts would come JSON-escaped and be parsed character by
- * character.
+ * The ids of these anime (those that pass `where`, on `a`), the byte lengths of their bodies and the
+ * bodies one after another as bytes (splitBodies cuts them apart): an array of texts would come
+ * JSON-escaped and be parsed character by character.
  */
-const bodiesOf = (sql: Sql, ids: number[]) =>
+const bodiesOf = (sql: Sql, ids: number[], where = sql`true`) =>
   sql`(select array_agg(a.id order by a.id) as ids, array_agg(octet_length(a.body) order by a.id) as lengths,
          string_agg(convert_to(a.body, 'UTF8'), ''::bytea order by a.id) as bodies
-       from anime a where a.id = any(${ids}::int[]))`;
+       from anime a where a.id = any(${ids}::int[]) and ${where})`;
 
 /** A whole list as the cache keeps it, in anime_id order: a column per value, and the notes. */
 export interface CacheableList {
@@ -465,8 +465,9 @@ export async function findCacheableList(sql: Sql, userId: number, maxNotesBytes:
     animeIds[i] = int(i, KEY.animeId);
     if (i > 0 && animeIds[i - 1]! >= animeIds[i]!) throw new Error("a list's entries did not read in anime id order");
     const statusScore = int(i, KEY.statusScore);
-    if (LIST_STATUSES[(statusScore >> 8) - 1] === undefined) throw new Error("an entry's status is not one of LIST_STATUSES");
-    statuses[i] = (statusScore >> 8) - 1;
+    const status = (statusScore >> 8) - 1;
+    if (LIST_STATUSES[status] === undefined) throw new Error("an entry's status is not one of LIST_STATUSES");
+    statuses[i] = status;
     privates[i] = (statusScore >> 7) & 1;
     scores[i] = statusScore & 127;
     episodes[i] = int(i, KEY.episodes);
@@ -591,26 +592,16 @@ export async function findAnimePassing(
   filters: AnimeFilters,
   columns: Set<string>,
 ): Promise<{ versions: ListVersions; passing: Set<number>; bodies: Map<number, Buffer> } | undefined> {
-  const [row] = await sql<[{ list_version: string; catalogue_version: string; passing: number[] | null; bodies: (string | null)[] | null }?]>`
-    select u.list_version::text as list_version, c.version::text as catalogue_version, p.passing, p.bodies
+  const passes = animeFilterSql(sql, filters, columns);
+  const [row] = await sql<[({ list_version: string; catalogue_version: string; passing: number[] | null } & Partial<ReadBodies>)?]>`
+    select u.list_version::text as list_version, c.version::text as catalogue_version, p.passing
+      ${bodyIds.length ? sql`, b.ids as body_ids, b.lengths as body_lengths, b.bodies` : sql``}
     from users u cross join catalogue_state c
-    cross join (
-      select array_agg(a.id) as passing, array_agg(case when a.id = any(${bodyIds}::int[]) then a.body end) as bodies
-      from anime a where a.id = any(${ids}::int[]) and ${animeFilterSql(sql, filters, columns)}) p
+    cross join (select array_agg(a.id) as passing from anime a where a.id = any(${ids}::int[]) and ${passes}) p
+      ${bodyIds.length ? sql`cross join ${bodiesOf(sql, bodyIds, passes)} b` : sql``}
     where u.id = ${userId}`;
   if (!row) return undefined;
-  return {
-    versions: toVersions(userId, row.list_version, row.catalogue_version),
-    passing: new Set(row.passing ?? []),
-    bodies: zipBodies(row.passing, row.bodies),
-  };
-}
-
-/** Two arrays aggregated side by side into a map; null bodies (not asked for) left out. */
-function zipBodies(ids: number[] | null, bodies: (string | null)[] | null): Map<number, Buffer> {
-  const map = new Map<number, Buffer>();
-  if (ids && bodies) for (let i = 0; i < ids.length; i++) if (bodies[i] != null) map.set(ids[i]!, Buffer.from(bodies[i]!));
-  return map;
+  return { versions: toVersions(userId, row.list_version, row.catalogue_version), passing: new Set(row.passing ?? []), bodies: splitBodies(row) };
 }
 
 /** The columns bodiesOf reads (all null when no anime was found). */
