@@ -692,11 +692,11 @@ function targets(): Target[] {
   const reference = rows.filter((r) => r.catalogue === REFERENCE && r.peak_rss_mib !== undefined);
   if (many && reference.length) {
     const worstRss = reference.reduce((a, b) => (b.peak_rss_mib! > a.peak_rss_mib! ? b : a));
-    add(
-      `server RSS < 200 MB with ${REFERENCE.toLocaleString("en-US")} entries and ≥ 100,000 tokens in memory (every row at that size)`,
-      `${worstRss.peak_rss_mib} MiB peak (${worstRss.scenario}${worstRss.tokens ? `, ${worstRss.tokens.toLocaleString("en-US")} tokens` : ""})`,
-      worstRss.peak_rss_mib! * 1.048576 < 200,
-    );
+    const worst = `${worstRss.peak_rss_mib} MiB peak (${worstRss.scenario}${worstRss.tokens ? `, ${worstRss.tokens.toLocaleString("en-US")} tokens` : ""})`;
+    // Issue #5's line is 200 MB (190.7 MiB) at 100,000 tokens; issue #11 set 200 MiB for the server
+    // with the search index and 1,000,000 tokens. Both are judged on every row at the reference size.
+    add(`server RSS < 200 MB with ${REFERENCE.toLocaleString("en-US")} entries and ≥ 100,000 tokens in memory (every row at that size; #5)`, worst, worstRss.peak_rss_mib! * 1.048576 < 200);
+    add(`server RSS < 200 MiB with ${REFERENCE.toLocaleString("en-US")} entries, the search index and ${TOKENS_MANY.toLocaleString("en-US")} tokens (every row at that size; #11)`, worst, worstRss.peak_rss_mib! < 200);
   } else add("server RSS < 200 MB with 40,000 entries and 100,000 cached tokens", "n/a", undefined);
   return result;
 }

@@ -17,7 +17,9 @@ type Op =
 
 // A word near 2^32 - 1 has its home at the table's last slots: runs from there wrap to the start.
 const word0 = fc.constantFrom(0, 1, 7, 0x7fffffff, 0xfffffff0, 0xffffffff);
-const key = fc.tuple(word0, fc.integer({ min: 0, max: 3 }), fc.constant(9), fc.integer({ min: 0, max: 2 }));
+// Word 3: the index keeps only its high 16 bits (112 digest bits in all); its low bits vary freely.
+const word3 = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 0xffff })).map(([high, low]) => high * 0x10000 + low);
+const key = fc.tuple(word0, fc.integer({ min: 0, max: 3 }), fc.constant(9), word3);
 const owner = fc.integer({ min: 1, max: 4 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("add" as const), key, owner, expiry: fc.integer({ min: 1, max: 10 }) }) },
@@ -28,7 +30,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 const words = (key: number[]) => Uint32Array.from(key);
-const id = (key: number[]) => key.join(",");
+/** Tokens are told apart by their first 112 digest bits. */
+const id = (key: number[]) => [key[0], key[1], key[2], key[3]! >>> 16].join(",");
+/** The index says the token was used in `used` (the model's last use) and in no other minute of the ops' range. */
+const expectLastUse = (index: TokenIndex, slot: number, used: number) => {
+  for (let minute = 1; minute <= 5; minute++) expect(index.usedIn(slot, minute)).toBe(minute === used);
+};
 
 describe("TokenIndex", () => {
   test("agrees with a Map under any sequence of changes (colliding hashes, growth, wrap-around)", () => {
@@ -56,7 +63,7 @@ describe("TokenIndex", () => {
             const entry = model.get(id(change.key));
             expect(slot >= 0).toBe(entry !== undefined);
             if (entry) {
-              expect(index.usedMinuteAt(slot)).toBe(entry.used);
+              expectLastUse(index, slot, entry.used);
               index.markUsedAt(slot, change.minute);
               entry.used = change.minute;
             }
@@ -71,7 +78,7 @@ describe("TokenIndex", () => {
         for (const entry of model.values()) {
           expect(index.owner(words(entry.key), now)).toBe(entry.expiry > now ? entry.owner : undefined);
           const slot = index.liveSlot(words(entry.key), 0);
-          expect(index.usedMinuteAt(slot)).toBe(entry.used);
+          expectLastUse(index, slot, entry.used);
         }
         // Keys never added (word 2 is always 9 above) are never found.
         expect(index.owner(Uint32Array.from([0, 0, 8, 0]), 0)).toBeUndefined();
@@ -87,8 +94,8 @@ describe("TokenIndex", () => {
     expect(index.size).toBe(keys.length);
     keys.forEach((digest, i) => expect(index.owner(digest, 50)).toBe(i + 1));
     expect(index.owner(crypto.getRandomValues(new Uint32Array(4)), 50)).toBeUndefined();
-    // 28 bytes a slot, at most 85% full, at least 85%/1.5 after growth by half: 33 to 50 bytes a token.
-    expect(index.bytes / index.size).toBeLessThan(50);
+    // 24 bytes a slot, at most 85% full, at least 85%/1.5 after growth by half: 28 to 43 bytes a token.
+    expect(index.bytes / index.size).toBeLessThan(43);
   });
 
   test("sized for a load, it takes the whole load without growing", () => {
@@ -114,14 +121,44 @@ describe("TokenIndex", () => {
   test("adding a token it has keeps the later of the two last uses", () => {
     const index = new TokenIndex(10);
     const key = Uint32Array.from([5, 0, 0, 0]);
+    const usedIn = (minute: number) => index.usedIn(index.liveSlot(key, 0), minute);
     index.add(key, 1, 10, 7);
-    expect(index.usedMinuteAt(index.liveSlot(key, 0))).toBe(7);
+    expect(usedIn(7)).toBe(true);
     index.add(key, 1, 10, 3);
-    expect(index.usedMinuteAt(index.liveSlot(key, 0))).toBe(7);
+    expect([usedIn(7), usedIn(3)]).toEqual([true, false]);
     index.add(key, 1, 10);
-    expect(index.usedMinuteAt(index.liveSlot(key, 0))).toBe(7);
+    expect(usedIn(7)).toBe(true);
     index.add(key, 1, 10, 9);
-    expect(index.usedMinuteAt(index.liveSlot(key, 0))).toBe(9);
+    expect([usedIn(9), usedIn(7)]).toEqual([true, false]);
     expect(index.liveSlot(key, 10)).toBe(-1); // expired
+  });
+
+  test("keeps the last use of today's minutes, across the stamp's wrap", () => {
+    const index = new TokenIndex(10);
+    const key = Uint32Array.from([5, 0, 0, 0]);
+    const now = Math.floor(Date.UTC(2026, 10, 29, 12, 0) / 60_000);
+    index.add(key, 1, 10);
+    const slot = index.liveSlot(key, 0);
+    expect(index.usedIn(slot, now)).toBe(false); // never used: no minute matches
+    index.markUsedAt(slot, now);
+    expect([index.usedIn(slot, now), index.usedIn(slot, now - 1), index.usedIn(slot, now + 1)]).toEqual([true, false, false]);
+    // Minutes are kept in 16 bits: a use ~45 days later is told apart from this one's neighbours, and
+    // a later use replaces an earlier one whichever side of the wrap it falls.
+    for (const later of [now + 1, now + 0xffff - (now % 0xffff), now + 30_000]) {
+      index.add(key, 1, 10, later);
+      expect(index.usedIn(slot, later)).toBe(true);
+      index.add(key, 1, 10, later - 5);
+      expect(index.usedIn(slot, later)).toBe(true);
+    }
+  });
+
+  test("tells tokens apart by their first 112 digest bits", () => {
+    const index = new TokenIndex(10);
+    index.add(Uint32Array.from([1, 2, 3, 0x00010000]), 1, 10);
+    index.add(Uint32Array.from([1, 2, 3, 0x00020000]), 2, 10);
+    expect(index.owner(Uint32Array.from([1, 2, 3, 0x0001ffff]), 0)).toBe(1);
+    expect(index.owner(Uint32Array.from([1, 2, 3, 0x00020001]), 0)).toBe(2);
+    expect(index.owner(Uint32Array.from([1, 2, 3, 0x00030000]), 0)).toBeUndefined();
+    expect(index.size).toBe(2);
   });
 });

@@ -159,7 +159,7 @@ export class Auth {
    */
   private noteUse(slot: number, nowSeconds: number): void {
     const minute = minuteOf(nowSeconds);
-    if (this.index.usedMinuteAt(slot) === minute) return;
+    if (this.index.usedIn(slot, minute)) return;
     if (this.uses.push(this.scratch, minute)) this.index.markUsedAt(slot, minute);
   }
 

@@ -1,16 +1,39 @@
-// Every live token in memory: the first 128 bits of its SHA-256 digest, its owner, its expiry and the
-// minute it was last used (as this process recorded it), in one Uint32Array (28 bytes a slot; open
-// addressing, linear probing, deletion by backward shift). A million tokens take about 37 MB outside
-// the JavaScript heap, and a lookup allocates nothing.
-// 128 bits keep a forged match out of reach: with a million live tokens, finding a token whose
-// digest prefix matches one of them still takes about 2^108 hashes.
+// Every live token in memory: the first 112 bits of its SHA-256 digest, its owner, its expiry and the
+// minute it was last used (as this process recorded it, in 16 bits), in one Uint32Array (24 bytes a
+// slot; open addressing, linear probing, deletion by backward shift). A million tokens take about
+// 32 MB outside the JavaScript heap, and a lookup allocates nothing.
+// 112 bits keep a forged match out of reach: with a million live tokens, finding a token whose
+// digest prefix matches one of them still takes about 2^92 hashes, each one a request.
 
-const WORDS_PER_SLOT = 7; // 4 digest words, owner, expiry (seconds since the epoch), last use (minutes since the epoch)
+/**
+ * 3 digest words; the digest's next 16 bits and the last-use stamp (low 16 bits); owner; expiry
+ * (seconds since the epoch).
+ */
+const WORDS_PER_SLOT = 6;
+const DIGEST_AND_USE = 3;
 const OWNER = 4;
 const EXPIRY = 5;
-const USED = 6;
+const DIGEST_BITS_OF_WORD_3 = 0xffff0000;
+const USE_STAMP = 0xffff;
 /** No use recorded by this process (loaded from the database, or not used since). */
 export const NOT_USED = 0;
+/** Stamps repeat every this many minutes (~45 days); a stamp is never NOT_USED. */
+const STAMP_PERIOD = 0xffff;
+
+/**
+ * A minute as a slot keeps it. Only "was this minute's use recorded" is asked of it (uses are
+ * written once a minute), so minutes 45 days apart may share a stamp: at worst one use goes unwritten.
+ */
+function stampOf(minute: number): number {
+  return (minute % STAMP_PERIOD) + 1;
+}
+
+/** Whether stamp `next` is for a later minute than `previous`, within half a period. */
+function isLaterStamp(next: number, previous: number): boolean {
+  if (previous === NOT_USED) return true;
+  const ahead = (next - previous + STAMP_PERIOD) % STAMP_PERIOD;
+  return ahead > 0 && ahead < STAMP_PERIOD / 2;
+}
 const EMPTY = 0; // user ids start at 1
 const MIN_CAPACITY = 1024;
 /**
@@ -69,13 +92,13 @@ export class TokenIndex {
     return this.slots[slot * WORDS_PER_SLOT + OWNER]!;
   }
 
-  /** The minute (since the epoch) of the token's last use this process recorded, or NOT_USED. */
-  usedMinuteAt(slot: number): number {
-    return this.slots[slot * WORDS_PER_SLOT + USED]!;
+  /** Whether this process recorded a use of the token in `minute` (minutes since the epoch). */
+  usedIn(slot: number, minute: number): boolean {
+    return (this.slots[slot * WORDS_PER_SLOT + DIGEST_AND_USE]! & USE_STAMP) === stampOf(minute);
   }
 
   markUsedAt(slot: number, minute: number): void {
-    this.slots[slot * WORDS_PER_SLOT + USED] = minute;
+    this.setStamp(slot * WORDS_PER_SLOT, stampOf(minute));
   }
 
   /** Adds (or updates) a token; false if the index is full. Tokens that expire by `expirySeconds` are no use. */
@@ -85,12 +108,21 @@ export class TokenIndex {
       const base = existing * WORDS_PER_SLOT;
       this.slots[base + OWNER] = owner;
       this.slots[base + EXPIRY] = expirySeconds;
-      if (usedMinute > this.slots[base + USED]!) this.slots[base + USED] = usedMinute;
+      if (usedMinute !== NOT_USED && isLaterStamp(stampOf(usedMinute), this.slots[base + DIGEST_AND_USE]! & USE_STAMP)) {
+        this.setStamp(base, stampOf(usedMinute));
+      }
       return true;
     }
     if (this.count >= this.maxTokens) return false;
     if (this.count + 1 > this.capacity * MAX_LOAD) this.resize(Math.ceil(this.capacity * GROWTH));
-    this.place(digest, owner, expirySeconds, usedMinute);
+    const base = this.freeSlot(digest[0]!) * WORDS_PER_SLOT;
+    const slots = this.slots;
+    slots[base] = digest[0]!;
+    slots[base + 1] = digest[1]!;
+    slots[base + 2] = digest[2]!;
+    slots[base + DIGEST_AND_USE] = (digest[3]! & DIGEST_BITS_OF_WORD_3) | (usedMinute === NOT_USED ? NOT_USED : stampOf(usedMinute));
+    slots[base + OWNER] = owner;
+    slots[base + EXPIRY] = expirySeconds;
     this.count++;
     return true;
   }
@@ -120,35 +152,37 @@ export class TokenIndex {
     this.count = 0;
   }
 
-  private home(digest: Uint32Array): number {
+  private home(firstWord: number): number {
     // The digest is uniformly distributed: its first word, scaled to the capacity, is the hash.
-    return Math.floor((digest[0]! / 4294967296) * this.capacity);
+    return Math.floor((firstWord / 4294967296) * this.capacity);
+  }
+
+  private setStamp(base: number, stamp: number): void {
+    this.slots[base + DIGEST_AND_USE] = (this.slots[base + DIGEST_AND_USE]! & DIGEST_BITS_OF_WORD_3) | stamp;
   }
 
   private find(digest: Uint32Array): number {
     const slots = this.slots;
-    for (let at = this.home(digest); ; at = at + 1 === this.capacity ? 0 : at + 1) {
+    const top = digest[3]! >>> 16;
+    for (let at = this.home(digest[0]!); ; at = at + 1 === this.capacity ? 0 : at + 1) {
       const base = at * WORDS_PER_SLOT;
       if (slots[base + OWNER] === EMPTY) return -1;
       if (
         slots[base] === digest[0] &&
         slots[base + 1] === digest[1] &&
         slots[base + 2] === digest[2] &&
-        slots[base + 3] === digest[3]
+        slots[base + DIGEST_AND_USE]! >>> 16 === top
       ) {
         return at;
       }
     }
   }
 
-  private place(digest: Uint32Array, owner: number, expirySeconds: number, usedMinute: number): void {
-    let at = this.home(digest);
+  /** The first empty slot of the probe run that starts at the home of `firstWord`. */
+  private freeSlot(firstWord: number): number {
+    let at = this.home(firstWord);
     while (this.slots[at * WORDS_PER_SLOT + OWNER] !== EMPTY) at = at + 1 === this.capacity ? 0 : at + 1;
-    const base = at * WORDS_PER_SLOT;
-    this.slots.set(digest.subarray(0, 4), base);
-    this.slots[base + OWNER] = owner;
-    this.slots[base + EXPIRY] = expirySeconds;
-    this.slots[base + USED] = usedMinute;
+    return at;
   }
 
   /** Backward-shift deletion: later entries of the same probe run move up, so no tombstones are needed. */
@@ -159,7 +193,7 @@ export class TokenIndex {
       at = at + 1 === this.capacity ? 0 : at + 1;
       const base = at * WORDS_PER_SLOT;
       if (slots[base + OWNER] === EMPTY) break;
-      const home = this.home(slots.subarray(base, base + 4));
+      const home = this.home(slots[base]!);
       // The entry at `at` may fill the hole unless its home lies cyclically in (hole, at].
       const movable = hole <= at ? home <= hole || home > at : home <= hole && home > at;
       if (movable) {
@@ -176,7 +210,7 @@ export class TokenIndex {
     this.capacity = capacity;
     this.slots = new Uint32Array(capacity * WORDS_PER_SLOT);
     for (let base = 0; base < old.length; base += WORDS_PER_SLOT) {
-      if (old[base + OWNER] !== EMPTY) this.place(old.subarray(base, base + 4), old[base + OWNER]!, old[base + EXPIRY]!, old[base + USED]!);
+      if (old[base + OWNER] !== EMPTY) this.slots.set(old.subarray(base, base + WORDS_PER_SLOT), this.freeSlot(old[base]!) * WORDS_PER_SLOT);
     }
   }
 }

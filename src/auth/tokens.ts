@@ -31,7 +31,7 @@ export function tokenDigest(token: string, into: Uint8Array = new Uint8Array(32)
   return Bun.SHA256.hash(token, into) as Uint8Array;
 }
 
-/** A digest's first 128 bits as four 32-bit words: the token index's key. */
+/** A digest's first 128 bits as four 32-bit words: the token index's key (it keeps 112 of them). */
 export function digestWords(digest: Uint8Array): Uint32Array {
   const words = new Uint32Array(4);
   new Uint8Array(words.buffer).set(digest.subarray(0, 16));
