@@ -22,6 +22,14 @@ export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
  */
 const STREAMED_ABOVE_BYTES = 12 * 1024;
 
+/**
+ * A body made within the request's synchronous handling (no await before it): its answer leaves
+ * corked, so it is sent as it is, with a Content-Length, whatever its size.
+ */
+export class ImmediateBody {
+  constructor(readonly bytes: Uint8Array<ArrayBuffer>) {}
+}
+
 /** The body as Bun sends it cheapest, whenever the answer completes (see STREAMED_ABOVE_BYTES). */
 export function sendableBody(body: string | Uint8Array): BodyInit {
   // A UTF-16 unit takes at most 3 UTF-8 bytes: a short string is not encoded to be measured.
@@ -44,7 +52,7 @@ export type Audience = "public" | "private";
 export type JsonResponder = (body: string | Uint8Array, audience?: Audience, status?: number) => Response;
 /** A public JSON answer carrying an ETag, and the 304 that answers a matching If-None-Match. */
 export interface TaggedResponder {
-  json(body: string | Uint8Array | Blob, etag: string): Response;
+  json(body: string | Uint8Array | ImmediateBody, etag: string): Response;
   notModified(etag: string): Response;
 }
 
@@ -120,7 +128,7 @@ function taggedResponder(json: Record<string, string>, bare: Record<string, stri
         lastTag = etag;
         lastHeaders = { ...json, etag };
       }
-      return new Response(body instanceof Blob ? body : sendableBody(body), { headers: lastHeaders });
+      return new Response(body instanceof ImmediateBody ? body.bytes : sendableBody(body), { headers: lastHeaders });
     },
     notModified: (etag) => new Response(null, { status: 304, headers: { ...bare, etag } }),
   };
