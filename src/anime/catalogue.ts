@@ -30,6 +30,14 @@ const ENTRY_OVERHEAD_BYTES = 64;
  */
 const RESULT_CACHE_BYTES = { min: 8 * 1024 * 1024, max: 64 * 1024 * 1024, perEntry: 64 };
 const RESULT_CACHE_ENTRIES = 2_000;
+/**
+ * A quarter of those places is kept for searches that took at least COSTLY_SEARCH_MS to rank. A broad
+ * word at 400,000 entries ("Ghost": 56,000 matches) takes ~2.5 ms, a typical query ~0.25 ms: in one
+ * LRU the costly results were evicted as often as the cheap ones, though a hit on one saves ten times
+ * as much.
+ */
+const COSTLY_RESULT_SHARE = 0.25;
+const COSTLY_SEARCH_MS = 1;
 const SEARCH_BATCH = 10_000;
 /** Details misses read in one statement at most (those asked for during one turn of the event loop). */
 const DETAILS_BATCH = 32;
@@ -71,7 +79,7 @@ export class Catalogue {
   /** The search index of the current load; built after the filter index, so searches with q wait for it. */
   private searchIndex: Promise<SearchIndex> | undefined;
   private builtSearchIndex: SearchIndex | undefined;
-  private results = resultCache(0);
+  private results = new SearchResultCache(0);
   private readonly details: DetailsCache;
   private readonly detailsReads = new BatchedReads((ids) => queries.findAnimeDetails(this.sql, ids), DETAILS_BATCH);
   private matchSets = matchSetCache(0);
@@ -170,7 +178,7 @@ export class Catalogue {
       this.generation++;
       this.packed = undefined;
       this.bodies.clear();
-      this.results = resultCache(ids.length);
+      this.results = new SearchResultCache(ids.length);
       this.matchSets = matchSetCache(ids.length);
       this.details.clear();
       this.builtSearchIndex = undefined;
@@ -355,8 +363,8 @@ export class Catalogue {
     });
     const cached = current ? this.results.get(key) : undefined;
     if (cached && (cached.complete || cached.positions.length >= ranks)) return listed(cached);
-    const remember = (ranked: RankedSearch): SearchResult => {
-      if (current && generation === this.generation) this.results.set(key, ranked);
+    const remember = (ranked: RankedSearch, tookMs = 0): SearchResult => {
+      if (current && generation === this.generation) this.results.set(key, ranked, tookMs);
       return listed(ranked);
     };
     const { q, filters } = request;
@@ -372,7 +380,11 @@ export class Catalogue {
     this.searchIndex ??= this.buildSearchIndex(generation);
     // The first pages: the first ranks only (RANKED_AT_LEAST); a deeper page: every rank, once.
     const wanted = ranks <= RANKED_AT_LEAST ? ranks : Infinity;
-    return this.searchIndex.then((searchIndex) => remember(rankSearch(searchIndex, index, q, filters, sort, wanted)));
+    return this.searchIndex.then((searchIndex) => {
+      const started = performance.now();
+      const ranked = rankSearch(searchIndex, index, q, filters, sort, wanted);
+      return remember(ranked, performance.now() - started);
+    });
   }
 
   /** The entries matching the filters (kept per canonical filters until the next load, when `index` is current). */
@@ -486,12 +498,34 @@ export class Catalogue {
   }
 }
 
-/** A result holds up to 4 bytes per entry: the budget grows with the catalogue (8 MB up to 128,000 entries). */
-function resultCache(entries: number): LRUCache<string, RankedSearch> {
-  const bytes = Math.min(RESULT_CACHE_BYTES.max, Math.max(RESULT_CACHE_BYTES.min, entries * RESULT_CACHE_BYTES.perEntry));
+/** Search results by canonical request: the costly ones in their own share of the places (COSTLY_RESULT_SHARE). */
+export class SearchResultCache {
+  private readonly plain: LRUCache<string, RankedSearch>;
+  private readonly costly: LRUCache<string, RankedSearch>;
+
+  /** A result holds up to 4 bytes per entry: the budget grows with the catalogue (8 MB up to 128,000 entries). */
+  constructor(entries: number) {
+    const bytes = Math.min(RESULT_CACHE_BYTES.max, Math.max(RESULT_CACHE_BYTES.min, entries * RESULT_CACHE_BYTES.perEntry));
+    const costlyPlaces = Math.round(RESULT_CACHE_ENTRIES * COSTLY_RESULT_SHARE);
+    this.costly = resultLru(costlyPlaces, bytes * COSTLY_RESULT_SHARE);
+    this.plain = resultLru(RESULT_CACHE_ENTRIES - costlyPlaces, bytes * (1 - COSTLY_RESULT_SHARE));
+  }
+
+  get(key: string): RankedSearch | undefined {
+    return this.costly.get(key) ?? this.plain.get(key);
+  }
+
+  set(key: string, ranked: RankedSearch, tookMs: number): void {
+    const [kept, other] = tookMs >= COSTLY_SEARCH_MS ? [this.costly, this.plain] : [this.plain, this.costly];
+    other.delete(key);
+    kept.set(key, ranked);
+  }
+}
+
+function resultLru(places: number, bytes: number): LRUCache<string, RankedSearch> {
   return new LRUCache<string, RankedSearch>({
-    max: RESULT_CACHE_ENTRIES,
-    maxSize: bytes,
+    max: places,
+    maxSize: Math.floor(bytes),
     // Keys count too: filters can be long (up to 50 tags of 200 characters).
     sizeCalculation: (value, key) => value.positions.byteLength + key.length * 2 + ENTRY_OVERHEAD_BYTES,
   });
