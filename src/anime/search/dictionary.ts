@@ -3,6 +3,9 @@
 import { hasCjk } from "./normalise.ts";
 import type { WordScanner } from "./normalise.ts";
 
+/** endOfPrefix reads this many words' shared prefix lengths before it gallops with string comparisons. */
+const PREFIX_SCAN = 16;
+
 export class Dictionary {
   private constructor(
     /** the words, sorted, written one after the other */
@@ -86,8 +89,14 @@ export class Dictionary {
    * skips a pruned branch of its trie this way in a few steps, however many words it holds).
    */
   endOfPrefix(id: number, depth: number, end: number): number {
+    // The block is the run of words after `id` sharing at least `depth` characters with their
+    // predecessor (`shared`): most pruned blocks are a few words, found from that array alone.
+    const scanned = Math.min(end, id + 1 + PREFIX_SCAN);
+    let next = id + 1;
+    while (next < scanned && this.shared[next]! >= depth) next++;
+    if (next < scanned || next === end) return next;
     const from = this.start[id]!;
-    let low = id;
+    let low = next - 1;
     let step = 1;
     while (low + step < end && this.sharesPrefix(low + step, from, depth)) {
       low += step;
