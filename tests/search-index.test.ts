@@ -317,3 +317,24 @@ describe("search(q) finds exactly what the rules say", () => {
     );
   });
 });
+
+describe("the dictionary's trie skips", () => {
+  test("endOfPrefix ends a block where a plain comparison of prefixes does, for blocks of any size", () => {
+    // Words sharing long runs of prefixes (blocks of thousands), short ones and singles.
+    const words = fc.sample(fc.stringMatching(/^(a{0,3}b?){1,4}[a-c]{0,3}$/), 4000).filter((w) => w.length > 0);
+    const documents = words.map((word, i) => ({ id: i + 1, title: word, synonyms: [] }));
+    const dictionary = (SearchIndex.build(documents) as unknown as { dictionary: { length: number; at(id: number): string; endOfPrefix(id: number, depth: number, end: number): number } }).dictionary;
+    const n = dictionary.length;
+    fc.assert(
+      fc.property(fc.nat(n - 1), fc.nat(20), fc.nat(n), (id, depthSeed, endSeed) => {
+        const word = dictionary.at(id);
+        const depth = 1 + (depthSeed % word.length);
+        const end = Math.max(id + 1, endSeed);
+        let expected = id + 1;
+        while (expected < end && dictionary.at(expected).slice(0, depth) === word.slice(0, depth) && dictionary.at(expected).length >= depth) expected++;
+        expect(dictionary.endOfPrefix(id, depth, end)).toBe(expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

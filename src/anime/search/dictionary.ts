@@ -3,9 +3,6 @@
 import { hasCjk } from "./normalise.ts";
 import type { WordScanner } from "./normalise.ts";
 
-/** endOfPrefix reads this many words' shared prefix lengths before it gallops with string comparisons. */
-const PREFIX_SCAN = 16;
-
 export class Dictionary {
   private constructor(
     /** the words, sorted, written one after the other */
@@ -22,7 +19,14 @@ export class Dictionary {
      * (from, to, kind) triples in order: the typo walk skips a run that cannot be within its allowance.
      */
     readonly digitRuns: Int32Array,
-  ) {}
+  ) {
+    this.least16 = leastOfBlocks(shared, 16);
+    this.least256 = leastOfBlocks(shared, 256);
+  }
+
+  /** The least of `shared` over each aligned block of 16 words, and of 256 (endOfPrefix). */
+  private readonly least16: Uint16Array;
+  private readonly least256: Uint16Array;
 
   /** The dictionary of the table's words, and for each table id its id here. */
   static fromTable(table: TermTable): { dictionary: Dictionary; renumber: Int32Array } {
@@ -54,7 +58,7 @@ export class Dictionary {
   }
 
   get memoryBytes(): number {
-    return this.text.length * 2 + this.start.byteLength + this.shared.byteLength + this.digitRuns.byteLength;
+    return this.text.length * 2 + this.start.byteLength + this.shared.byteLength + this.least16.byteLength + this.least256.byteLength + this.digitRuns.byteLength;
   }
 
   lengthOf(id: number): number {
@@ -85,39 +89,21 @@ export class Dictionary {
 
   /**
    * The first word after `id` (before `end`) that does not begin with the first `depth` characters of
-   * word `id`: the words that do follow it in one block, found by galloping then halving (the typo walk
-   * skips a pruned branch of its trie this way in a few steps, however many words it holds).
+   * word `id`. The words that do follow it in one run, each sharing at least `depth` characters with
+   * its predecessor: the run's end is the first `shared` below `depth`, found a word, 16 words or 256
+   * words at a time (the least of `shared` over each aligned block), so the typo walk skips a pruned
+   * branch of its trie in a few dozen steps however many words it holds.
    */
   endOfPrefix(id: number, depth: number, end: number): number {
-    // The block is the run of words after `id` sharing at least `depth` characters with their
-    // predecessor (`shared`): most pruned blocks are a few words, found from that array alone.
-    const scanned = Math.min(end, id + 1 + PREFIX_SCAN);
-    let next = id + 1;
-    while (next < scanned && this.shared[next]! >= depth) next++;
-    if (next < scanned || next === end) return next;
-    const from = this.start[id]!;
-    let low = next - 1;
-    let step = 1;
-    while (low + step < end && this.sharesPrefix(low + step, from, depth)) {
-      low += step;
-      step *= 2;
+    const { shared, least16, least256 } = this;
+    let at = id + 1;
+    while (at < end) {
+      if ((at & 255) === 0 && at + 256 <= end && least256[at >> 8]! >= depth) at += 256;
+      else if ((at & 15) === 0 && at + 16 <= end && least16[at >> 4]! >= depth) at += 16;
+      else if (shared[at]! < depth) return at;
+      else at++;
     }
-    let high = Math.min(low + step, end);
-    low++;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.sharesPrefix(middle, from, depth)) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  }
-
-  /** Whether word `id` begins with text[from, from + depth). */
-  private sharesPrefix(id: number, from: number, depth: number): boolean {
-    const at = this.start[id]!;
-    if (this.start[id + 1]! - at < depth) return false;
-    for (let i = depth - 1; i >= 0; i--) if (this.text.charCodeAt(at + i) !== this.text.charCodeAt(from + i)) return false;
-    return true;
+    return end;
   }
 
   /** Compares word `id` with `text` as strings compare: negative, 0 or positive. */
@@ -316,4 +302,10 @@ export class GrowableInts {
   trimmed(): Int32Array {
     return this.data.slice(0, this.length);
   }
+}
+
+function leastOfBlocks(values: Uint16Array, size: number): Uint16Array {
+  const least = new Uint16Array(Math.ceil(values.length / size)).fill(0xffff);
+  for (let i = 0; i < values.length; i++) if (values[i]! < least[(i / size) | 0]!) least[(i / size) | 0] = values[i]!;
+  return least;
 }

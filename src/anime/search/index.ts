@@ -10,6 +10,7 @@
 // Everything is held in typed arrays: a sorted dictionary of distinct words, for each word the names that
 // have it (postings), for each name its words (to check adjacency and rank), and the names with CJK text
 // as one string scanned with indexOf.
+import { LRUCache } from "lru-cache";
 import { DIGITS_ONLY, Dictionary, GrowableInts, TermTable } from "./dictionary.ts";
 import { MIN_PREFIX, WordScanner, hasCjk, typosAllowed } from "./normalise.ts";
 
@@ -26,6 +27,8 @@ const TYPO = 2;
 const NO_MATCH = 9;
 
 const CJK_SEPARATOR = "\u0001";
+/** The typo walks remembered, per index (a walk finds tens of terms: ~2,000 words). */
+const WALK_CACHE_BYTES = 1024 * 1024;
 const EMPTY = new Int32Array(0);
 
 /** What scored finds: entries[0, count) ascending, and scores[i] the score of entries[i]. */
@@ -138,6 +141,10 @@ export class SearchIndex {
 
   /** Scratch for one search at a time (searches are synchronous): which query-matched term a term is. */
   private readonly termSlot: Int32Array;
+  private readonly walks = new LRUCache<string, Int32Array>({
+    maxSize: WALK_CACHE_BYTES,
+    sizeCalculation: (found, text) => found.byteLength + text.length * 2 + 64,
+  });
 
   static build(documents: Iterable<SearchDocument>): SearchIndex {
     const builder = new Builder(sortedById(documents));
@@ -426,13 +433,26 @@ export class SearchIndex {
 
   /** Adds the word's typo matches to its terms and candidates. */
   private addTypos(word: QueryWord): void {
-    this.typoWalk(word.text, (term, kind) => {
-      if (word.terms.has(term)) return;
-      word.terms.set(term, kind);
+    const found = this.typoMatchesOf(word.text);
+    for (let i = 0; i < found.length; i += 2) {
+      const term = found[i]!;
+      if (word.terms.has(term)) continue;
+      word.terms.set(term, found[i + 1]!);
       word.candidateTerms.push(term);
       word.cost += this.postingStart[term + 1]! - this.postingStart[term]!;
-    });
+    }
     word.walked = true;
+  }
+
+  /** The typo walk's (term, kind) pairs for a word, remembered: queries share words, and walks were most of a search's time. */
+  private typoMatchesOf(text: string): Int32Array {
+    const known = this.walks.get(text);
+    if (known !== undefined) return known;
+    const pairs: number[] = [];
+    this.typoWalk(text, (term, kind) => pairs.push(term, kind));
+    const found = Int32Array.from(pairs);
+    this.walks.set(text, found);
+    return found;
   }
 
   /** The best typo match of a word that did not walk, against the words of one name. */
