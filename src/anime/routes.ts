@@ -91,7 +91,7 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
 
   /** A body assembled from JSON pieces (cached entry bodies are bytes already), tagged by its bytes. */
   const taggedBytes = (request: Request, bytes: Uint8Array) => {
-    noteResponseBytes(bytes.length * 2); // the parts and their copy
+    noteResponseBytes(bytes.length);
     return tagAnswer(request, bytes, etagOf(bytes));
   };
 

@@ -28,7 +28,10 @@ function stampOf(minute: number): number {
   return (minute % STAMP_PERIOD) + 1;
 }
 
-/** Whether stamp `next` is for a later minute than `previous`, within half a period. */
+/**
+ * Whether stamp `next` is for a later minute than `previous`, within half a period (a stamp over ~22
+ * days old may read as later: then one use is written twice).
+ */
 function isLaterStamp(next: number, previous: number): boolean {
   if (previous === NOT_USED) return true;
   const ahead = (next - previous + STAMP_PERIOD) % STAMP_PERIOD;
@@ -38,8 +41,8 @@ const EMPTY = 0; // user ids start at 1
 const MIN_CAPACITY = 1024;
 /**
  * Linear probing this full still finds a live token in ~2.5 slots on average (~4 at the limit; a slot
- * is 28 contiguous bytes, so a probe run stays within a few cache lines); fuller tables would cost the
- * misses (unknown tokens) long runs. Every 0.1 of load saved costs ~6 MB at a million tokens.
+ * is 24 contiguous bytes, so a probe run stays within a few cache lines); fuller tables would cost the
+ * misses (unknown tokens) long runs. Every 0.1 of load saved costs ~4 MB at a million tokens.
  */
 const MAX_LOAD = 0.85;
 const GROWTH = 1.5;
@@ -80,7 +83,7 @@ export class TokenIndex {
   }
 
   /**
-   * Where a live token is (-1 if unknown or expired): for ownerAt, usedMinuteAt and markUsedAt, which
+   * Where a live token is (-1 if unknown or expired): for ownerAt, usedIn and markUsedAt, which
    * read and write the slot without searching again. Valid only until the index next changes.
    */
   liveSlot(digest: Uint32Array, nowSeconds: number): number {

@@ -23,8 +23,9 @@ export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 const STREAMED_ABOVE_BYTES = 12 * 1024;
 
 /**
- * A body made within the request's synchronous handling (no await before it): its answer leaves
- * corked, so it is sent as it is, with a Content-Length, whatever its size.
+ * A body sent as it is, with a Content-Length, whatever its size: for answers made within the
+ * request's synchronous handling, which leave corked (bulk answers from the caches), and for small
+ * ones (search pages, a few KB) that complete after an await.
  */
 export class ImmediateBody {
   constructor(readonly bytes: Uint8Array<ArrayBuffer>) {}
