@@ -468,9 +468,9 @@ export class Catalogue {
   /** A details answer from the database, kept only when no load started meanwhile (it may predate an import). */
   private async readDetails(id: number, trusted: boolean): Promise<DetailsAnswer | undefined> {
     const generation = this.generation;
-    const row = await this.detailsReads.get(id);
-    if (!row) return undefined;
-    const answer = detailsAnswer(`${row.body.slice(0, -1)},${row.details.slice(1)}`);
+    const json = await this.detailsReads.get(id);
+    if (!json) return undefined;
+    const answer = detailsAnswer(json);
     if (trusted && generation === this.generation) this.details.set(id, answer);
     return answer;
   }
