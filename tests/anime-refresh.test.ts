@@ -172,8 +172,11 @@ describe("Catalogue refresh interleavings", () => {
       if (text.includes("from catalogue_state")) rows = [{ version: String(snapshot.version) }];
       else if (text.includes("array_agg")) rows = [{ ids: [...snapshot.rows.keys()].sort((a, b) => a - b) }];
       else if (text.includes("row_to_json(d)")) {
+        // Read raw: each row as its columns' bytes (id, the answer's JSON).
         const ids = (values[0] as number[]).filter((id) => snapshot.rows.has(id));
-        rows = ids.map((id) => ({ id, body: snapshot.rows.get(id), details: `{"details":${snapshot.version}}` }));
+        const answer = (id: number) => `${snapshot.rows.get(id)!.slice(0, -1)},"details":${snapshot.version}}`;
+        const raw = ids.map((id) => [Buffer.from(String(id)), Buffer.from(answer(id))]);
+        return { raw: () => new Promise((resolve) => pending.push(() => resolve(raw))) };
       } else if (text.includes("select body from anime")) rows = snapshot.rows.has(values[0] as number) ? [{ body: snapshot.rows.get(values[0] as number) }] : [];
       else if (text.includes("title, synonyms")) rows = [{ json: "[]", count: 0, last: null }]; // the search index's documents
       else throw new Error(`unexpected query: ${text}`);
