@@ -186,9 +186,9 @@ export function animeRoutes(catalogue: Catalogue, headers: Pick<HeaderPolicy, "j
         const found = await catalogue.search(asked, key, offset + asked.pageSize);
         const head = pageHead(parsed, request.url, found.count);
         const bodies = catalogue.bodiesAt(found, offset, offset + asked.pageSize);
-        if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, jsonArray(head, await bodies, "]}"));
+        if (bodies instanceof Promise || found.version !== catalogue.loadedVersion) return taggedBytes(request, pageJson(head, await bodies));
         // Every body from the load the search ran on: the body is a function of that version and the URL.
-        const bytes = jsonArray(head, bodies, "]}");
+        const bytes = pageJson(head, bodies);
         noteResponseBytes(bytes.byteLength);
         return tagAnswer(request, new ImmediateBody(bytes), `"s${found.version}-${Bun.hash(request.url).toString(36)}"`);
       },
@@ -224,6 +224,11 @@ function parsedByQueryString<T extends {}>(parse: (query: Record<string, string 
 
 function entriesJson(bodies: Body[]): Uint8Array<ArrayBuffer> {
   return jsonArray(`{"count":${bodies.length},"results":[`, bodies, "]}");
+}
+
+/** A search page: its head (count and links, up to `"results":[`) and its entries. */
+function pageJson(head: string, bodies: Body[]): Uint8Array<ArrayBuffer> {
+  return jsonArray(head, bodies, "]}");
 }
 
 interface ParsedSearch {
