@@ -96,6 +96,11 @@ interface Row {
   cpu_us_per_request: number;
   /** The ceiling's CPU per request over this row's: 1 = as cheap per request as bare Bun.serve. */
   cpu_ratio_to_ceiling?: number;
+  /**
+   * Finding rows with a ratio target: the ceiling measured just before and just after the row (the
+   * machine's speed drifts within a run; see BESIDE_CEILING), and the row's ratios to it.
+   */
+  beside_ceiling?: { requests_per_second: number; cpu_us_per_request: number; ratio: number; cpu_ratio: number };
   /** Ceiling: the size of the fixed body. */
   body_bytes?: number;
   /** Login: its rate over the raw argon2id verify rate. */
@@ -191,16 +196,21 @@ async function expectOk(url: string, init?: RequestInit): Promise<string> {
   return text;
 }
 
-/** The machine's ceiling: bench/ceiling.ts answering a body the size of the average entry. */
-async function measureCeiling(label: string, body: string, headers: Record<string, string>, ids: { min: number; max: number }, workDir: string) {
+/** bench/ceiling.ts answering `body` with `headers`. */
+async function startCeiling(body: string, headers: Record<string, string>, workDir: string, label: string): Promise<ServerProcess> {
   const bodyFile = join(workDir, "ceiling-body.json");
   writeFileSync(bodyFile, body);
-  const server = await startServer({
+  return startServer({
     databaseUrl: "postgres://unused@127.0.0.1:1/unused",
     script: "bench/ceiling.ts",
     env: { CEILING_BODY_FILE: bodyFile, CEILING_HEADERS: JSON.stringify(headers) },
-    logPath: join(workDir, "ceiling.log"),
+    logPath: join(workDir, `ceiling-${label}.log`),
   });
+}
+
+/** The machine's ceiling: bench/ceiling.ts answering a body the size of the average entry. */
+async function measureCeiling(label: string, body: string, headers: Record<string, string>, ids: { min: number; max: number }, workDir: string) {
+  const server = await startCeiling(body, headers, workDir, label);
   try {
     const { result, peakRssMiB } = await measure(server, "entry", { BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) }, CEILING_WARMUP);
     return toRow("ceiling", `bare Bun.serve (ceiling, ${label})`, 0, result, { peak_rss_mib: peakRssMiB, body_bytes: Buffer.byteLength(body) });
@@ -338,6 +348,16 @@ const FIND_TARGETS: Record<string, { ratio?: number; p99: number }> = {
   bulk: { p99: 10 },
 };
 
+/**
+ * The ceiling measured beside each finding row with a ratio target: a short run just before the row
+ * and one just after, on a ceiling server kept up meanwhile. On this kind of machine (two shared
+ * cores in a VM) the whole machine's speed drifts by up to half within a run, for tens of seconds at
+ * a time, the ceiling included; a ratio to a ceiling measured minutes earlier measures that drift
+ * too. The targets of these rows are judged on the ceiling beside them; the table keeps the ratio to
+ * the run's best ceiling.
+ */
+const BESIDE_CEILING = { warmupSeconds: 1, seconds: Number(env.BENCH_BESIDE_CEILING_SECONDS ?? 3) };
+
 /** Keeps the paths the server answers with 200 (a filter combination may match nothing: 404). */
 async function answeredPaths(base: string, paths: string[]): Promise<string[]> {
   const kept: string[] = [];
@@ -355,6 +375,15 @@ async function answeredPaths(base: string, paths: string[]): Promise<string[]> {
 
 async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
   const runSettings = { ...settings, seconds: FIND_SECONDS };
+  const besideCeiling = ceilingInput && (await startCeiling(ceilingInput.body, ceilingInput.headers, workDir, "beside"));
+  try {
+    await measureFindingRowsBeside(prepared, workDir, runSettings, besideCeiling);
+  } finally {
+    await besideCeiling?.stop();
+  }
+}
+
+async function measureFindingRowsBeside(prepared: PreparedSize[], workDir: string, runSettings: WrkSettings, besideCeiling: ServerProcess | undefined) {
   for (const size of prepared.filter((s) => FIND_SIZES.includes(s.n))) {
     for (const row of (await findingRowsIn(size.sql, size.n)).filter((row) => runs(row.scenario))) {
       // Checking every path also warms what the server caches per request (as real traffic would
@@ -367,10 +396,14 @@ async function measureFindingRows(prepared: PreparedSize[], workDir: string) {
       // Details: how many answers of the measured run came from the server's cache (its /health counters).
       let before: DetailsCounters | undefined;
       const beforeMeasure = row.scenario.startsWith("details") ? async () => void (before = await detailsCounters(size.server.base)) : undefined;
+      const beside = besideCeiling && FIND_TARGETS[row.scenario]?.ratio !== undefined ? [await ceilingSlice(besideCeiling)] : undefined;
       const { result, peakRssMiB } = await measure(size.server, "paths", { BENCH_PATHS_FILE: file }, FIND_WARMUP, runSettings, beforeMeasure);
+      if (beside) beside.push(await ceilingSlice(besideCeiling!));
       const hitRate = before && cacheHitRate(before, await detailsCounters(size.server.base));
       const label = `${row.path} (${paths.length} paths${hitRate === undefined ? "" : `, ${(hitRate * 100).toFixed(1)}% cached`})`;
-      rows.push(toRow(row.scenario, label, size.n, result, { peak_rss_mib: peakRssMiB, details_cache_hit_rate: hitRate }));
+      const measured = toRow(row.scenario, label, size.n, result, { peak_rss_mib: peakRssMiB, details_cache_hit_rate: hitRate });
+      if (beside) measured.beside_ceiling = besideRatios(measured, beside);
+      rows.push(measured);
     }
   }
 }
@@ -390,6 +423,40 @@ function cacheHitRate(before: DetailsCounters | undefined, after: DetailsCounter
   const hits = after.hits - before.hits;
   const total = hits + after.misses - before.misses;
   return total > 0 ? hits / total : undefined;
+}
+
+/** The ceiling beside each finding row that has one (the targets below are judged on it). */
+function besideCeilingLines(): string[] {
+  const measured = rows.filter((row) => row.beside_ceiling);
+  if (measured.length === 0) return [];
+  return [
+    `ceiling beside a row: ${BESIDE_CEILING.seconds} s of the ceiling just before and just after each finding row with a ratio target, pooled; the row's ratios to it:`,
+    ...measured.map((row) => {
+      const beside = row.beside_ceiling!;
+      return `  ${row.scenario.padEnd(10)} ${row.catalogue.toLocaleString("en-US").padStart(9)}: ceiling ${beside.requests_per_second.toLocaleString("en-US")} req/s, ${beside.cpu_us_per_request} µs CPU/req; row ${pct(beside.ratio)} of its rate, ${pct(beside.cpu_ratio)} of its CPU per request`;
+    }),
+  ];
+}
+
+/** One short run of the ceiling kept up beside the finding rows. */
+async function ceilingSlice(server: ServerProcess): Promise<WrkResult> {
+  const { ids } = ceilingInput!;
+  // No retry on a busy machine here: a slice measures whatever the row beside it met.
+  const run = { mode: "entry" as const, base: server.base, env: { BENCH_ID_MIN: String(ids.min), BENCH_ID_MAX: String(ids.max) }, serverPid: server.pid };
+  return (await runWrk(run, { ...settings, seconds: BESIDE_CEILING.seconds }, { warmupSeconds: BESIDE_CEILING.warmupSeconds })).measured;
+}
+
+/** A row's ratios to the ceiling runs just before and after it (their requests and CPU pooled). */
+function besideRatios(row: Row, slices: WrkResult[]): NonNullable<Row["beside_ceiling"]> {
+  const requests = slices.reduce((sum, m) => sum + m.requests, 0);
+  const cpuUs = (slices.reduce((sum, m) => sum + m.server_cpu_seconds, 0) * 1e6) / requests;
+  const rate = slices.reduce((sum, m) => sum + requestsPerSecond(m), 0) / slices.length;
+  return {
+    requests_per_second: Math.round(rate),
+    cpu_us_per_request: Math.round(cpuUs * 10) / 10,
+    ratio: row.requests_per_second / rate,
+    cpu_ratio: row.cpu_us_per_request > 0 ? cpuUs / row.cpu_us_per_request : 0,
+  };
 }
 
 /** Profile with few and with many tokens, then login: at the reference size. */
@@ -605,6 +672,32 @@ function scaling(): string {
   return out.join("\n");
 }
 
+/**
+ * A finding row's two ratio targets, judged on the ceiling measured beside it (BESIDE_CEILING) when
+ * there is one; the ratio to the run's best ceiling is printed with it.
+ */
+function addFindingRatios(add: (target: string, measured: string, pass: boolean | undefined) => void, scenario: string, at: string, goal: number, row: Row | undefined, bestCeilingRate: number | undefined) {
+  const beside = row?.beside_ceiling;
+  const share = `${Math.round(goal * 100)}%`;
+  const rateVsBest = row && bestCeilingRate ? row.requests_per_second / bestCeilingRate : undefined;
+  if (beside) {
+    add(
+      `${scenario} ≥ ${share} of the ceiling measured beside it (${at})`,
+      `${pct(beside.ratio)} (${row!.requests_per_second} vs ${beside.requests_per_second} req/s; ${pct(rateVsBest)} of the run's best ceiling)`,
+      beside.ratio >= goal,
+    );
+    add(
+      `${scenario}: CPU per request ≥ ${share} as cheap as the ceiling's beside it (${at})`,
+      `${pct(beside.cpu_ratio)} (${row!.cpu_us_per_request} vs ${beside.cpu_us_per_request} µs; ${pct(row!.cpu_ratio_to_ceiling)} of the run's cheapest ceiling)`,
+      beside.cpu_ratio >= goal,
+    );
+    return;
+  }
+  add(`${scenario} ≥ ${share} of the ceiling (${at})`, rateVsBest === undefined ? "n/a" : pct(rateVsBest), rateVsBest === undefined ? undefined : rateVsBest >= goal);
+  const r = row?.cpu_ratio_to_ceiling;
+  add(`${scenario}: CPU per request ≥ ${share} as cheap as the ceiling's (${at})`, r === undefined ? "n/a" : `${pct(r)} (${row!.cpu_us_per_request} µs)`, r === undefined ? undefined : r >= goal);
+}
+
 interface Target {
   target: string;
   measured: string;
@@ -631,11 +724,7 @@ function targets(): Target[] {
     for (const [scenario, goal] of Object.entries(FIND_TARGETS)) {
       const row = find(scenario, n);
       const at = `${n.toLocaleString("en-US")} entries`;
-      if (goal.ratio !== undefined) {
-        add(`${scenario} ≥ ${Math.round(goal.ratio * 100)}% of the ceiling (${at})`, row && c ? pct(row.requests_per_second / c) : "n/a", row && c ? row.requests_per_second / c >= goal.ratio : undefined);
-        const r = row?.cpu_ratio_to_ceiling;
-        add(`${scenario}: CPU per request ≥ ${Math.round(goal.ratio * 100)}% as cheap as the ceiling's (${at})`, r === undefined ? "n/a" : `${pct(r)} (${row!.cpu_us_per_request} µs)`, r === undefined ? undefined : r >= goal.ratio);
-      }
+      if (goal.ratio !== undefined) addFindingRatios(add, scenario, at, goal.ratio, row, c);
       add(`${scenario} p99 < ${goal.p99} ms (${at})`, row ? `${row.p99_ms} ms` : "n/a", row ? row.p99_ms < goal.p99 : undefined);
     }
   }
@@ -753,6 +842,7 @@ async function main() {
     "vs ceiling: req/s over the higher of the two ceiling runs (start and end of the run); login: over the raw verify rate. " +
       "peak RSS: the server's highest VmRSS during the row (one process serves a catalogue size, except that at the reference size a new one starts after each batch of tokens is written, to load them). " +
       "cpu: cores used during the measured run by the server, PostgreSQL and wrk; other: by the rest of the machine (0 on a quiet one).",
+    ...besideCeilingLines(),
     "",
     scaling(),
     "",
