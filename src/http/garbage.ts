@@ -26,9 +26,10 @@ export function noteResponseBytes(bytes: number): void {
  * 1 ms each), which keeps the nursery within a few MB; otherwise every NURSERY_IDLE_MS (~0.4 ms each
  * when idle, 0.2% of a core). Not at lower shares: a thread that waits on the database holds its
  * requests in flight across collections, and collecting often promotes them (at a 25% share the
- * details-cold row, 70% of answers read from PostgreSQL, peaked ~10 MiB higher). Measured at 400,000 entries, filtered random over HTTP: ~21–22.5 µs of CPU a
- * request with the busy tick against ~23–24.5 µs with 200 ms alone; in one process 4.7 against
- * 5.7 µs (a collection every ~2,000 against every ~10,000 requests).
+ * details-cold row, 70% of answers read from PostgreSQL, peaked ~10 MiB higher).
+ * Measured at 400,000 entries, filtered random over HTTP (alternated calm rounds): 18.5–23.7 µs of
+ * CPU a request with the busy tick against 20.9–24.6 µs with 200 ms alone; in one process 4.7
+ * against 5.7 µs (a collection every ~2,000 against every ~10,000 requests).
  */
 const NURSERY_TICK_MS = 40;
 const NURSERY_IDLE_MS = 200;
