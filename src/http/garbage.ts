@@ -35,15 +35,20 @@ const NURSERY_TICK_MS = 40;
 const NURSERY_IDLE_MS = 200;
 const NURSERY_BUSY_SHARE = 0.75;
 
+/** Whether a tick collects: the main thread used `threadCpuMs` over the last tick; the last collection was `sinceCollectionMs` ago. */
+export function nurseryCollectionDue(threadCpuMs: number, sinceCollectionMs: number): boolean {
+  return threadCpuMs >= NURSERY_TICK_MS * NURSERY_BUSY_SHARE || sinceCollectionMs >= NURSERY_IDLE_MS;
+}
+
 export function collectNursery(): () => void {
   let cpu = mainThreadCpuMs();
   let sinceCollection = 0;
   const timer = setInterval(() => {
     const cpuNow = mainThreadCpuMs();
-    const busy = cpuNow - cpu >= NURSERY_TICK_MS * NURSERY_BUSY_SHARE;
+    const used = cpuNow - cpu;
     cpu = cpuNow;
     sinceCollection += NURSERY_TICK_MS;
-    if (!busy && sinceCollection < NURSERY_IDLE_MS) return;
+    if (!nurseryCollectionDue(used, sinceCollection)) return;
     sinceCollection = 0;
     edenGC();
   }, NURSERY_TICK_MS);
