@@ -109,8 +109,10 @@ export class DetailsCache {
   }
 }
 
-/** A details body as the route sends it: its UTF-8 bytes and their strong ETag. */
-/** An answer from its JSON; bytes are copied (a raw read's bytes are a view of the connection's buffer). */
+/**
+ * A details body as the route sends it: its UTF-8 bytes and their strong ETag. Bytes are copied (a raw
+ * read's bytes are a view of the connection's buffer).
+ */
 export function detailsAnswer(json: string | Uint8Array): DetailsAnswer {
   const body = typeof json === "string" ? Buffer.from(json, "utf8") : Buffer.from(json);
   return { body, etag: etagOf(body) };

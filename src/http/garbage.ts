@@ -41,14 +41,11 @@ export function nurseryCollectionDue(threadCpuMs: number, sinceCollectionMs: num
 }
 
 export function collectNursery(): () => void {
-  let cpu = mainThreadCpuMs();
+  const sinceLastTick = mainThreadMeter();
   let sinceCollection = 0;
   const timer = setInterval(() => {
-    const cpuNow = mainThreadCpuMs();
-    const used = cpuNow - cpu;
-    cpu = cpuNow;
-    sinceCollection += NURSERY_TICK_MS;
-    if (!nurseryCollectionDue(used, sinceCollection)) return;
+    sinceCollection += NURSERY_TICK_MS; // counted in ticks: a timer may fire a little early
+    if (!nurseryCollectionDue(sinceLastTick().cpuMs, sinceCollection)) return;
     sinceCollection = 0;
     edenGC();
   }, NURSERY_TICK_MS);
@@ -75,13 +72,10 @@ export function collectWhenQuiet(log: Logger): () => void {
   let baseline = process.memoryUsage.rss();
   let collectedLastTick = false;
   let busySinceCollection = false;
-  let cpu = mainThreadCpuMs();
-  let checkedAt = performance.now();
+  const sinceLastTick = mainThreadMeter();
   const timer = setInterval(() => {
-    const now = performance.now();
-    const cpuNow = mainThreadCpuMs();
-    const busyShare = (cpuNow - cpu) / (now - checkedAt);
-    [cpu, checkedAt] = [cpuNow, now];
+    const { cpuMs, elapsedMs } = sinceLastTick();
+    const busyShare = cpuMs / elapsedMs;
     const rss = process.memoryUsage.rss();
     if (collectedLastTick) {
       baseline = rss; // what the collection left (the allocator returns pages after it, not during)
@@ -99,6 +93,18 @@ export function collectWhenQuiet(log: Logger): () => void {
   }, QUIET_CHECK_MS);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Each call: the main thread's CPU time and the wall time since the previous call (or the meter's start), in ms. */
+function mainThreadMeter(): () => { cpuMs: number; elapsedMs: number } {
+  let cpu = mainThreadCpuMs();
+  let at = performance.now();
+  return () => {
+    const [cpuNow, now] = [mainThreadCpuMs(), performance.now()];
+    const since = { cpuMs: cpuNow - cpu, elapsedMs: now - at };
+    [cpu, at] = [cpuNow, now];
+    return since;
+  };
 }
 
 function mainThreadCpuMs(): number {
